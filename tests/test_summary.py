@@ -1,0 +1,112 @@
+"""customer_summary and calibration_holdout: hand-worked examples, the published CDNOW summary, properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clvlib import DataError, calibration_holdout, customer_summary
+
+
+def _orders(rows):
+    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "revenue"])
+    df["order_date"] = pd.to_datetime(df["order_date"])
+    return df
+
+
+def test_summary_worked_by_hand():
+    # a: orders on Jan 1 (10 + 5, one purchase day), Jan 8 (30) and Jan 22 (20) -> 2 repeat days.
+    # b: a single order. c: an order after as_of only -> not a customer yet. Guest order: not a customer.
+    orders = _orders([
+        ("a", "2024-01-01", 10.0), ("a", "2024-01-01", 5.0), ("a", "2024-01-08", 30.0), ("a", "2024-01-22", 20.0),
+        ("b", "2024-01-15", 40.0), ("c", "2024-02-10", 99.0), (None, "2024-01-03", 7.0),
+    ])
+    got = customer_summary(orders, as_of="2024-01-29", time_unit="W")
+    assert list(got.index) == ["a", "b"]
+    a, b = got.loc["a"], got.loc["b"]
+    assert a.frequency == 2 and a.n_orders == 4
+    assert a.recency == pytest.approx(21 / 7) and a["T"] == pytest.approx(28 / 7)
+    assert a.monetary_value == pytest.approx((30 + 20) / 2)
+    assert a.total_revenue == pytest.approx(65.0) and a.aov == pytest.approx(65 / 4)
+    assert a.first_order == pd.Timestamp("2024-01-01") and a.last_order == pd.Timestamp("2024-01-22")
+    assert (b.frequency, b.recency, b.monetary_value) == (0, 0, 0)
+    assert b["T"] == pytest.approx(14 / 7)
+    assert got.attrs["guest_orders"] == 1 and got.attrs["time_unit"] == "W"
+    assert got.attrs["orders_after_as_of"] == 1
+
+
+def test_as_of_defaults_to_last_order_and_months_use_mean_month():
+    orders = _orders([("a", "2024-01-01", 10.0), ("a", "2024-03-01", 10.0)])
+    got = customer_summary(orders, time_unit="M")
+    assert got.loc["a", "T"] == pytest.approx(60 / 30.4375)
+    assert got.attrs["as_of"] == pd.Timestamp("2024-03-01")
+
+
+def test_bad_inputs_name_the_column():
+    with pytest.raises(DataError, match="`revenue`"):
+        customer_summary(pd.DataFrame({"customer_id": ["a"], "order_date": pd.to_datetime(["2024-01-01"])}))
+    with pytest.raises(DataError, match="`order_date`"):
+        customer_summary(pd.DataFrame({"customer_id": ["a"], "order_date": ["2024-01-01"], "revenue": [1.0]}))
+    with pytest.raises(ValueError, match="`time_unit`"):
+        customer_summary(_orders([("a", "2024-01-01", 1.0)]), time_unit="Y")
+
+
+def test_cdnow_sample_calibration_summary_matches_published(cdnow_sample_orders):
+    # Fader, Hardie & Lee (2005) summarise the 2,357-customer sample over a 39-week calibration period
+    # (1997-01-01 .. 1997-09-30): 1,411 customers made no repeat purchase, 2,457 repeat transactions in all.
+    # Customer 0001 ("ID 1" in the paper's data sheet): x = 2, t_x = 30.43, T = 38.86 weeks.
+    cal = calibration_holdout(cdnow_sample_orders, "1997-09-30", "1998-06-30", time_unit="W")
+    assert len(cal) == 2357
+    assert (cal.frequency == 0).sum() == 1411
+    assert cal.frequency.sum() == 2457
+    first = cal.loc["0001"]
+    assert (first.frequency, round(first.recency, 2), round(first["T"], 2)) == (2, 30.43, 38.86)
+    assert cal.duration_holdout.iloc[0] == pytest.approx(39.0)
+
+
+def test_holdout_counts_distinct_purchase_days_after_calibration():
+    orders = _orders([
+        ("a", "2024-01-01", 10.0), ("a", "2024-02-05", 3.0), ("a", "2024-02-05", 4.0), ("a", "2024-02-20", 1.0),
+        ("b", "2024-02-02", 5.0),  # first order in the holdout: not in the calibration cohort
+    ])
+    got = calibration_holdout(orders, "2024-01-31", "2024-02-29", time_unit="D")
+    assert list(got.index) == ["a"]
+    assert got.loc["a", "frequency_holdout"] == 2
+    assert got.loc["a", "revenue_holdout"] == pytest.approx(8.0)
+    assert got.loc["a", "duration_holdout"] == 29
+
+
+def _naive_summary(orders, as_of):
+    rows = {}
+    for cid, g in orders.groupby("customer_id"):
+        daily = g.groupby("order_date")["revenue"].sum().sort_index()
+        freq = len(daily) - 1
+        rows[cid] = dict(
+            frequency=float(freq),
+            recency=float((daily.index[-1] - daily.index[0]).days),
+            T=float((as_of - daily.index[0]).days),
+            monetary_value=float(daily.iloc[1:].mean()) if freq else 0.0,
+            n_orders=len(g), total_revenue=float(g.revenue.sum()),
+        )
+    return pd.DataFrame.from_dict(rows, orient="index").sort_index()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(
+    st.tuples(st.integers(0, 6), st.integers(0, 60), st.floats(0.01, 500, allow_nan=False)),
+    min_size=1, max_size=40,
+))
+def test_properties_against_a_naive_groupby(rows):
+    orders = pd.DataFrame(rows, columns=["customer_id", "day", "revenue"])
+    orders["customer_id"] = "c" + orders["customer_id"].astype(str)
+    orders["order_date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(orders.pop("day"), unit="D")
+    as_of = orders.order_date.max()
+    got = customer_summary(orders)
+    assert ((got.recency >= 0) & (got.recency <= got["T"])).all()
+    assert (got.frequency <= got.n_orders - 1).all()
+    assert got.total_revenue.sum() == pytest.approx(orders.revenue.sum())
+    expected = _naive_summary(orders, as_of)
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_names=False, check_dtype=False)
