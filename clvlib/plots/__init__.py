@@ -6,10 +6,11 @@ with units and currency, and returns the Axes. Saving is the caller's business.
 
 from __future__ import annotations
 
-from . import clv, pareto, rfm
+from . import clv, models, pareto, rfm
 from ._style import money_formatter, percent_formatter
 from .clv import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
 from .pareto import *  # noqa: F401,F403
 from .rfm import *  # noqa: F401,F403
 
-__all__ = ["money_formatter", "percent_formatter", *clv.__all__, *pareto.__all__, *rfm.__all__]
+__all__ = ["money_formatter", "percent_formatter", *clv.__all__, *models.__all__, *pareto.__all__, *rfm.__all__]
