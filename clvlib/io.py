@@ -1,3 +1,265 @@
-"""Placeholder: filled in by its owner."""
+"""Read an order export into the canonical orders table, accounting for every input row.
 
-__all__: list[str] = []
+:func:`read_transactions` is the kit's single entry point for data: it reads a file or DataFrame, maps its
+columns (a preset or ``columns=``), parses amounts and dates, applies the cleaning rules of
+:mod:`clvlib.cleaning` and returns one row per order with a :class:`~clvlib.cleaning.CleaningReport` in
+``attrs["cleaning"]``. Input files are opened read-only and a DataFrame passed in is never changed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from . import _readers
+from ._validation import check_argument, closest
+from .cleaning import REASONS, CleaningReport, Ledger, aggregate_orders, apply_row_rules, build_report, \
+    normalise_email
+from .errors import DataError
+from .presets import CANONICAL, PRESETS, Preset, no_reasons
+
+__all__ = ["read_transactions", "CleaningReport", "PRESETS", "REASONS", "ORDER_COLUMNS"]
+
+#: Output columns in order; the optional ones appear when the source has them.
+ORDER_COLUMNS = ("customer_id", "order_id", "order_date", "revenue", "quantity", "cost", "gross_margin",
+                 "channel", "product", "email", "currency", "master_id")
+_NUMERIC = ("revenue", "quantity", "unit_price", "cost", "refunded")
+_TEXT = ("customer_id", "order_id", "email", "channel", "product", "currency", "master_id")
+_GENERIC = Preset(name="generic", aliases={c: (c,) for c in CANONICAL})
+
+
+def _norm(name) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+
+
+def _resolve(found, preset: Preset, columns: dict | None, source: str) -> dict[str, str]:
+    """``{field: source column}`` from the preset's aliases, overridden by the user's ``columns``."""
+    by_norm = {}
+    for c in found:
+        by_norm.setdefault(_norm(c), c)
+    mapping = {}
+    for fld, aliases in preset.aliases.items():
+        for alias in aliases:
+            if _norm(alias) in by_norm:
+                mapping[fld] = by_norm[_norm(alias)]
+                break
+    for fld, col in (columns or {}).items():
+        check_argument("columns", [*CANONICAL, *preset.aliases], fld)
+        if col in found:
+            mapping[fld] = col
+        elif _norm(col) in by_norm:
+            mapping[fld] = by_norm[_norm(col)]
+        else:
+            _missing(col, found, source, f"column `{col}` (given for `{fld}`) is not in the file")
+    if "order_date" not in mapping:
+        _missing("order_date", found, source, "the required column `order_date` is missing", preset)
+    if "revenue" not in mapping and not {"quantity", "unit_price"} <= set(mapping):
+        _missing("revenue", found, source, "the required column `revenue` (or `quantity` and `unit_price`) is missing",
+                 preset)
+    if "customer_id" not in mapping and "email" not in mapping:
+        _missing("customer_id", found, source, "the required column `customer_id` (or `email`) is missing", preset)
+    return mapping
+
+
+def _missing(name: str, found, source: str, problem: str, preset: Preset | None = None):
+    candidates = [name, *(preset.aliases.get(name, ()) if preset else ())]
+    near = next((m for m in (closest(c, [str(f) for f in found]) for c in candidates) if m), None)
+    hint = f" The closest match is `{near}`: pass columns={{'{name}': '{near}'}}." if near else ""
+    raise DataError(f"{source}: {problem}. Columns found: {[str(f) for f in found]}.{hint}")
+
+
+def _id_text(values: pd.Series) -> pd.Series:
+    """Identifiers as trimmed text (integral floats lose their ".0"); blanks become missing."""
+    if pd.api.types.is_float_dtype(values.dtype) and values.dropna().mod(1).eq(0).all():
+        values = values.astype("Int64")
+    text = values.astype("str").str.strip()
+    return text.where(values.notna() & text.ne("")).astype("str")
+
+
+def _parse(lines: pd.DataFrame, *, source, mapping, decimal, thousands, sep, timezone, date_format, dayfirst):
+    """Amounts to float, dates to calendar days, identifiers to trimmed text."""
+    if decimal is None:
+        amounts = [lines[c] for c in ("revenue", "unit_price") if c in lines]
+        european = sep == ";" and any(_readers.looks_european(a) for a in amounts if a.dtype == "str")
+        decimal, thousands = (",", thousands or ".") if european else (".", thousands)
+    parsed = {c: _readers.to_number(lines[c], column=mapping[c], source=source, decimal=decimal,
+                                    thousands=thousands) for c in _NUMERIC if c in lines}
+    parsed["order_date"] = _readers.to_dates(lines["order_date"], column=mapping["order_date"], source=source,
+                                             timezone=timezone, date_format=date_format, dayfirst=dayfirst)
+    parsed.update({c: _id_text(lines[c]) for c in _TEXT if c in lines})
+    return lines.assign(**parsed), decimal
+
+
+def _customer_key(lines: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+    """The customer key: see the orders table in ARCHITECTURE.md."""
+    email = normalise_email(lines["email"]) if "email" in lines else None
+    ids = lines["customer_id"] if "customer_id" in lines else None
+    if ids is not None and preset.guest_ids:
+        ids = ids.where(~ids.isin(preset.guest_ids))
+    if preset.key == "email" and email is not None:
+        key = email if ids is None else email.fillna(ids)
+    else:
+        key = ids if ids is not None else email
+    out = lines.assign(customer_id=key.astype("str"))
+    return out.assign(email=email) if email is not None else out
+
+
+def _check_conflicts(lines: pd.DataFrame, source: str, mapping: dict, line_level: bool) -> None:
+    """Single-row-per-order data whose order ids repeat with different amounts cannot be trusted."""
+    if line_level or "order_id" not in lines:
+        return
+    distinct = lines[~lines["_dup"]]
+    repeated = distinct[distinct["order_id"].duplicated(keep=False) & distinct["order_id"].notna()]
+    if len(repeated):
+        first = repeated["order_id"].iloc[0]
+        rows = repeated.index[repeated["order_id"] == first][:3] + 1
+        raise DataError(
+            f"{source}: column `{mapping['order_id']}` has duplicate order ids with conflicting amounts "
+            f"({repeated['order_id'].nunique():,} ids), e.g. {first!r} in rows {list(rows)} with "
+            f"`{mapping.get('revenue', 'revenue')}` = {list(repeated.loc[rows - 1, 'revenue'])}. "
+            "If the rows are line items of one order, map a line-level column such as `product` or `quantity`."
+        )
+
+
+def _finalise(orders: pd.DataFrame, source: str, report: CleaningReport) -> pd.DataFrame:
+    if "cost" in orders:
+        orders["gross_margin"] = orders["revenue"] - orders["cost"]
+    cols = [c for c in ORDER_COLUMNS if c in orders]
+    orders = orders[cols].astype({c: "str" for c in _TEXT if c in orders})
+    orders = orders.astype({c: "float64" for c in ("revenue", "quantity", "cost", "gross_margin") if c in orders})
+    orders["order_date"] = orders["order_date"].astype("datetime64[ns]")
+    orders = orders.sort_values(["order_date", "order_id"], kind="stable", ignore_index=True)
+    orders.attrs.update(cleaning=report, source=source)
+    return orders
+
+
+def read_transactions(
+    source,
+    *,
+    preset: str | None = None,
+    columns: dict | None = None,
+    as_of=None,
+    currency: str | None = None,
+    rates: dict | None = None,
+    timezone: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    encoding: str | None = None,
+    sheet_name=0,
+    date_format: str | None = None,
+    dayfirst: bool = False,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """Read an order export into the canonical orders table, one row per order.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        CSV (delimiter sniffed, ``.gz`` allowed, UTF-8 with or without BOM), whitespace-separated ``.txt``,
+        Parquet, Excel ``.xlsx``, or a DataFrame (never modified).
+    preset : {"shopify", "woocommerce", "online_retail", "cdnow"}, optional
+        A known export format (see :mod:`clvlib.presets`). None: generic input with canonical column names.
+    columns : dict, optional
+        ``{canonical: source column}``, overriding the preset (or naming generic columns). Canonical fields:
+        ``customer_id, order_id, order_date, revenue, quantity, unit_price, cost, channel, product, email,
+        currency, status, refunded, is_test``. Unmapped canonical names found in the file are used as they are.
+    as_of : date-like, optional
+        Orders after this date are excluded ("after as_of"), or raise with ``strict=True``.
+    currency : str, optional
+        The store currency; default the most common one. Rows in other currencies are excluded ("other
+        currency") unless ``rates`` converts them.
+    rates : dict, optional
+        ``{"EUR": 1.08}``: store-currency units per unit of another currency.
+    timezone : str, optional
+        Store time zone (e.g. "Europe/Berlin"). Timestamps with a UTC offset are converted to it before the
+        date is taken; without it the date is the one written (the shop's local date).
+    sep, decimal, thousands, encoding, sheet_name, date_format, dayfirst
+        File dialect: delimiter (sniffed), decimal mark ("," detected in ";" files written like ``1.234,56``),
+        thousands separator, text encoding, Excel sheet, date format (``strftime`` codes), day-first dates.
+    strict : bool
+        Raise :class:`~clvlib.DataError` for dates after ``as_of`` instead of excluding them.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id`` (str, missing for guest orders), ``order_id`` (str), ``order_date`` (datetime64[ns],
+        midnight), ``revenue`` (float64, net of refunds and returns) and, when the source has them,
+        ``quantity``, ``cost``, ``gross_margin``, ``channel``, ``product`` (first line item), ``email``,
+        ``currency`` (and ``master_id`` for the CDNOW sample). Sorted by ``order_date``, ``order_id``.
+        ``attrs["cleaning"]`` is the :class:`CleaningReport`; ``attrs["source"]`` the file name or "DataFrame".
+
+    Raises
+    ------
+    DataError
+        Missing required column, empty file or header only, unparseable or mixed date formats, non-numeric
+        amounts, repeated order ids with conflicting amounts, text that is not UTF-8 (pass ``encoding=``).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_date": ["2024-01-02", "2024-02-01", "2024-01-05"],
+    ...                     "revenue": [20.0, 0.0, 35.5]})
+    >>> orders = read_transactions(raw)
+    >>> orders[["customer_id", "order_date", "revenue"]]
+      customer_id order_date  revenue
+    0           a 2024-01-02     20.0
+    1           b 2024-01-05     35.5
+    >>> orders.attrs["cleaning"].excluded.loc["zero or negative amount", "rows"]
+    np.int64(1)
+    """
+    if preset is not None:
+        check_argument("preset", list(PRESETS), preset)
+    spec = PRESETS[preset] if preset else _GENERIC
+    name = _readers.source_name(source)
+    raw, meta = _readers.read_raw(source, sep=sep, encoding=encoding, sheet_name=sheet_name, header=spec.header,
+                                  whitespace=spec.whitespace and sep is None)
+    if spec.rename is not None:
+        raw = spec.rename(raw)
+    if raw.empty:
+        found = [str(c) for c in raw.columns]
+        raise DataError(f"{name}: the file has a header ({found}) but no rows." if found else f"{name}: the file is empty.")
+    mapping = _resolve(list(raw.columns), spec, columns, name)
+    lines = pd.DataFrame({fld: raw[col] for fld, col in mapping.items()})
+    order_keyed = "order_id" in lines
+    lines["_dup"] = raw.duplicated().to_numpy() if (spec.dedupe and order_keyed) else False
+
+    lines, used_decimal = _parse(lines, source=name, mapping=mapping, decimal=decimal, thousands=thousands,
+                                 sep=meta["sep"], timezone=timezone, date_format=date_format, dayfirst=dayfirst)
+    if "revenue" not in lines:
+        lines["revenue"] = lines["quantity"] * lines["unit_price"]
+    if not order_keyed:
+        lines["order_id"] = pd.Series(np.arange(1, len(lines) + 1), dtype="int64").astype("str")
+    reasons = no_reasons(lines)
+    if spec.prepare is not None:
+        lines, reasons = spec.prepare(lines)
+    if spec.order_level:
+        # Order-level fields are written on an order's first row; later line rows carry no amounts of their own.
+        first = ~lines["order_id"].duplicated() | lines["order_id"].isna()
+        fill = [c for c in spec.order_level if c in lines and c not in ("revenue", "refunded")]
+        lines[fill] = lines.groupby("order_id", sort=False)[fill].transform("first").where(lines["order_id"].notna(),
+                                                                                            lines[fill])
+        for c in ("revenue", "refunded"):
+            if c in lines:
+                lines[c] = lines[c].where(first, 0.0)
+    lines = _customer_key(lines, spec)
+    line_level = bool(spec.order_level) or any(c in mapping for c in ("product", "quantity", "unit_price"))
+    _check_conflicts(lines, name, mapping, line_level)
+    if (spec.currency or currency) and "currency" not in lines:
+        lines["currency"] = (currency or spec.currency).upper()
+
+    notes = list(spec.notes)
+    if used_decimal == "," and decimal is None:
+        notes.append("amounts read with a decimal comma (European dialect detected)")
+    if "email" in lines:
+        notes.append("emails normalised (trimmed, lower-cased)" + (" and used as the customer key"
+                                                                    if spec.key == "email" else ""))
+    ledger = Ledger(len(lines), reasons)
+    lines, store = apply_row_rules(lines, ledger, source=name, as_of=as_of, strict=strict, currency=currency,
+                                   rates=rates, dedupe=spec.dedupe, notes=notes)
+    if spec.finish is not None:
+        lines = spec.finish(lines, ledger, notes)
+    orders = aggregate_orders(lines, ledger, keep_zero=spec.keep_zero)
+    report = build_report(lines, ledger, orders, source=name, currency=store, notes=notes)
+    return _finalise(orders, name, report)

@@ -1,0 +1,283 @@
+"""Reading raw tables from files or DataFrames, and parsing their text cells into numbers and dates.
+
+Text formats are read with every cell as a string, so that parsing (decimal commas, thousands separators, UTC
+offsets, mixed date formats) happens here under our rules, and a bad cell can be reported with its row. Files
+are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = ["read_raw", "read_head", "to_number", "to_dates", "looks_european", "source_name", "row_examples"]
+
+_DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 64 * 1024
+_EXCEL = (".xlsx", ".xlsm", ".xls")
+_PARQUET = (".parquet", ".pq")
+
+
+def source_name(source) -> str:
+    """The name a report and an error use for ``source``: the file name, or "DataFrame"."""
+    if isinstance(source, pd.DataFrame):
+        return "DataFrame"
+    return Path(source).name
+
+
+def row_examples(values: pd.Series, mask, n: int = 3) -> str:
+    """``row 4: 'abc', row 9: 'x'`` for the first ``n`` rows where ``mask`` holds (1-based data rows)."""
+    hits = np.flatnonzero(np.asarray(mask))[:n]
+    return ", ".join(f"row {i + 1}: {values.iloc[i]!r}" for i in hits)
+
+
+def _suffixes(path: Path) -> list[str]:
+    return [s.lower() for s in path.suffixes]
+
+
+def _head_text(path: Path, encoding: str) -> str:
+    """The first few kilobytes of a (possibly gzipped) text file, decoded; a clear error if not decodable."""
+    opener = gzip.open if _suffixes(path)[-1:] == [".gz"] else open
+    with opener(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    try:
+        return head.decode(encoding)
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut at the block end is not an encoding problem.
+        if err.start >= len(head) - 4 and len(head) == _SNIFF_BYTES:
+            return head[: err.start].decode(encoding)
+        raise _encoding_error(path, encoding, err) from None
+
+
+def _encoding_error(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
+    return DataError(
+        f"{path.name}: the file is not {encoding.upper().replace('-SIG', '')} text (byte {err.object[err.start:err.start + 1]!r} "
+        f"at position {err.start} cannot be decoded). Pass encoding='latin-1' (or 'cp1252') if it was saved by "
+        "Excel on Windows or an older system, e.g. read_transactions(path, encoding='latin-1')."
+    )
+
+
+def sniff_delimiter(text: str) -> str | None:
+    """The delimiter of a CSV sample among comma, semicolon, tab and pipe; None if none of them is used."""
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return None
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else None
+
+
+def read_raw(
+    source,
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    sheet_name=0,
+    header: bool | None = True,
+    whitespace: bool = False,
+) -> tuple[pd.DataFrame, dict]:
+    """Read ``source`` into a raw table (text cells as strings) and describe how it was read.
+
+    Parameters
+    ----------
+    source : path-like or DataFrame
+        CSV (optionally ``.gz``), whitespace-separated ``.txt``, Parquet, Excel, or a DataFrame (copied).
+    sep : str, optional
+        Delimiter; sniffed among ``, ; TAB |`` when omitted (a ``.txt`` file without any of them is split on
+        whitespace).
+    encoding : str, optional
+        Text encoding; UTF-8 with or without a byte-order mark by default.
+    sheet_name : int or str
+        Excel sheet.
+    header : bool or None
+        Whether the first line names the columns; None: guess (a first line made only of numbers is data).
+    whitespace : bool
+        Split on runs of whitespace (CDNOW-style files).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The raw table with a RangeIndex, and ``{"sep": ..., "format": ...}``.
+    """
+    name = source_name(source)
+    if isinstance(source, pd.DataFrame):
+        return source.reset_index(drop=True).copy(), {"sep": None, "format": "DataFrame"}
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"{name}: no such file ({path}).")
+    suffixes = _suffixes(path)
+    if suffixes and suffixes[-1] in _PARQUET:
+        return pd.read_parquet(path).reset_index(drop=True), {"sep": None, "format": "parquet"}
+    if suffixes and suffixes[-1] in _EXCEL:
+        frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object)
+        if frame.empty and len(frame.columns) == 0:
+            raise DataError(f"{name}: the sheet {sheet_name!r} is empty.")
+        return frame, {"sep": None, "format": "excel"}
+
+    encoding = encoding or "utf-8-sig"
+    text = _head_text(path, encoding)
+    if not text.strip():
+        raise DataError(f"{name}: the file is empty.")
+    if sep is None and not whitespace:
+        sep = sniff_delimiter(text)
+        if sep is None:
+            whitespace = True
+    if header is None:
+        first = text.lstrip("\ufeff").splitlines()[0].split() if whitespace else text.splitlines()[0].split(sep)
+        header = not all(re.fullmatch(r"[-+]?[\d.,]+", tok.strip()) for tok in first if tok.strip())
+    options = dict(
+        sep=r"\s+" if whitespace else sep,
+        header=0 if header else None,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        encoding=encoding,
+        compression="infer",
+        skipinitialspace=not whitespace,
+    )
+    if not whitespace:
+        options["engine"] = "c"
+    try:
+        frame = pd.read_csv(path, **options)
+    except UnicodeDecodeError as err:
+        raise _encoding_error(path, encoding, err) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name}: the file is empty.") from None
+    except pd.errors.ParserError as err:
+        raise DataError(f"{name}: the file cannot be read as a table with delimiter {sep!r}: {err}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, {"sep": "whitespace" if whitespace else sep, "format": "text"}
+
+
+# -- cells to numbers ---------------------------------------------------------------------------------------------
+
+_MONEY_JUNK = re.compile(r"[\s\u00a0$€£¥]|^(?:USD|EUR|GBP|CHF|CAD|AUD)|(?:USD|EUR|GBP|CHF|CAD|AUD)$")
+_EURO = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+_US_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def looks_european(values: pd.Series) -> bool:
+    """Whether text amounts are written like ``1.234,56`` (and at least one has a decimal comma)."""
+    text = values.dropna().astype(str).str.replace(_MONEY_JUNK, "", regex=True)
+    text = text[text != ""]
+    return bool(len(text)) and text.str.contains(",").any() and text.str.fullmatch(_EURO).all()
+
+
+def to_number(
+    values: pd.Series,
+    *,
+    column: str,
+    source: str,
+    decimal: str = ".",
+    thousands: str | None = None,
+) -> pd.Series:
+    """Parse a column of amounts into float64; blanks become NaN, anything else non-numeric is a DataError.
+
+    Currency symbols and spaces are ignored; with ``decimal="."`` a comma is accepted only as a thousands
+    separator in groups of three (``1,234.50``).
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64")
+    as_text = values.map(lambda v: v if isinstance(v, str) or pd.isna(v) else repr(float(v)), na_action="ignore")
+    text = as_text.astype("str").str.replace(_MONEY_JUNK, "", regex=True)
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    elif decimal == ".":
+        grouped = text.str.fullmatch(_US_THOUSANDS).fillna(False).astype(bool)
+        text = text.where(~grouped, text.str.replace(",", "", regex=False))
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    number = pd.to_numeric(text.replace("", np.nan), errors="coerce").astype("float64")
+    bad = number.isna() & text.notna() & (text != "")
+    if bad.any():
+        hint = " (a decimal comma? pass decimal=',' and thousands='.')" if text[bad].str.contains(",").any() else ""
+        raise DataError(
+            f"{source}: column `{column}` has non-numeric amounts{hint}: {row_examples(values, bad)}"
+            f"{' and more' if bad.sum() > 3 else ''}."
+        )
+    return number
+
+
+# -- cells to calendar dates --------------------------------------------------------------------------------------
+
+_OFFSET = re.compile(r"\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$")
+
+
+def to_dates(
+    values: pd.Series,
+    *,
+    column: str,
+    source: str,
+    timezone: str | None = None,
+    date_format: str | None = None,
+    dayfirst: bool = False,
+) -> pd.Series:
+    """Parse order dates into naive midnight ``datetime64[ns]``: the calendar date in the store's time zone.
+
+    A value with a UTC offset (``2024-03-01 23:10:00 -0500``) keeps the date as written, which is the store's
+    local date; with ``timezone`` it is first converted to that zone. All values must share one format:
+    a column mixing formats, or holding text that is no date, is a DataError showing examples.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = values
+        if isinstance(values.dtype, pd.DatetimeTZDtype) and timezone:
+            parsed = values.dt.tz_convert(timezone)
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_localize(None)
+        return parsed.dt.normalize().astype("datetime64[ns]")
+    blank = values.isna() | values.astype("str").str.strip().eq("")
+    text = values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore").astype("str").str.strip()
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        # e.g. CDNOW's 19970101 read from Parquet as an integer
+        text = values.astype("Int64").astype("str")
+    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
+    if timezone and has_offset.any():
+        parsed = _parse(text, date_format, dayfirst, utc=True)
+        local = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
+    else:
+        local = _parse(text.str.replace(_OFFSET, "", regex=True), date_format, dayfirst)
+    failed = local.isna() & ~blank
+    if failed.any():
+        mixed = pd.to_datetime(text[failed].str.replace(_OFFSET, "", regex=True), format="mixed", errors="coerce")
+        good = ~failed & ~blank
+        seen = f" (the other rows look like {text[good].iloc[0]!r})" if good.any() else ""
+        problem = "mixes date formats" if mixed.notna().any() and good.any() else "has values that are not dates"
+        raise DataError(
+            f"{source}: column `{column}` {problem}{seen}: {row_examples(text, failed)}"
+            f"{' and more' if failed.sum() > 3 else ''}. Pass date_format= (e.g. '%d/%m/%Y') or dayfirst=True "
+            "if the dates are written day first."
+        )
+    return local.dt.normalize().astype("datetime64[ns]")
+
+
+def _parse(text: pd.Series, date_format, dayfirst: bool, utc: bool = False) -> pd.Series:
+    """Parse with one format: the given one, ISO 8601, or the format pandas infers from the first value."""
+    if date_format:
+        return pd.to_datetime(text, format=date_format, errors="coerce", utc=utc)
+    iso = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
+    if iso.notna().sum() == text.notna().sum() - text.eq("").sum():
+        return iso
+    compact = text.str.fullmatch(r"\d{8}").fillna(False).astype(bool)
+    if compact[text.notna() & text.ne("")].all():
+        return pd.to_datetime(text, format="%Y%m%d", errors="coerce", utc=utc)
+    with warnings.catch_warnings():
+        # pandas warns when it infers a day-first format; the caller's `dayfirst` is the documented control.
+        warnings.simplefilter("ignore", UserWarning)
+        return pd.to_datetime(text, dayfirst=dayfirst, errors="coerce", utc=utc)
+
+
+def read_head(path, n: int = 5, encoding: str = "utf-8-sig") -> list[str]:
+    """The first ``n`` lines of a text file (used by presets that recognise a layout by its first line)."""
+    return _head_text(Path(path), encoding).splitlines()[:n]
+

@@ -1,0 +1,300 @@
+"""The cleaning rules that turn parsed input rows into orders, and the report that accounts for every row.
+
+Rows flow through the rules in a fixed order; the first rule that applies to a row gives its reason, so each
+excluded row is counted exactly once (:data:`REASONS` lists them in that order). Money policy: an order's revenue
+is the sum of its kept rows' amounts minus any refunded amount; fully refunded, cancelled, unpaid and test orders
+are not purchases; an order whose net revenue is zero or negative is dropped (except in presets that document
+otherwise, such as CDNOW). Every input row ends up either in an order (``rows_kept``) or under a reason, and the
+money reconciles: ``input revenue == kept revenue + refunds applied + excluded revenue``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = ["CleaningReport", "REASONS", "normalise_status", "normalise_email"]
+
+REASONS: dict[str, str] = {
+    "non-product line": "postage, fees and adjustments, not goods",
+    "duplicate": "exact repeat of an earlier row",
+    "test order": "flagged as a test",
+    "cancelled": "status cancelled or voided",
+    "fully refunded": "refunded in full (status refunded, or refunds and returns ≥ the order total)",
+    "pending or unpaid": "status pending, on hold, failed, unpaid or authorised only",
+    "unparseable value": "blank date, order id or amount",
+    "other currency": "not in the store currency and no rate given",
+    "after as_of": "order date after as_of",
+    "missing customer": "a return without a customer, so it cannot reduce anyone's revenue",
+    "return without matching order": "a return with no earlier kept order of the same customer",
+    "zero or negative amount": "net revenue ≤ 0 (or a line priced ≤ 0)",
+}
+
+KEPT_STATUSES = {"paid", "completed", "complete", "processing", "fulfilled", "shipped", "delivered",
+                 "partially_refunded", "partially_fulfilled"}
+STATUS_REASONS = {
+    "cancelled": "cancelled", "canceled": "cancelled", "voided": "cancelled", "void": "cancelled",
+    "refunded": "fully refunded",
+    **{s: "pending or unpaid" for s in ("pending", "on_hold", "failed", "unpaid", "authorized", "authorised",
+                                        "partially_paid", "pending_payment", "expired", "draft", "checkout_draft")},
+}
+_TRUE = {"1", "true", "yes", "y", "t", "x", "test"}
+
+
+def normalise_status(status: pd.Series) -> pd.Series:
+    """Lower-case statuses with WooCommerce's ``wc-`` prefix dropped and spaces/dashes as underscores."""
+    text = status.astype("str").str.strip().str.lower()
+    return text.str.removeprefix("wc-").str.replace(r"[\s\-]+", "_", regex=True).replace({"": np.nan, "nan": np.nan})
+
+
+def normalise_email(email: pd.Series) -> pd.Series:
+    """Trimmed, lower-cased emails; blanks become missing."""
+    text = email.astype("str").str.strip().str.lower()
+    return text.where(text.ne("") & email.notna())
+
+
+def truthy(values: pd.Series) -> pd.Series:
+    """Boolean flags from booleans, numbers or words (1/true/yes/y/t)."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.fillna(False).astype(bool)
+    return values.astype("str").str.strip().str.lower().isin(_TRUE)
+
+
+@dataclass
+class CleaningReport:
+    """Row accounting of :func:`clvlib.read_transactions`: rows read, kept, and excluded by reason.
+
+    Attributes
+    ----------
+    source : str
+        File name, or "DataFrame".
+    rows_read, rows_kept : int
+        Input rows, and input rows that made it into an order. ``rows_read == rows_kept + excluded.rows.sum()``.
+    excluded : DataFrame
+        Indexed by ``reason`` (every reason in :data:`REASONS`, zero where none), columns ``rows``, ``revenue``
+        (the amount those rows carried) and ``note``.
+    orders, guest_orders, customers : int
+        Orders kept; of which without a customer key; distinct customers.
+    revenue, input_revenue, refunds_applied : float
+        Net revenue of the kept orders; the amount all rows carried; partial refunds subtracted from kept orders.
+    currency : str or None
+        The store currency of the table.
+    notes : list of str
+        What else was done (refunds applied, emails normalised, currency conversions, statuses not recognised).
+    """
+
+    source: str
+    rows_read: int
+    rows_kept: int
+    excluded: pd.DataFrame
+    orders: int
+    guest_orders: int
+    customers: int
+    revenue: float
+    input_revenue: float
+    refunds_applied: float = 0.0
+    currency: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        accounted = self.rows_kept + int(self.excluded["rows"].sum())
+        assert self.rows_read == accounted, f"row accounting broken: {self.rows_read} read, {accounted} accounted"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The accounting as one table: rows read, each reason with rows excluded, and rows kept."""
+        excluded = self.excluded[self.excluded["rows"] > 0]
+        head = pd.DataFrame({"rows": [self.rows_read], "revenue": [self.input_revenue], "note": [self.source]},
+                            index=["rows read"])
+        tail = pd.DataFrame(
+            {"rows": [self.rows_kept], "revenue": [self.revenue],
+             "note": [f"{self.orders:,} orders ({self.guest_orders:,} guest), {self.customers:,} customers"]},
+            index=["kept"],
+        )
+        body = excluded.rename(index=lambda r: f"excluded: {r}")
+        parts = [head, body]
+        if self.refunds_applied:
+            parts.append(pd.DataFrame({"rows": [0], "revenue": [self.refunds_applied],
+                                       "note": ["partial refunds subtracted from kept orders"]},
+                                      index=["refunds subtracted"]))
+        frame = pd.concat([*parts, tail])
+        frame.index.name = "step"
+        return frame.astype({"rows": "int64", "revenue": "float64"})
+
+    def __str__(self) -> str:
+        frame = self.to_frame()
+        width = max(len(i) for i in frame.index)
+        lines = [f"Cleaning report for {self.source}" + (f" (currency {self.currency})" if self.currency else "")]
+        for step, row in frame.iterrows():
+            lines.append(f"  {step:<{width}}  {row['rows']:>10,}  {row['revenue']:>16,.2f}  {row['note']}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        styled = self.to_frame().style.format({"rows": "{:,}", "revenue": "{:,.2f}"})
+        notes = "".join(f"<li>{n}</li>" for n in self.notes)
+        return f"<p><b>Cleaning report for {self.source}</b></p>{styled.to_html()}" + (
+            f"<ul>{notes}</ul>" if notes else "")
+
+
+class Ledger:
+    """The reason each row is excluded for, set once by the first rule that applies."""
+
+    def __init__(self, n: int, preset_reasons: pd.Series | None = None):
+        self.reason = pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="object")
+        if preset_reasons is not None:
+            self.reason[:] = preset_reasons.to_numpy()
+        self.notes: dict[str, str] = {}
+
+    def exclude(self, mask, reason: str, note: str | None = None) -> None:
+        mask = np.asarray(mask, dtype=bool) & self.reason.isna().to_numpy()
+        self.reason[mask] = reason
+        if note:
+            self.notes[reason] = note
+
+    @property
+    def kept(self) -> np.ndarray:
+        return self.reason.isna().to_numpy()
+
+
+def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=None, strict: bool = False,
+                    currency: str | None = None, rates: dict | None = None, dedupe: bool = True,
+                    notes: list[str]) -> tuple[pd.DataFrame, str | None]:
+    """Apply the row rules in order; return the lines (amounts converted where rates apply) and the currency.
+
+    ``lines`` holds parsed canonical columns (``order_date`` datetime, ``revenue`` float, ...) and ``_dup`` (True
+    for a row repeating an earlier one).
+    """
+    if dedupe and "_dup" in lines:
+        ledger.exclude(lines["_dup"], "duplicate")
+    if "is_test" in lines:
+        ledger.exclude(truthy(lines["is_test"]), "test order")
+    if "status" in lines:
+        status = normalise_status(lines["status"])
+        for reason in ("cancelled", "fully refunded", "pending or unpaid"):
+            ledger.exclude(status.map(STATUS_REASONS).eq(reason).fillna(False), reason)
+        unknown = status.notna() & ~status.isin(KEPT_STATUSES) & ~status.isin(STATUS_REASONS)
+        if unknown.any():
+            counts = status[unknown].value_counts()
+            message = ", ".join(f"{s!r} ({n:,} rows)" for s, n in counts.items())
+            notes.append(f"statuses not recognised, kept as purchases: {message}")
+            warnings.warn(f"{source}: statuses not recognised, kept as purchases: {message}", UserWarning,
+                          stacklevel=3)
+    blank = lines["order_date"].isna() | lines["revenue"].isna()
+    if "order_id" in lines:
+        blank |= lines["order_id"].isna()
+    ledger.exclude(blank, "unparseable value")
+
+    store = currency
+    if "currency" in lines:
+        codes = lines["currency"].astype("str").str.strip().str.upper().where(lines["currency"].notna())
+        seen = codes[ledger.kept].dropna()
+        if store is None and len(seen):
+            store = seen.mode().sort_values().iloc[0]
+        if store is not None:
+            store = store.upper()
+            rates = {k.upper(): float(v) for k, v in (rates or {}).items()}
+            other = codes.notna() & codes.ne(store)
+            convert = other & codes.isin(list(rates))
+            if convert.any():
+                factor = codes.map(rates).where(convert, 1.0).astype("float64")
+                lines = lines.assign(**{c: lines[c] * factor for c in ("revenue", "refunded", "cost") if c in lines})
+                done = ", ".join(f"{c} at {rates[c]:g}" for c in sorted(codes[convert].unique()))
+                notes.append(f"converted {int(convert.sum()):,} rows to {store}: {done}")
+            ledger.exclude(other & ~convert, "other currency", f"not {store} and no rate given in `rates`")
+            lines = lines.assign(currency=store)
+
+    if as_of is not None:
+        cutoff = pd.Timestamp(as_of).normalize()
+        late = (lines["order_date"] > cutoff).to_numpy()
+        if strict and late.any():
+            first = np.flatnonzero(late)[:3]
+            raise DataError(f"{source}: column `order_date` has dates after as_of={cutoff.date()}: "
+                            + ", ".join(f"row {i + 1}: {lines['order_date'].iloc[i].date()}" for i in first))
+        ledger.exclude(late, "after as_of", f"order date after {cutoff.date()}")
+    return lines, store
+
+
+def net_amount(lines: pd.DataFrame) -> pd.Series:
+    """Each row's amount net of its refunded amount (blank amounts count as 0)."""
+    net = lines["revenue"].fillna(0.0)
+    if "refunded" in lines:
+        net = net - lines["refunded"].fillna(0.0)
+    return net
+
+
+def aggregate_orders(lines: pd.DataFrame, ledger: Ledger, *, keep_zero: bool = False,
+                     first_fields=("customer_id", "email", "order_date", "currency", "channel", "product",
+                                   "master_id"),
+                     sum_fields=("quantity", "cost")) -> pd.DataFrame:
+    """One row per order from the kept rows; orders with net revenue ≤ 0 go to the ledger instead.
+
+    An order whose refunds bring it to zero or below is "fully refunded"; other non-positive orders are
+    "zero or negative amount" (kept when ``keep_zero`` and exactly zero).
+    """
+    kept = lines[ledger.kept]
+    key = kept["order_id"]
+    grouped = kept.assign(_net=net_amount(kept), _gross=kept["revenue"].fillna(0.0)).groupby(key, sort=False)
+    totals = grouped[["_net", "_gross"]].sum()
+    refunded = totals["_net"] < totals["_gross"] - 1e-9
+    bad = totals["_net"] < 0 if keep_zero else totals["_net"] <= 1e-9
+    if bad.any():
+        bad_ids = totals.index[bad]
+        in_bad = lines["order_id"].isin(bad_ids).to_numpy() & ledger.kept
+        by_refund = lines["order_id"].isin(totals.index[bad & refunded]).to_numpy()
+        ledger.exclude(in_bad & by_refund, "fully refunded")
+        ledger.exclude(in_bad, "zero or negative amount")
+        kept = lines[ledger.kept]
+        grouped = kept.assign(_net=net_amount(kept)).groupby(kept["order_id"], sort=False)
+    firsts = [c for c in first_fields if c in kept]
+    sums = [c for c in sum_fields if c in kept]
+    orders = grouped[firsts].first()
+    orders["revenue"] = grouped["_net"].sum()
+    for c in sums:
+        orders[c] = grouped[c].sum(min_count=1)
+    return orders.reset_index()
+
+
+def excluded_table(lines: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
+    """Rows and revenue excluded per reason (every reason listed, zero where none)."""
+    reason = ledger.reason
+    amount = lines["revenue"].fillna(0.0).to_numpy()
+    frame = pd.DataFrame({"reason": reason.to_numpy(), "revenue": amount})[reason.notna().to_numpy()]
+    counts = frame.groupby("reason").agg(rows=("revenue", "size"), revenue=("revenue", "sum"))
+    extra = [r for r in counts.index if r not in REASONS]
+    table = counts.reindex(list(REASONS) + extra).fillna({"rows": 0, "revenue": 0.0})
+    table["note"] = [ledger.notes.get(r, REASONS.get(r, "")) for r in table.index]
+    table.index.name = "reason"
+    return table.astype({"rows": "int64", "revenue": "float64", "note": "str"})
+
+
+def build_report(lines: pd.DataFrame, ledger: Ledger, orders: pd.DataFrame, *, source: str, currency,
+                 notes: list[str]) -> CleaningReport:
+    """Assemble the report and check that rows and money reconcile."""
+    excluded = excluded_table(lines, ledger)
+    kept = lines[ledger.kept]
+    gross_kept = float(kept["revenue"].fillna(0.0).sum())
+    refunds = gross_kept - float(net_amount(kept).sum())
+    if refunds > 0:
+        notes.insert(0, f"partial refunds subtracted from kept orders: {refunds:,.2f}")
+    report = CleaningReport(
+        source=source,
+        rows_read=len(lines),
+        rows_kept=int(ledger.kept.sum()),
+        excluded=excluded,
+        orders=len(orders),
+        guest_orders=int(orders["customer_id"].isna().sum()),
+        customers=int(orders["customer_id"].nunique()),
+        revenue=float(orders["revenue"].sum()),
+        input_revenue=float(lines["revenue"].fillna(0.0).sum()),
+        refunds_applied=refunds,
+        currency=currency,
+        notes=notes,
+    )
+    balance = report.revenue + report.refunds_applied + float(excluded["revenue"].sum())
+    assert np.isclose(balance, report.input_revenue, rtol=1e-9, atol=1e-6), "revenue accounting broken"
+    return report
