@@ -1,3 +1,183 @@
-"""Placeholder: filled in by its owner."""
+"""Bundled data: the simulated demo online store (with known true parameters) and the CDNOW purchase records.
 
-__all__: list[str] = []
+``load_orders`` is the one entry point the notebooks use: an analyst's own export when a path is given, else the demo
+store, always through :func:`clvlib.read_transactions` so both get the same cleaning and the same cleaning report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import _demo_store
+from ._validation import check_argument, check_time_unit
+from .config import DATA_DIR
+
+__all__ = [
+    "DEMO_STORE_SEED", "DEMO_STORE_DIR",
+    "make_demo_store", "demo_store_true_params", "load_demo_store", "load_cdnow", "load_orders",
+]
+
+DEMO_STORE_SEED = 20230101
+DEMO_STORE_DIR = DATA_DIR / "demo_store"
+_CDNOW_FILES = {"master": "CDNOW_master.txt", "sample": "CDNOW_sample.txt"}
+
+
+def make_demo_store(seed: int = DEMO_STORE_SEED) -> dict[str, pd.DataFrame]:
+    """Simulate the demo online store: 2.5 years of orders from customers with known BG/NBD and Gamma-Gamma truth.
+
+    10,000 consumers arrive from 2023-01-01 to 2025-06-30 (a growing store with a holiday peak). Each buys by the
+    BG/NBD process and spends by the Gamma-Gamma model with the parameters of :func:`demo_store_true_params`; their
+    acquisition channel and first product category are drawn from their latent traits, so channels and categories
+    differ in value while the pooled population stays exactly the model's. 100 B2B accounts with large orders, and
+    cancelled, refunded, pending, partially refunded, guest, test and EUR orders are added on top (see
+    ``data/demo_store/README.md`` for the counts). The same seed gives identical tables.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the ``numpy.random.Generator`` behind every draw. The committed files use ``DEMO_STORE_SEED``.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``orders`` (the raw export: order_id, customer_id, email, order_date, status, revenue, refunded, cost,
+        currency, channel, product, quantity, is_test), ``customers`` (customer_id, email, signup_date, channel,
+        segment, newsletter), ``marketing_spend`` (month, channel, spend), ``events`` (customer_id, email, event,
+        event_date, cart_value) and ``truth`` (customer_id, segment, lambda_per_day, p_dropout, nu,
+        expected_order_value, first_order, dropout_date, alive_at_end).
+
+    Examples
+    --------
+    >>> store = make_demo_store(seed=1)
+    >>> sorted(store)
+    ['customers', 'events', 'marketing_spend', 'orders', 'truth']
+    >>> int((store["customers"]["segment"] == "consumer").sum())
+    10000
+    """
+    return _demo_store.simulate(int(seed))
+
+
+def demo_store_true_params(time_unit: str = "D") -> pd.Series:
+    """The demo store consumers' true BG/NBD and Gamma-Gamma parameters, with ``alpha`` in the given time unit.
+
+    Parameters
+    ----------
+    time_unit : {"D", "W", "M"}
+        Unit of time of the purchase rate; ``alpha`` scales with it (a week is 7 days, a month 30.4375 days).
+
+    Returns
+    -------
+    Series
+        Indexed ``r, alpha, a, b`` (BG/NBD) and ``p, q, v`` (Gamma-Gamma, v = γ, in USD).
+
+    Examples
+    --------
+    >>> demo_store_true_params("W")
+    r          0.6
+    alpha    595.0
+    a          0.8
+    b          2.6
+    p          4.0
+    q          3.0
+    v         35.0
+    dtype: float64
+    """
+    days = check_time_unit(time_unit)
+    bgnbd = dict(_demo_store.TRUE_BGNBD, alpha=_demo_store.TRUE_BGNBD["alpha"] * days)
+    return pd.Series({**bgnbd, **_demo_store.TRUE_GAMMA_GAMMA}, dtype="float64")
+
+
+def _read_transactions():
+    # Imported late: the io module is the ingestion engineer's and imports nothing from here.
+    from .io import read_transactions
+
+    return read_transactions
+
+
+def _read_table(name: str, directory: Path) -> pd.DataFrame:
+    file, date_format = _demo_store.FILES[name]
+    dates = {"customers": ["signup_date"], "events": ["event_date"], "truth": ["first_order", "dropout_date"]}
+    frame = pd.read_csv(directory / file, dtype={"customer_id": "str", "month": "str"})
+    for column in dates.get(name, []):
+        frame[column] = pd.to_datetime(frame[column], format=date_format)
+    return frame
+
+
+def load_demo_store(directory: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Load the bundled demo store: cleaned orders and the customer, marketing, event and truth tables.
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        Folder holding the demo store's CSV files; default ``data/demo_store``.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``orders`` read by :func:`clvlib.read_transactions` (canonical orders table with ``attrs["cleaning"]``);
+        ``customers``, ``marketing_spend``, ``events`` and ``truth`` as described in :func:`make_demo_store`, with
+        dates parsed.
+
+    Examples
+    --------
+    >>> store = load_demo_store()
+    >>> store["marketing_spend"].columns.tolist()
+    ['month', 'channel', 'spend']
+    """
+    directory = DEMO_STORE_DIR if directory is None else Path(directory)
+    tables = {name: _read_table(name, directory) for name in _demo_store.FILES if name != "orders"}
+    return {"orders": _read_transactions()(directory / _demo_store.FILES["orders"][0]), **tables}
+
+
+def load_cdnow(kind: str = "master") -> pd.DataFrame:
+    """Load the bundled CDNOW purchase records as a canonical orders table.
+
+    Parameters
+    ----------
+    kind : {"master", "sample"}
+        ``"master"``: all 23,570 customers of the 1997 Q1 cohort; ``"sample"``: the 2,357-customer 1/10 sample used
+        in Fader, Hardie & Lee (2005).
+
+    Returns
+    -------
+    DataFrame
+        The orders table of :func:`clvlib.read_transactions` with ``preset="cdnow"``.
+    """
+    check_argument("kind", list(_CDNOW_FILES), kind)
+    return _read_transactions()(DATA_DIR / "cdnow" / _CDNOW_FILES[kind], preset="cdnow")
+
+
+def load_orders(
+    data: str | Path | pd.DataFrame | None = None,
+    *,
+    preset: str | None = None,
+    columns: dict | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    currency: str | None = None,
+) -> pd.DataFrame:
+    """Load an order export, or the bundled demo store when ``data`` is None: the notebooks' one way in.
+
+    Parameters
+    ----------
+    data : str, Path, DataFrame or None
+        An export to read with :func:`clvlib.read_transactions`; None reads the demo store's ``orders.csv``.
+    preset, columns : optional
+        Passed to :func:`clvlib.read_transactions` (ignored for the demo store, whose columns are canonical).
+    as_of : str or Timestamp, optional
+        Orders after this date are excluded (and counted in the cleaning report).
+    currency : str, optional
+        The store currency; orders in other currencies are excluded and reported.
+
+    Returns
+    -------
+    DataFrame
+        The canonical orders table, with ``attrs["cleaning"]``.
+    """
+    options = {"as_of": as_of} if as_of is not None else {}
+    if currency is not None:
+        options["currency"] = currency
+    if data is None:
+        return _read_transactions()(DEMO_STORE_DIR / _demo_store.FILES["orders"][0], **options)
+    return _read_transactions()(data, preset=preset, columns=columns, **options)
