@@ -233,12 +233,14 @@ def aggregate_orders(lines: pd.DataFrame, ledger: Ledger, *, keep_zero: bool = F
                      sum_fields=("quantity", "cost")) -> pd.DataFrame:
     """One row per order from the kept rows; orders with net revenue ≤ 0 go to the ledger instead.
 
-    An order whose refunds bring it to zero or below is "fully refunded"; other non-positive orders are
+    An order whose refunds or returns (negative rows) bring it to zero or below is "fully refunded"; other
+    non-positive orders are
     "zero or negative amount" (kept when ``keep_zero`` and exactly zero).
     """
     kept = lines[ledger.kept]
     key = kept["order_id"]
-    grouped = kept.assign(_net=net_amount(kept), _gross=kept["revenue"].fillna(0.0)).groupby(key, sort=False)
+    grouped = kept.assign(_net=net_amount(kept), _gross=kept["revenue"].fillna(0.0).clip(lower=0.0)).groupby(
+        key, sort=False)
     totals = grouped[["_net", "_gross"]].sum()
     refunded = totals["_net"] < totals["_gross"] - 1e-9
     bad = totals["_net"] < 0 if keep_zero else totals["_net"] <= 1e-9
