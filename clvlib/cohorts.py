@@ -1,3 +1,389 @@
-"""Placeholder: filled in by its owner."""
+"""Unit economics: where customers come from, what they cost, and how fast they pay it back.
 
-__all__: list[str] = []
+* :func:`first_order_attributes` — each customer's acquisition channel, first product and monthly cohort;
+* :func:`cac_by_channel` — customer acquisition cost = marketing spend / new customers, by channel and/or cohort;
+* :func:`ltv_cac` — LTV:CAC, the value a customer brings per unit of money spent to acquire one;
+* :func:`cumulative_value_curves`, :func:`cohort_revenue_table` — cumulative revenue (or margin) per customer by
+  months since the first order;
+* :func:`payback_curves`, :func:`cac_payback` — months until the cumulative margin per customer covers CAC;
+* :func:`clv_by_group` — CLV by first product, channel or cohort.
+
+**Months since the first order** are calendar months: 0 is the month of the first order, 1 the next calendar month,
+and so on. A customer counts towards month ``m`` only once observed that long (cohort month + ``m`` ≤ the
+``as_of`` month), so young cohorts never drag an older month's average down.
+
+**Shapes.** ``marketing_spend`` has one row per month and channel: ``month`` (anything ``pd.Period``/``to_datetime``
+reads: "2024-01", a date or a Period), ``channel`` (same labels as the orders) and ``spend`` (money). A *customer
+table* is indexed by ``customer_id`` and has ``channel`` and ``first_order`` (or ``cohort``), as
+:func:`first_order_attributes` returns, plus any CLV column. Customers without a channel are left out of channel
+groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_argument, validate_columns
+from .clv import order_profit
+
+__all__ = [
+    "first_order_attributes", "cac_by_channel", "ltv_cac", "cumulative_value_curves", "cohort_revenue_table",
+    "payback_curves", "cac_payback", "clv_by_group",
+]
+
+_GROUPINGS = ["channel", "cohort", "product", ("channel", "cohort")]
+
+
+def _to_month(values: pd.Series) -> pd.Series:
+    """Monthly periods from strings, dates or periods."""
+    if isinstance(values.dtype, pd.PeriodDtype):
+        return values.dt.asfreq("M")
+    return pd.to_datetime(values).dt.to_period("M")
+
+
+def _month_number(periods: pd.Series) -> np.ndarray:
+    """Months since year 0, so that month differences are integer subtractions."""
+    ts = periods.dt.to_timestamp()
+    return (ts.dt.year * 12 + ts.dt.month - 1).to_numpy(dtype=np.int64)
+
+
+def _keys(by) -> list[str]:
+    check_argument("by", _GROUPINGS, tuple(by) if isinstance(by, list) else by)
+    return list(by) if isinstance(by, (list, tuple)) else [by]
+
+
+def _with_cohort(customers: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The customer table with a ``cohort`` column (month of the first order) when the grouping needs one."""
+    if "cohort" in keys and "cohort" not in customers.columns:
+        validate_columns(customers, ("first_order",), source="customers", what="customer table")
+        return customers.assign(cohort=_to_month(customers["first_order"]))
+    if "cohort" in customers.columns:
+        return customers.assign(cohort=_to_month(customers["cohort"]))
+    return customers
+
+
+def first_order_attributes(orders: pd.DataFrame, *, as_of=None) -> pd.DataFrame:
+    """The acquisition facts of each customer: date, monthly cohort, channel and product of the first order.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders table (``customer_id``, ``order_date``, ``revenue``; ``order_id``, ``channel`` and
+        ``product`` when present). The first order is the earliest by date, then by ``order_id``. Guest orders are
+        left out.
+    as_of : date-like, optional
+        Orders after it are ignored.
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id`` with ``first_order`` (date), ``cohort`` (monthly ``Period``),
+    ``first_order_revenue`` and, when the orders have them, ``first_order_id``, ``channel`` and ``product``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b", "a"], "order_id": ["1", "2", "3"],
+    ...     "order_date": pd.to_datetime(["2024-01-20", "2024-02-03", "2024-03-01"]),
+    ...     "revenue": [30.0, 50.0, 20.0], "channel": ["email", "ads", "ads"]})
+    >>> first_order_attributes(orders)[["cohort", "channel", "first_order_revenue"]]
+                  cohort channel  first_order_revenue
+    customer_id
+    a            2024-01   email                 30.0
+    b            2024-02     ads                 50.0
+    """
+    validate_columns(orders, ("customer_id", "order_date", "revenue"), source="orders", what="orders table")
+    data = orders[orders["customer_id"].notna()]
+    if as_of is not None:
+        data = data[data["order_date"] <= pd.Timestamp(as_of)]
+    keys = ["order_date", "order_id"] if "order_id" in data.columns else ["order_date"]
+    first = data.sort_values(keys, kind="stable").drop_duplicates("customer_id").set_index("customer_id")
+    table = pd.DataFrame({
+        "first_order": first["order_date"],
+        "cohort": _to_month(first["order_date"]),
+        "first_order_revenue": first["revenue"].astype(np.float64),
+    })
+    for source, target in (("order_id", "first_order_id"), ("channel", "channel"), ("product", "product")):
+        if source in first.columns:
+            table[target] = first[source]
+    return table.sort_index()
+
+
+def _spend_by_month(marketing_spend: pd.DataFrame) -> pd.DataFrame:
+    validate_columns(marketing_spend, ("month", "channel", "spend"), source="marketing_spend",
+                     what="marketing spend table")
+    return marketing_spend.assign(cohort=_to_month(marketing_spend["month"]),
+                                  spend=marketing_spend["spend"].astype(np.float64))
+
+
+def _acquired(customers: pd.DataFrame, spend: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Customers acquired in the months the spend table covers (so spend and customers describe the same months)."""
+    validate_columns(customers, ("channel",), source="customers", what="customer table")
+    frame = _with_cohort(customers, keys + ["cohort"])
+    return frame[frame["cohort"].isin(set(spend["cohort"]))]
+
+
+def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by="channel") -> pd.DataFrame:
+    """Customer acquisition cost: marketing spend divided by the new customers it brought, per group.
+
+    Only customers whose first order falls in a month of ``marketing_spend`` are counted, so that spend and
+    customers cover the same months.
+
+    Parameters
+    ----------
+    marketing_spend : DataFrame
+        ``month``, ``channel``, ``spend`` (see the module docstring).
+    customers : DataFrame
+        Customer table with ``channel`` and ``first_order`` (or ``cohort``), e.g. :func:`first_order_attributes`.
+    by : {"channel", "cohort", ("channel", "cohort")}
+        Grouping: acquisition channel, monthly cohort (all channels together) or both.
+
+    Returns
+    -------
+    DataFrame indexed by the grouping with ``spend`` (money), ``new_customers`` and ``cac`` (money per new
+    customer; NaN where no customer was acquired). A channel with customers but no spend (e.g. organic) has CAC 0.
+
+    Examples
+    --------
+    >>> spend = pd.DataFrame({"month": ["2024-01", "2024-01"], "channel": ["ads", "email"], "spend": [300.0, 50.0]})
+    >>> customers = pd.DataFrame({"channel": ["ads", "ads", "email"],
+    ...     "first_order": pd.to_datetime(["2024-01-03", "2024-01-20", "2024-01-09"])})
+    >>> cac_by_channel(spend, customers)
+             spend  new_customers    cac
+    channel
+    ads      300.0              2  150.0
+    email     50.0              1   50.0
+    """
+    keys = _keys(by)
+    spend = _spend_by_month(marketing_spend)
+    acquired = _acquired(customers, spend, keys)
+    table = pd.concat(
+        [spend.groupby(keys)["spend"].sum(), acquired.groupby(keys).size().rename("new_customers")], axis=1
+    )
+    table = table.fillna({"spend": 0.0, "new_customers": 0}).astype({"new_customers": np.int64})
+    table["cac"] = (table["spend"] / table["new_customers"]).where(table["new_customers"] > 0)
+    return table.sort_index()
+
+
+def ltv_cac(
+    customers: pd.DataFrame, marketing_spend: pd.DataFrame, *, ltv: str = "clv", by="channel"
+) -> pd.DataFrame:
+    """LTV:CAC per group: the mean value of an acquired customer over what it cost to acquire one.
+
+    A common rule of thumb: above 3 the channel pays well; below 1 each customer costs more than they bring.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table with ``channel``, ``first_order`` (or ``cohort``) and the ``ltv`` column.
+    marketing_spend : DataFrame
+        ``month``, ``channel``, ``spend``.
+    ltv : str, default "clv"
+        Column of ``customers`` holding each customer's lifetime value (historical or predicted, money).
+    by : {"channel", "cohort", ("channel", "cohort")}
+        Grouping.
+
+    Returns
+    -------
+    DataFrame indexed by the grouping with ``spend``, ``new_customers``, ``cac``, ``ltv`` (mean over the new
+    customers, money) and ``ltv_cac`` (NaN where CAC is 0 or unknown).
+    """
+    keys = _keys(by)
+    validate_columns(customers, (ltv,), source="customers", what="customer table")
+    spend = _spend_by_month(marketing_spend)
+    table = cac_by_channel(marketing_spend, customers, by=by)
+    mean_ltv = _acquired(customers, spend, keys).groupby(keys)[ltv].mean()
+    table["ltv"] = mean_ltv.reindex(table.index).astype(np.float64)
+    table["ltv_cac"] = (table["ltv"] / table["cac"]).where(table["cac"] > 0)
+    return table
+
+
+def cumulative_value_curves(
+    orders: pd.DataFrame,
+    *,
+    by: str = "cohort",
+    value: str = "revenue",
+    margin: float | None = None,
+    as_of=None,
+) -> pd.DataFrame:
+    """Cumulative revenue (or gross margin) per customer by months since the first order, per group.
+
+    At month ``m`` a group's figure is the value of all orders placed in months ``0..m`` after their first order by
+    the group's customers observed for at least ``m`` months, divided by the number of those customers.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders table; groups come from the first order (:func:`first_order_attributes`).
+    by : {"cohort", "channel", "product"}
+        Grouping of customers.
+    value : {"revenue", "gross_margin"}
+        What accumulates; gross margin as in :func:`clvlib.order_profit` (``margin`` overrides the data's cost).
+    margin : float, optional
+        Share of revenue kept, when ``value="gross_margin"`` and the orders carry no cost.
+    as_of : date-like, optional
+        Orders after it are ignored; its month is the last month observed.
+
+    Returns
+    -------
+    DataFrame with columns ``<by>``, ``months_since_first_order`` (0, 1, ...), ``customers`` (observed that long),
+    ``cumulative_total`` and ``cumulative_per_customer`` (money). ``attrs["value"]`` names the value.
+    """
+    check_argument("by", ["cohort", "channel", "product"], by)
+    check_argument("value", ["revenue", "gross_margin"], value)
+    attrs = first_order_attributes(orders, as_of=as_of)
+    validate_columns(attrs, (by,), source="orders", what="orders table")
+    data = orders[orders["customer_id"].notna()]
+    if as_of is not None:
+        data = data[data["order_date"] <= pd.Timestamp(as_of)]
+    amount = data["revenue"].astype(np.float64) if value == "revenue" else order_profit(data, margin=margin)
+    last_month = int(_month_number(_to_month(data["order_date"])).max())
+    cohort_no = pd.Series(_month_number(attrs["cohort"]), index=attrs.index)
+    codes = attrs.index.get_indexer(data["customer_id"])
+    offset = _month_number(_to_month(data["order_date"])) - cohort_no.to_numpy()[codes]
+    per_cell = pd.DataFrame({
+        "group": attrs[by].to_numpy()[codes], "start": cohort_no.to_numpy()[codes], "offset": offset,
+        "amount": amount.to_numpy(),
+    }).groupby(["group", "start", "offset"])["amount"].sum()
+    months = np.arange(last_month - int(cohort_no.min()) + 1)
+    # One row per (group, cohort): cumulative value by offset, blanked where the cohort is not yet that old.
+    wide = per_cell.unstack("offset", fill_value=0.0).reindex(columns=months, fill_value=0.0).cumsum(axis=1)
+    starts = wide.index.get_level_values("start").to_numpy()
+    observed = starts[:, None] + months[None, :] <= last_month
+    size = pd.DataFrame({"group": attrs[by].to_numpy(), "start": cohort_no.to_numpy()}).value_counts()
+    counts = size.reindex(wide.index).to_numpy()[:, None] * observed
+    total = wide.where(observed).groupby(level="group").sum(min_count=1)
+    customers = pd.DataFrame(counts, index=wide.index, columns=months).groupby(level="group").sum()
+    long = pd.DataFrame({
+        "cumulative_total": total.stack(), "customers": customers.where(customers > 0).stack(),
+    }).dropna()
+    long.index.names = [by, "months_since_first_order"]
+    long = long.reset_index().astype({"customers": np.int64})
+    if by == "cohort":
+        long["cohort"] = long["cohort"].astype(attrs["cohort"].dtype)
+    long["cumulative_per_customer"] = long["cumulative_total"] / long["customers"]
+    long = long[[by, "months_since_first_order", "customers", "cumulative_total", "cumulative_per_customer"]]
+    long.attrs["value"] = value
+    return long
+
+
+def cohort_revenue_table(orders: pd.DataFrame, *, value: str = "revenue", margin: float | None = None,
+                         as_of=None) -> pd.DataFrame:
+    """The classic cohort triangle: cumulative revenue per customer, cohort × months since the first order.
+
+    Returns
+    -------
+    DataFrame indexed by ``cohort`` (monthly Period), one column per month since the first order (0, 1, ...),
+    holding the cumulative value per customer (money; NaN where the cohort is not yet that old), plus
+    ``customers`` (cohort size) as the first column. Parameters as in :func:`cumulative_value_curves`.
+    """
+    curves = cumulative_value_curves(orders, by="cohort", value=value, margin=margin, as_of=as_of)
+    table = curves.pivot(index="cohort", columns="months_since_first_order", values="cumulative_per_customer")
+    table.columns.name = "months_since_first_order"
+    sizes = curves[curves["months_since_first_order"] == 0].set_index("cohort")["customers"]
+    table.insert(0, "customers", sizes.reindex(table.index))
+    return table
+
+
+def payback_curves(
+    orders: pd.DataFrame, marketing_spend: pd.DataFrame, *, by: str = "channel", margin: float | None = None,
+    as_of=None,
+) -> pd.DataFrame:
+    """Cumulative gross margin per acquired customer beside the CAC it must cover, per channel or cohort.
+
+    Only customers acquired in the months of ``marketing_spend`` are followed (the ones CAC is computed on).
+
+    Returns
+    -------
+    The :func:`cumulative_value_curves` table of gross margin (``by`` column, ``months_since_first_order``,
+    ``customers``, ``cumulative_total``, ``cumulative_per_customer``) with a ``cac`` column from
+    :func:`cac_by_channel`. ``by`` is "channel" or "cohort".
+    """
+    check_argument("by", ["channel", "cohort"], by)
+    spend = _spend_by_month(marketing_spend)
+    attrs = first_order_attributes(orders, as_of=as_of)
+    keep = attrs.index[attrs["cohort"].isin(set(spend["cohort"]))]
+    followed = orders[orders["customer_id"].isin(keep)]
+    curves = cumulative_value_curves(followed, by=by, value="gross_margin", margin=margin, as_of=as_of)
+    cac = cac_by_channel(marketing_spend, attrs, by=by)["cac"]
+    curves["cac"] = cac.reindex(curves[by].to_numpy()).to_numpy()
+    return curves
+
+
+def cac_payback(curves: pd.DataFrame) -> pd.DataFrame:
+    """Months until the cumulative margin per customer covers CAC, per group, from :func:`payback_curves`.
+
+    Returns
+    -------
+    DataFrame indexed by the group with ``cac``, ``customers`` (acquired), ``months_observed`` (the longest
+    observed month since the first order), ``margin_to_date`` (cumulative margin per customer at that month),
+    ``payback_months`` (the first month since the first order at which the margin covers CAC, 0 = the first
+    month; NaN when not reached) and ``payback`` (the same in words: "3 months", "not yet (after 5 months)" or
+    "no CAC").
+    """
+    group = curves.columns[0]
+    validate_columns(curves, (group, "months_since_first_order", "customers", "cumulative_per_customer", "cac"),
+                     source="curves", what="payback curves")
+    ordered = curves.sort_values([group, "months_since_first_order"], kind="stable")
+    grouped = ordered.groupby(group, sort=True)
+    reached = ordered[ordered["cumulative_per_customer"] >= ordered["cac"]]
+    table = pd.DataFrame({
+        "cac": grouped["cac"].first(),
+        "customers": grouped["customers"].first(),
+        "months_observed": grouped["months_since_first_order"].max(),
+        "margin_to_date": grouped["cumulative_per_customer"].last(),
+    })
+    table["payback_months"] = reached.groupby(group)["months_since_first_order"].min().reindex(table.index)
+    words = np.where(
+        table["cac"].isna(), "no CAC",
+        np.where(table["payback_months"].notna(),
+                 table["payback_months"].map(lambda m: f"{m:.0f} month{'s' if m != 1 else ''}"),
+                 table["months_observed"].map(lambda m: f"not yet (after {m:.0f} months)")),
+    )
+    table["payback"] = pd.Series(words, index=table.index, dtype="str")
+    return table
+
+
+def clv_by_group(customers: pd.DataFrame, by: str = "product", *, clv: str = "clv") -> pd.DataFrame:
+    """CLV per first product, channel or cohort: which acquisitions bring customers who come back.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table with the ``by`` column (``cohort`` may come from ``first_order``) and ``clv``; with
+        ``n_orders`` the repeat rate is added.
+    by : {"product", "channel", "cohort"}
+        Grouping.
+    clv : str, default "clv"
+        Column with each customer's lifetime value (money).
+
+    Returns
+    -------
+    DataFrame indexed by the group, largest total first, with ``customers``, ``customer_share``, ``clv_mean``,
+    ``clv_median``, ``clv_total``, ``clv_share`` and, with ``n_orders``, ``repeat_rate`` (share of customers with
+    more than one order).
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"product": ["mug", "mug", "tea"], "clv": [10.0, 30.0, 60.0],
+    ...                           "n_orders": [1, 3, 2]})
+    >>> clv_by_group(customers)[["customers", "clv_mean", "clv_share", "repeat_rate"]]
+             customers  clv_mean  clv_share  repeat_rate
+    product
+    tea              1      60.0        0.6          1.0
+    mug              2      20.0        0.4          0.5
+    """
+    check_argument("by", ["product", "channel", "cohort"], by)
+    frame = _with_cohort(customers, [by])
+    validate_columns(frame, (by, clv), source="customers", what="customer table")
+    grouped = frame.groupby(by)
+    table = pd.DataFrame({
+        "customers": grouped.size(),
+        "clv_mean": grouped[clv].mean(),
+        "clv_median": grouped[clv].median(),
+        "clv_total": grouped[clv].sum(),
+    })
+    table.insert(1, "customer_share", table["customers"] / table["customers"].sum())
+    table["clv_share"] = table["clv_total"] / table["clv_total"].sum()
+    if "n_orders" in frame.columns:
+        table["repeat_rate"] = grouped["n_orders"].apply(lambda n: float((n > 1).mean()))
+    return table.sort_values("clv_total", ascending=False, kind="stable")

@@ -1,0 +1,205 @@
+"""clvlib.cohorts: first-order attributes, CAC, LTV:CAC, cumulative curves, cohort table, payback, CLV by group."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvlib import (
+    DataError, cac_by_channel, cac_payback, clv_by_group, cohort_revenue_table, cumulative_value_curves,
+    first_order_attributes, ltv_cac, payback_curves,
+)
+
+
+@pytest.fixture
+def orders() -> pd.DataFrame:
+    """Four customers over Jan-Apr 2024 (margin = revenue - cost), one guest order."""
+    rows = [
+        # customer, date, revenue, cost, channel, product
+        ("a", "2024-01-05", 100.0, 60.0, "ads", "mug"),
+        ("a", "2024-03-01", 50.0, 30.0, "email", "tea"),
+        ("b", "2024-01-20", 40.0, 30.0, "email", "tea"),
+        ("c", "2024-02-02", 80.0, 40.0, "ads", "mug"),
+        ("c", "2024-02-25", 20.0, 10.0, "ads", "mug"),
+        ("c", "2024-04-01", 60.0, 30.0, "email", "tea"),
+        ("d", "2024-03-15", 30.0, 20.0, "email", "tea"),
+        (None, "2024-01-01", 10.0, 5.0, "ads", "mug"),
+    ]
+    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "revenue", "cost", "channel", "product"])
+    df["order_date"] = pd.to_datetime(df["order_date"])
+    df.insert(1, "order_id", [f"o{i}" for i in range(len(df))])
+    return df
+
+
+@pytest.fixture
+def spend() -> pd.DataFrame:
+    return pd.DataFrame({
+        "month": ["2024-01", "2024-01", "2024-02", "2024-03"],
+        "channel": ["ads", "email", "ads", "email"],
+        "spend": [100.0, 20.0, 60.0, 10.0],
+    })
+
+
+def test_first_order_attributes_by_hand(orders):
+    before = orders.copy()
+    got = first_order_attributes(orders)
+    pd.testing.assert_frame_equal(orders, before)
+    assert list(got.index) == ["a", "b", "c", "d"]
+    assert got["channel"].tolist() == ["ads", "email", "ads", "email"]  # the first order's channel, not the last
+    assert got["product"].tolist() == ["mug", "tea", "mug", "tea"]
+    assert [str(c) for c in got["cohort"]] == ["2024-01", "2024-01", "2024-02", "2024-03"]
+    assert got.loc["c", "first_order"] == pd.Timestamp("2024-02-02")
+    assert got.loc["c", "first_order_id"] == "o3" and got.loc["a", "first_order_revenue"] == 100.0
+    assert list(first_order_attributes(orders, as_of="2024-01-31").index) == ["a", "b"]
+
+
+def test_cac_by_channel_by_hand(orders, spend):
+    attrs = first_order_attributes(orders)
+    got = cac_by_channel(spend, attrs)
+    assert got.loc["ads", "spend"] == 160.0 and got.loc["ads", "new_customers"] == 2  # a, c
+    assert got.loc["email", "cac"] == pytest.approx(30 / 2)                          # b, d
+    by_cohort = cac_by_channel(spend, attrs, by="cohort")
+    assert by_cohort["cac"].tolist() == pytest.approx([120 / 2, 60 / 1, 10 / 1])
+    both = cac_by_channel(spend, attrs, by=("channel", "cohort"))
+    assert both.loc[("ads", pd.Period("2024-02", "M")), "cac"] == 60.0
+    assert len(both) == 4
+
+
+def test_cac_counts_only_months_with_spend_and_handles_organic_and_empty_months():
+    spend = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"]), "channel": ["ads", "ads"],
+                          "spend": [90.0, 30.0]})
+    customers = pd.DataFrame({
+        "channel": ["ads", "ads", "ads", "organic", "ads"],
+        "first_order": pd.to_datetime(["2024-01-02", "2024-01-09", "2024-01-30", "2024-01-15", "2024-05-01"]),
+    }, index=pd.Index(list("abcde"), name="customer_id"))
+    got = cac_by_channel(spend, customers)
+    assert got.loc["ads", "new_customers"] == 3           # e (May) is outside the spend months
+    assert got.loc["ads", "cac"] == pytest.approx(120 / 3)
+    assert got.loc["organic", "cac"] == 0.0               # customers, no spend
+    both = cac_by_channel(spend, customers, by=["channel", "cohort"])
+    assert np.isnan(both.loc[("ads", pd.Period("2024-02", "M")), "cac"])   # spend, nobody acquired
+    with pytest.raises(ValueError, match="The value for `by` must be one of"):
+        cac_by_channel(spend, customers, by="region")
+    with pytest.raises(DataError, match="`spend`"):
+        cac_by_channel(spend.drop(columns="spend"), customers)
+
+
+def test_ltv_cac_by_hand(orders, spend):
+    customers = first_order_attributes(orders).assign(clv=[400.0, 20.0, 80.0, 40.0])
+    got = ltv_cac(customers, spend)
+    assert got.loc["ads", "ltv"] == pytest.approx(240.0)
+    assert got.loc["ads", "ltv_cac"] == pytest.approx(240 / 80)
+    assert got.loc["email", "ltv_cac"] == pytest.approx(30 / 15)
+    monthly = ltv_cac(customers, spend, by="cohort")
+    assert monthly["ltv_cac"].tolist() == pytest.approx([210 / 60, 80 / 60, 40 / 10])
+
+
+def _loop_curves(orders, by, value, as_of_month):
+    """Cumulative value per observed customer, written as plain loops over orders."""
+    first = {}
+    for r in orders.sort_values(["order_date", "order_id"]).itertuples():
+        if isinstance(r.customer_id, str) and r.customer_id not in first:
+            first[r.customer_id] = r
+    month = {c: r.order_date.year * 12 + r.order_date.month for c, r in first.items()}
+    group = {c: getattr(r, by) if by != "cohort" else r.order_date.to_period("M") for c, r in first.items()}
+    result = {}
+    for g in set(group.values()):
+        members = [c for c in first if group[c] == g]
+        for m in range(as_of_month - min(month[c] for c in members) + 1):
+            seen = [c for c in members if month[c] + m <= as_of_month]
+            if not seen:
+                continue
+            total = 0.0
+            for r in orders.itertuples():
+                if r.customer_id in seen and r.order_date.year * 12 + r.order_date.month - month[r.customer_id] <= m:
+                    total += r.revenue if value == "revenue" else r.revenue - r.cost
+            result[(g, m)] = (len(seen), total / len(seen))
+    return result
+
+
+@pytest.mark.parametrize(("by", "value"), [("cohort", "revenue"), ("channel", "gross_margin"), ("product", "revenue")])
+def test_cumulative_value_curves_match_a_loop(rng, by, value):
+    n = 120
+    dates = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    revenue = rng.uniform(10, 100, n).round(2)
+    orders = pd.DataFrame({
+        "customer_id": rng.choice([f"c{i}" for i in range(25)], n), "order_id": [f"{i:03d}" for i in range(n)],
+        "order_date": dates, "revenue": revenue, "cost": (revenue * rng.uniform(0.3, 0.8, n)).round(2),
+        "channel": rng.choice(["ads", "email", "search"], n), "product": rng.choice(["mug", "tea"], n),
+    })
+    got = cumulative_value_curves(orders, by=by, value=value)
+    last = dates.max()
+    expected = _loop_curves(orders, by, value, last.year * 12 + last.month)
+    assert len(got) == len(expected)
+    for row in got.itertuples():
+        customers, per_customer = expected[(getattr(row, by), row.months_since_first_order)]
+        assert row.customers == customers
+        assert row.cumulative_per_customer == pytest.approx(per_customer)
+        assert row.cumulative_total == pytest.approx(per_customer * customers)
+    assert got.attrs["value"] == value
+
+
+def test_cohort_revenue_table_by_hand(orders):
+    got = cohort_revenue_table(orders)
+    assert got["customers"].tolist() == [2, 1, 1]
+    jan, feb, mar = (got.loc[pd.Period(m, "M")] for m in ("2024-01", "2024-02", "2024-03"))
+    # January: a (100, then 50 in March) and b (40): 70 per customer in month 0, 95 from month 2.
+    assert [jan[m] for m in range(4)] == pytest.approx([70.0, 70.0, 95.0, 95.0])
+    assert [feb[m] for m in range(3)] == pytest.approx([100.0, 100.0, 160.0]) and np.isnan(feb[3])
+    assert mar[0] == 30.0 and np.isnan(mar[2])
+
+
+def test_payback_by_hand(orders, spend):
+    curves = payback_curves(orders, spend)
+    ads = curves[curves["channel"] == "ads"].set_index("months_since_first_order")
+    # ads: a (margin 40, +20 in month 2) and c (40 + 10 in month 0, +30 in month 2); only a is 3 months old.
+    assert ads["cumulative_per_customer"].tolist() == pytest.approx([45.0, 45.0, 70.0, 60.0])
+    assert (ads["cac"] == 80.0).all()
+    table = cac_payback(curves)
+    assert table.loc["ads", "payback"] == "not yet (after 3 months)" and np.isnan(table.loc["ads", "payback_months"])
+    by_cohort = cac_payback(payback_curves(orders, spend, by="cohort"))
+    assert by_cohort["payback_months"].tolist()[1:] == [2.0, 0.0]
+    assert by_cohort["payback"].tolist() == ["not yet (after 3 months)", "2 months", "0 months"]
+    cheap = cac_payback(payback_curves(orders, spend.assign(spend=spend["spend"] / 10), by="cohort"))
+    assert cheap["payback"].tolist() == ["0 months", "0 months", "0 months"]
+
+
+def test_payback_matches_a_loop(orders, spend):
+    margin = defaultdict(float)  # (channel of the first order, months since first order) -> margin
+    attrs = first_order_attributes(orders)
+    for r in orders.dropna(subset=["customer_id"]).itertuples():
+        a = attrs.loc[r.customer_id]
+        m = (r.order_date.year - a.first_order.year) * 12 + r.order_date.month - a.first_order.month
+        margin[(a.channel, m)] += r.revenue - r.cost
+    table = cac_payback(payback_curves(orders, spend))
+    for channel in ("ads", "email"):
+        members = attrs[attrs["channel"] == channel]
+        cac = table.loc[channel, "cac"]
+        paid = None
+        for m in range(4):
+            # only customers observed m months (cohort month + m <= April) count at month m
+            seen = members[[c.month + m <= 4 for c in members["first_order"]]]
+            total = 0.0
+            for cid in seen.index:
+                for r in orders[orders["customer_id"] == cid].itertuples():
+                    k = r.order_date.month - seen.loc[cid, "first_order"].month
+                    total += (r.revenue - r.cost) if k <= m else 0.0
+            if len(seen) and total / len(seen) >= cac and paid is None:
+                paid = m
+        expected = np.nan if paid is None else float(paid)
+        assert table.loc[channel, "payback_months"] == pytest.approx(expected, nan_ok=True)
+
+
+def test_clv_by_group_by_hand(orders):
+    customers = first_order_attributes(orders).assign(clv=[90.0, 10.0, 160.0, 30.0], n_orders=[2, 1, 3, 1])
+    got = clv_by_group(customers, "product")
+    assert list(got.index) == ["mug", "tea"]
+    assert got.loc["mug", "clv_total"] == 250.0 and got.loc["tea", "clv_median"] == 20.0
+    assert got["clv_share"].sum() == pytest.approx(1.0) and got.loc["mug", "repeat_rate"] == 1.0
+    by_cohort = clv_by_group(customers.drop(columns="cohort"), "cohort")
+    assert by_cohort.loc[pd.Period("2024-01", "M"), "customers"] == 2
+    with pytest.raises(DataError, match="`clv`"):
+        clv_by_group(customers.drop(columns="clv"), "channel")
