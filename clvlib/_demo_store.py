@@ -246,7 +246,7 @@ def _orders_table(rng: np.random.Generator, people: pd.DataFrame, real: pd.DataF
     ids[known] = people["customer_id"].to_numpy()[person[known]]
     emails[known] = people["email"].to_numpy()[person[known]]
     ids[person == -2], emails[person == -2] = "TEST", "qa@example.com"
-    channel = rows["channel"].to_numpy(dtype=object, na_value=None) if "channel" in rows else ids.copy()
+    channel = rows["channel"].to_numpy(dtype=object, na_value=None)  # set for guest and test rows only
     channel[known] = people["channel"].to_numpy()[person[known]]
     margin = rows["product"].map(MARGINS).to_numpy(dtype=float)
     cost = np.round(rows["revenue"].to_numpy() * (1 - margin) * rng.lognormal(0.0, 0.08, len(rows)), 2)
@@ -296,11 +296,11 @@ def _events(rng: np.random.Generator, people: pd.DataFrame) -> tuple[pd.DataFram
     subscribers = prospects[:N_PROSPECT_NEWSLETTER]
     # Half of the cart-abandoning prospects are also subscribers; the other half are new names.
     cart_people = subscribers[-(N_PROSPECT_CART - N_PROSPECT_CART // 2):] + prospects[N_PROSPECT_NEWSLETTER:]
+    ids, emails = people["customer_id"].to_numpy(), people["email"].to_numpy()
     parts = [
-        pd.DataFrame({"customer_id": people["customer_id"].to_numpy()[newsletter],
-                      "email": people["email"].to_numpy()[newsletter], "event": "newsletter_signup", "time": signup}),
-        pd.DataFrame({"customer_id": people["customer_id"].to_numpy()[carts], "email": people["email"].to_numpy()[carts],
-                      "event": "abandoned_cart", "time": cart_time}),
+        pd.DataFrame({"customer_id": ids[newsletter], "email": emails[newsletter], "event": "newsletter_signup",
+                      "time": signup}),
+        pd.DataFrame({"customer_id": ids[carts], "email": emails[carts], "event": "abandoned_cart", "time": cart_time}),
         pd.DataFrame({"customer_id": None, "email": subscribers, "event": "newsletter_signup",
                       "time": rng.uniform(0, end - 1e-4, len(subscribers))}),
         pd.DataFrame({"customer_id": None, "email": cart_people, "event": "abandoned_cart",
@@ -346,8 +346,7 @@ def simulate(seed: int) -> dict[str, pd.DataFrame]:
         "nu": people["nu"].to_numpy(),
         "expected_order_value": TRUE_GAMMA_GAMMA["p"] / people["nu"].to_numpy(),
         "first_order": _stamp(people["acquired"]),
-        "dropout_date": _stamp(np.where(dropped, people["acquired"].to_numpy() + np.where(dropped, dropout, 0), 0))
-                        .where(dropped),
+        "dropout_date": _stamp(people["acquired"].to_numpy() + np.where(dropped, dropout, 0.0)).where(dropped),
         "alive_at_end": ~dropped,
     })
     return {"orders": orders, "customers": customers, "marketing_spend": spend, "events": events, "truth": truth}
