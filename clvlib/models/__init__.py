@@ -1,3 +1,30 @@
-"""Placeholder: filled in by its owner."""
+"""Probabilistic CLV models: BG/NBD, Pareto/NBD and Gamma-Gamma, predictive CLV, diagnostics and simulators."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from .bgnbd import (
+    BetaGeo,
+    bgnbd_expected_purchases,
+    bgnbd_expected_purchases_new_customer,
+    bgnbd_log_likelihood,
+    bgnbd_p_alive,
+)
+from .gamma_gamma import GammaGamma, IndependenceCheck, gamma_gamma_expected_spend, gamma_gamma_log_likelihood
+from .predict import predictive_clv
+from .simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd
+
+__all__ = [
+    "BetaGeo",
+    "GammaGamma",
+    "IndependenceCheck",
+    "predictive_clv",
+    "bgnbd_log_likelihood",
+    "bgnbd_expected_purchases",
+    "bgnbd_expected_purchases_new_customer",
+    "bgnbd_p_alive",
+    "gamma_gamma_log_likelihood",
+    "gamma_gamma_expected_spend",
+    "simulate_bgnbd",
+    "simulate_pareto_nbd",
+    "simulate_gamma_gamma",
+]

@@ -1,0 +1,234 @@
+"""What every maximum-likelihood model shares: input checks, row compression, the optimiser, the Hessian.
+
+Each model works on log-parameters (so the optimiser never leaves the positive orthant) and reports on the
+natural scale. Uncertainty comes from the observed information: the Hessian of the negative log-likelihood in the
+log-parameters is inverted and carried to the natural scale by the delta method. At the optimum the gradient is zero,
+so this equals the inverse of the natural-scale Hessian.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from .._validation import check_time_unit, validate_columns
+from ..errors import ConvergenceError, DataError, NotFittedError
+
+__all__ = ["BaseModel", "compress_rows", "purchase_arrays", "numeric_gradient"]
+
+_Z95 = 1.959963984540054
+
+
+def _first_rows(customers: pd.DataFrame, bad: np.ndarray, columns: list[str]) -> str:
+    return customers.loc[bad, columns].head(3).to_string()
+
+
+def purchase_arrays(customers: pd.DataFrame, source: str = "customers") -> tuple[np.ndarray, ...]:
+    """Validate a customer table against the lifetimes invariants; return ``frequency, recency, T`` as float arrays.
+
+    Raises :class:`~clvlib.DataError` naming the column and the first offending rows when a column is missing or
+    has missing values, frequency is not a non-negative integer, recency is negative, exceeds ``T``, or is not 0
+    for a customer without repeat purchases.
+    """
+    cols = ["frequency", "recency", "T"]
+    validate_columns(customers, cols, source=source, what="customer table")
+    arrays = [customers[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in cols]
+    x, t_x, T = arrays
+    for name, values in zip(cols, arrays):
+        if not np.isfinite(values).all():
+            bad = ~np.isfinite(values)
+            raise DataError(
+                f"{source}: column `{name}` has {bad.sum()} missing or infinite value(s):\n"
+                f"{_first_rows(customers, bad, cols)}"
+            )
+    tol = 1e-9 * np.maximum(1.0, T)
+    checks = [
+        ((x < 0) | (x != np.round(x)), "`frequency` must be a non-negative integer (repeat purchases)"),
+        (t_x < 0, "`recency` must not be negative"),
+        (t_x > T + tol, "`recency` must not exceed `T` (the customer's age)"),
+        ((x == 0) & (np.abs(t_x) > tol), "`recency` must be 0 for customers with `frequency` 0 (lifetimes' rule)"),
+    ]
+    for bad, rule in checks:
+        if bad.any():
+            raise DataError(
+                f"{source}: {rule}, but {bad.sum()} customer(s) break this rule; build the table with "
+                f"clvlib.customer_summary. First rows:\n{_first_rows(customers, bad, cols)}"
+            )
+    return x, np.minimum(t_x, T), T
+
+
+def compress_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """Identical rows collapsed: the unique rows (one array per column), their counts, and the inverse index.
+
+    The log-likelihood of the data is the count-weighted sum over unique rows, which is what makes fitting on a
+    million customers fast: customers share far fewer distinct ``(frequency, recency, T)`` triples.
+    """
+    stacked = np.column_stack(columns)
+    unique, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+    return tuple(unique.T), counts.astype(np.float64), inverse.ravel()
+
+
+def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central finite-difference gradient of a scalar function (relative steps)."""
+    grad = np.empty_like(x)
+    for i in range(len(x)):
+        h = step * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
+def _hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float) -> np.ndarray:
+    n = len(x)
+    hess = np.empty((n, n))
+    for i in range(n):
+        h = step * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        hess[i] = (grad(up) - grad(down)) / (2 * h)
+    return (hess + hess.T) / 2
+
+
+class BaseModel:
+    """Shared machinery of the maximum-likelihood models (not used directly).
+
+    Subclasses set ``_param_names``, implement ``_prepare(customers)`` (returning the data tuple and weights),
+    ``_negative_log_likelihood(log_params, data, weights)`` (the weighted total and its gradient in the
+    log-parameters) and ``_start(data, weights)`` (starting log-parameters).
+    """
+
+    _param_names: tuple[str, ...] = ()
+    _hessian_step: float = 1e-5
+
+    def __init__(self, penalizer_coef: float = 0.0):
+        if penalizer_coef < 0:
+            raise ValueError(f"`penalizer_coef` must be >= 0, but {penalizer_coef!r} was passed.")
+        self.penalizer_coef = float(penalizer_coef)
+
+    # -- fitting ---------------------------------------------------------------------------------------------
+    def _record_time_unit(self, customers: pd.DataFrame, time_unit: str | None) -> None:
+        unit = time_unit if time_unit is not None else customers.attrs.get("time_unit")
+        if unit is not None:
+            check_time_unit(unit)
+        self.time_unit_ = unit
+
+    def _optimise(self, data: tuple, weights: np.ndarray, tol: float | None, maxiter: int) -> None:
+        n = weights.sum()
+        penalty = self.penalizer_coef
+
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = self._negative_log_likelihood(theta, data, weights)
+            params = np.exp(theta)
+            # lifetimes' L2 penalty on the natural parameters, scaled per customer so `tol` is size-free.
+            return value / n + penalty * np.sum(params**2), grad / n + penalty * 2 * params**2
+
+        x0 = self._start(data, weights)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = optimize.minimize(
+                objective, x0, jac=True, method="L-BFGS-B", tol=tol, options={"maxiter": maxiter}
+            )
+        if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
+            raise ConvergenceError(
+                f"{type(self).__name__}: the optimiser left the finite range ({result.message}). "
+                "Try `penalizer_coef=0.001`, a coarser `time_unit`, or more data."
+            )
+        if not result.success and np.max(np.abs(result.jac)) > 1e-3:
+            raise ConvergenceError(
+                f"{type(self).__name__}: maximum-likelihood fit did not converge: {result.message} "
+                "Try `tol=`, `penalizer_coef=0.001`, or more data."
+            )
+        theta = result.x
+        self.params_ = pd.Series(np.exp(theta), index=list(self._param_names), name="coef")
+        total, _ = self._negative_log_likelihood(theta, data, weights)
+        self.log_likelihood_ = -float(total)
+        self.n_customers_ = int(n)
+        self._set_uncertainty(theta, data, weights)
+        self._optimiser_result = result
+
+    def _set_uncertainty(self, theta: np.ndarray, data: tuple, weights: np.ndarray) -> None:
+        def gradient(th: np.ndarray) -> np.ndarray:
+            return self._negative_log_likelihood(th, data, weights)[1]
+
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            hess = _hessian_from_gradient(gradient, theta, self._hessian_step)
+        names = list(self._param_names)
+        try:
+            cov_log = np.linalg.inv(hess)
+            if not np.all(np.isfinite(cov_log)) or np.any(np.diag(cov_log) <= 0):
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            warnings.warn(
+                f"{type(self).__name__}: the Hessian at the optimum is singular, so standard errors are unavailable "
+                "(the data barely identify some parameters).",
+                UserWarning,
+                stacklevel=3,
+            )
+            cov_log = np.full((len(theta), len(theta)), np.nan)
+        self._log_covariance = cov_log
+        jac = np.diag(np.exp(theta))  # delta method: d exp(theta) / d theta
+        self.variance_matrix_ = pd.DataFrame(jac @ cov_log @ jac, index=names, columns=names)
+
+    # -- results ---------------------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call .fit() first.")
+
+    def _check_time_unit(self, customers: pd.DataFrame) -> None:
+        unit = customers.attrs.get("time_unit") if isinstance(customers, pd.DataFrame) else None
+        if unit is not None and self.time_unit_ is not None and unit != self.time_unit_:
+            raise DataError(
+                f"customers: the table is in time unit {unit!r} but the {type(self).__name__} was fitted in "
+                f"{self.time_unit_!r}; rebuild the table with customer_summary(..., time_unit={self.time_unit_!r})."
+            )
+
+    @property
+    def standard_errors_(self) -> pd.Series:
+        """Standard errors of the natural-scale parameters (delta method on the log-scale Hessian)."""
+        self._check_fitted()
+        return pd.Series(np.sqrt(np.diag(self.variance_matrix_)), index=self.params_.index, name="se")
+
+    @property
+    def confidence_intervals_(self) -> pd.DataFrame:
+        """95 % intervals, symmetric on the log scale (so they stay positive): ``exp(log θ ± 1.96 se(log θ))``."""
+        self._check_fitted()
+        se_log = np.sqrt(np.diag(self._log_covariance))
+        log_coef = np.log(self.params_.to_numpy())
+        return pd.DataFrame(
+            {"lower 95%": np.exp(log_coef - _Z95 * se_log), "upper 95%": np.exp(log_coef + _Z95 * se_log)},
+            index=self.params_.index,
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """Parameter table: ``coef``, ``se``, ``lower 95%``, ``upper 95%`` indexed by the literature's symbols."""
+        self._check_fitted()
+        table = pd.concat([self.params_.rename("coef"), self.standard_errors_, self.confidence_intervals_], axis=1)
+        table.index.name = "parameter"
+        table.attrs.update(log_likelihood=self.log_likelihood_, n_customers=self.n_customers_, time_unit=self.time_unit_)
+        return table
+
+    def sample_params(self, n_draws: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
+        """Parameter draws from the asymptotic normal of the log-parameters, as an ``(n_draws, k)`` natural array."""
+        self._check_fitted()
+        if not np.all(np.isfinite(self._log_covariance)):
+            raise DataError(f"{type(self).__name__}: no parameter uncertainty available (singular Hessian).")
+        rng = np.random.default_rng(seed)
+        draws = rng.multivariate_normal(np.log(self.params_.to_numpy()), self._log_covariance, size=n_draws)
+        return np.exp(draws)
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if not hasattr(self, "params_"):
+            return f"<clvlib.{name}: not fitted>"
+        values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        unit = self.time_unit_ or "unknown unit"
+        return (
+            f"<clvlib.{name}: {values}; fitted on {self.n_customers_:,} customers, time unit {unit}, "
+            f"log-likelihood {self.log_likelihood_:,.2f}>"
+        )
