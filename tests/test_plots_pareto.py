@@ -1,0 +1,121 @@
+"""Pareto/AOV figures: artists and labels, and the drawn numbers against plain pandas on the demo store."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvlib
+from clvlib import DataError
+from clvlib.plots import (
+    plot_aov_bands, plot_lorenz_curve, plot_order_values, plot_repeat_split, plot_top_share,
+    plot_top_share_over_time,
+)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    orders = clvlib.load_demo_store()["orders"]
+    return orders, clvlib.customer_summary(orders)
+
+
+def _heights(container) -> list[float]:
+    return [patch.get_height() for patch in container]
+
+
+def test_lorenz_curve_draws_the_curve_equality_line_gini_and_the_80_mark(demo):
+    orders, customers = demo
+    _, ax = plt.subplots()
+    assert plot_lorenz_curve(clvlib.lorenz_curve(customers), ax=ax) is ax
+    # Independent: the bottom 80 % of customers by plain pandas (10,100 customers, so 8,080 exactly).
+    spend = orders.dropna(subset=["customer_id"]).groupby("customer_id")["revenue"].sum().sort_values()
+    n = len(spend)
+    bottom = spend.iloc[: round(0.8 * n)].sum() / spend.sum()
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    equal = lines["equal spend (Gini 0)"]
+    assert list(equal.get_xdata()) == [0, 1] and list(equal.get_ydata()) == [0, 1]
+    curve = next(line for label, line in lines.items() if label.startswith("Lorenz curve"))
+    assert curve.get_label() == f"Lorenz curve (Gini {clvlib.gini(customers):.2f})"
+    np.testing.assert_allclose(np.interp(0.8, curve.get_xdata(), curve.get_ydata()), bottom)
+    text = ax.texts[0].get_text()
+    assert f"bottom 80 %: {100 * bottom:.0f} % of revenue" in text and f"top 20 %: {100 * (1 - bottom):.0f} %" in text
+    assert ax.get_xlabel() == "Share of customers, smallest spenders first" and "Lorenz" in ax.get_title()
+    assert ax.xaxis.get_major_formatter()(0.2, 0) == "20%"
+
+
+def test_top_share_bars_match_plain_pandas(demo):
+    orders, customers = demo
+    ax = plot_top_share(clvlib.top_share(customers))
+    spend = orders.dropna(subset=["customer_id"]).groupby("customer_id")["revenue"].sum().sort_values(ascending=False)
+    expected = [spend.iloc[: math.ceil(round(f * len(spend), 9))].sum() / spend.sum()
+                for f in (0.01, 0.05, 0.1, 0.2, 0.5)]
+    np.testing.assert_allclose(_heights(ax.containers[0]), expected)
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[3] == f"top 20 %\n({math.ceil(0.2 * len(spend)):,})"
+    assert [t.get_text() for t in ax.texts][3] == f"{100 * expected[3]:.0f} %"
+    assert ax.get_ylabel() == "Share of revenue"
+
+
+def test_aov_bands_pair_customer_and_revenue_shares_like_plain_pandas(demo):
+    orders, _ = demo
+    ax = plot_aov_bands(clvlib.aov_bands(orders), currency="EUR")
+    aov = orders["revenue"].mean()  # guest orders included
+    per = orders.dropna(subset=["customer_id"]).groupby("customer_id")["revenue"].agg(["sum", "size"])
+    cust_aov = per["sum"] / per["size"]
+    masks = [cust_aov <= 0.5 * aov, (cust_aov > 0.5 * aov) & (cust_aov <= 2 * aov), cust_aov > 2 * aov]
+    np.testing.assert_allclose(_heights(ax.containers[0]), [m.mean() for m in masks])
+    np.testing.assert_allclose(_heights(ax.containers[1]), [per["sum"][m].sum() / per["sum"].sum() for m in masks])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["up to 0.5× AOV", "0.5×–2× AOV", "over 2× AOV"]
+    assert ax.get_xlabel() == f"Customer AOV (store AOV €{aov:,.0f})"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["share of customers", "share of revenue"]
+    by_order = plot_aov_bands(clvlib.aov_bands(orders, by="order"), ax=plt.figure().gca())
+    assert by_order.get_legend().get_texts()[0].get_text() == "share of orders"
+    np.testing.assert_allclose(sum(_heights(by_order.containers[0])), 1.0)
+
+
+def test_repeat_split_bars(demo):
+    orders, customers = demo
+    ax = plot_repeat_split(clvlib.repeat_split(customers))
+    n_orders = orders.dropna(subset=["customer_id"]).groupby("customer_id").size()
+    assert _heights(ax.containers[0])[1] == pytest.approx((n_orders > 1).mean())
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["one-time customers", "repeat customers"]
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_order_value_histogram_marks_mean_and_median(demo, log):
+    orders, _ = demo
+    ax = plot_order_values(orders, log=log, bins=40)
+    values = orders["revenue"]
+    assert sum(_heights(ax.patches)) == ((values > 0).sum() if log else len(values))
+    lines = {line.get_label().split(" ")[0]: line.get_xdata()[0] for line in ax.get_lines()}
+    assert lines["AOV"] == pytest.approx(values.mean()) and lines["median"] == pytest.approx(values.median())
+    assert ax.get_xscale() == ("log" if log else "linear")
+    assert ax.get_ylabel() == "Orders" and ax.get_xlabel().startswith("Order value (USD")
+
+
+def test_top_share_over_time_draws_each_period(demo):
+    orders, _ = demo
+    table = clvlib.top_share_by_period(orders, freq="Y", fraction=0.2)
+    ax = plot_top_share_over_time(table)
+    known = orders.dropna(subset=["customer_id"])
+    years = known["order_date"].dt.year
+    expected = []
+    for _, chunk in known.groupby(years):
+        spend = chunk.groupby("customer_id")["revenue"].sum().sort_values(ascending=False)
+        expected.append(spend.iloc[: math.ceil(round(0.2 * len(spend), 9))].sum() / spend.sum())
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), expected)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(y) for y in sorted(years.unique())]
+    assert ax.get_title() == "Share of revenue from the top 20 % of customers, by year"
+
+
+def test_plots_reject_the_wrong_table(demo):
+    _, customers = demo
+    with pytest.raises(DataError, match="`value_share`"):
+        plot_lorenz_curve(clvlib.top_share(customers))
+    with pytest.raises(DataError, match="`revenue_share`"):
+        plot_aov_bands(pd.DataFrame({"customer_share": [1.0]}))
