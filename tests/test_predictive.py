@@ -1,0 +1,122 @@
+"""predictive_clv: month-by-month discounting, time-unit invariance, intervals, totals per group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvlib
+from clvlib.errors import DataError
+from clvlib.models import BetaGeo, GammaGamma, predictive_clv
+
+
+@pytest.fixture(scope="module")
+def cdnow_orders(cdnow_sample_orders) -> pd.DataFrame:
+    return cdnow_sample_orders[cdnow_sample_orders["order_date"] <= "1997-09-30"]
+
+
+@pytest.fixture(scope="module")
+def weekly(cdnow_orders) -> pd.DataFrame:
+    customers = clvlib.customer_summary(cdnow_orders, as_of="1997-09-30", time_unit="W")
+    return customers.assign(segment=np.where(customers["frequency"] > 0, "repeat", "one-time"))
+
+
+@pytest.fixture(scope="module")
+def models(weekly):
+    return BetaGeo().fit(weekly), GammaGamma().fit(weekly)
+
+
+@pytest.fixture(scope="module")
+def clv(models, weekly) -> pd.DataFrame:
+    return predictive_clv(*models, weekly, horizon_months=12, annual_discount_rate=0.10, margin=0.3,
+                          n_draws=100, by="segment", seed=3)
+
+
+def test_month_by_month_discounting_by_hand(models, weekly, clv):
+    purchases, spend = models
+    sample = weekly.iloc[[0, 5, 17, 400]]
+    month = 30.4375 / 7
+    d = 1.10 ** (1 / 12) - 1
+    expected = np.zeros(len(sample))
+    for k in range(1, 13):  # purchases in month k, discounted at its end
+        in_month = purchases.expected_purchases(sample, t=k * month) - purchases.expected_purchases(
+            sample, t=(k - 1) * month)
+        expected += in_month.to_numpy() / (1 + d) ** k
+    expected *= 0.3 * spend.expected_spend(sample).to_numpy()
+    np.testing.assert_allclose(clv.loc[sample.index, "predicted_clv_12m"], expected, rtol=1e-10)
+    np.testing.assert_allclose(clv["historical_clv"], 0.3 * weekly["total_revenue"])
+    np.testing.assert_allclose(clv["total_clv_12m"], clv["historical_clv"] + clv["predicted_clv_12m"])
+
+
+def test_without_discounting_equals_purchases_times_spend(models, weekly):
+    purchases, spend = models
+    plain = predictive_clv(purchases, spend, weekly, annual_discount_rate=0.0, intervals=False)
+    year = 365.25 / 7
+    expected = purchases.expected_purchases(weekly, t=year) * spend.expected_spend(weekly)
+    np.testing.assert_allclose(plain["predicted_clv_12m"], expected, rtol=1e-9)
+    np.testing.assert_allclose(plain["expected_purchases_12m"], purchases.expected_purchases(weekly, t=year))
+    assert plain.attrs["horizon"] == pytest.approx(year)
+    assert "predicted_clv_12m_lower" not in plain.columns
+
+
+def test_same_answer_in_days_and_weeks(models, weekly, cdnow_orders):
+    # The time unit must travel: a daily model and a weekly model of the same orders give the same 12-month CLV.
+    daily = clvlib.customer_summary(cdnow_orders, as_of="1997-09-30", time_unit="D")
+    by_day = predictive_clv(BetaGeo().fit(daily), GammaGamma().fit(daily), daily, intervals=False)
+    by_week = predictive_clv(*models, weekly, intervals=False)
+    np.testing.assert_allclose(by_day["predicted_clv_12m"], by_week["predicted_clv_12m"], rtol=2e-3)
+    assert by_day.attrs["time_unit"] == "D" and by_day.attrs["horizon"] == pytest.approx(365.25)
+
+
+def test_intervals_bracket_point_estimates(clv):
+    assert (clv["predicted_clv_12m_lower"] <= clv["predicted_clv_12m"] + 1e-9).all()
+    assert (clv["predicted_clv_12m"] <= clv["predicted_clv_12m_upper"] + 1e-9).all()
+    assert (clv["predicted_clv_12m_upper"] > clv["predicted_clv_12m_lower"]).all()
+    np.testing.assert_allclose(clv["total_clv_12m_lower"], clv["historical_clv"] + clv["predicted_clv_12m_lower"])
+
+
+def test_totals_sum_customers_and_sum_draws_before_percentiles(clv, weekly):
+    totals = clv.attrs["totals"]
+    assert list(totals.index) == ["all customers", "one-time", "repeat"]
+    assert totals.loc["all customers", "customers"] == len(weekly)
+    for group, rows in clv.groupby("segment"):
+        assert totals.loc[group, "predicted_clv_12m"] == pytest.approx(rows["predicted_clv_12m"].sum())
+        assert totals.loc[group, "customers"] == len(rows)
+    assert totals.loc["all customers", "predicted_clv_12m"] == pytest.approx(clv["predicted_clv_12m"].sum())
+    whole = totals.loc["all customers"]
+    assert whole["predicted_clv_12m_lower"] < whole["predicted_clv_12m"] < whole["predicted_clv_12m_upper"]
+    # Percentiles of per-draw sums are narrower than sums of per-customer percentiles.
+    assert whole["predicted_clv_12m_lower"] > clv["predicted_clv_12m_lower"].sum()
+    assert whole["predicted_clv_12m_upper"] < clv["predicted_clv_12m_upper"].sum()
+
+
+def test_does_not_mutate_and_is_reproducible(models, weekly):
+    before = weekly.copy()
+    a = predictive_clv(*models, weekly, n_draws=30, seed=9)
+    b = predictive_clv(*models, weekly, n_draws=30, seed=9)
+    pd.testing.assert_frame_equal(weekly, before)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["annual_discount_rate"] == 0.10 and a.attrs["level"] == 0.95
+
+
+def test_fractional_horizon_and_by_series(models, weekly):
+    half = predictive_clv(*models, weekly, horizon_months=1.5, intervals=False, by=weekly["segment"].rename("seg"))
+    one = predictive_clv(*models, weekly, horizon_months=1, intervals=False)
+    two = predictive_clv(*models, weekly, horizon_months=2, intervals=False)
+    assert (one["predicted_clv_1m"] < half["predicted_clv_1.5m"]).all()
+    assert (half["predicted_clv_1.5m"] < two["predicted_clv_2m"]).all()
+    assert "seg" in half.columns and list(half.attrs["totals"].index) == ["all customers", "one-time", "repeat"]
+
+
+def test_errors(models, weekly):
+    daily = weekly.copy()
+    daily.attrs["time_unit"] = "D"
+    with pytest.raises(DataError, match="time units disagree"):
+        predictive_clv(*models, daily)
+    with pytest.raises(ValueError, match="`margin` must be in"):
+        predictive_clv(*models, weekly, margin=30)
+    with pytest.raises(DataError, match="total_revenue"):
+        predictive_clv(*models, weekly.drop(columns="total_revenue"))
+    with pytest.raises(clvlib.NotFittedError):
+        predictive_clv(BetaGeo(), models[1], weekly)
