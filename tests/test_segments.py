@@ -1,0 +1,205 @@
+"""Segment schemes as data: coverage, precedence, the classic grid, tiers, one-to-one types and user schemes."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clvlib import DataError, load_scheme, rfm_segments, scheme_grid, scheme_table, validate_scheme
+
+# The classic R × FM grid, written out by hand from the rules (rows R 5 → 1, columns FM 1 → 5).
+CH, LC, PL, NC, PR = "Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising"
+NA, AS, AR, CL, HI, LO = "Need Attention", "About to Sleep", "At Risk", "Can't Lose Them", "Hibernating", "Lost"
+CLASSIC_GRID = {
+    5: [NC, PL, PL, CH, CH],
+    4: [PR, PL, PL, CH, CH],
+    3: [AS, AS, NA, LC, LC],
+    2: [HI, HI, AR, AR, AR],
+    1: [LO, HI, AR, CL, CL],
+}
+
+
+def expected_classic(r: int, f: int, m: int) -> str:
+    fm = -(-(f + m) // 2)  # FM = ceil((F + M) / 2)
+    return CLASSIC_GRID[r][fm - 1]
+
+
+def score_table(codes) -> pd.DataFrame:
+    arr = np.array(codes, dtype=np.int64).reshape(-1, 3)
+    frame = pd.DataFrame(arr, columns=["r_score", "f_score", "m_score"],
+                         index=pd.Index([f"c{i}" for i in range(len(arr))], name="customer_id"))
+    frame.attrs["bins"] = 5
+    return frame
+
+
+score = st.integers(min_value=1, max_value=5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(codes=st.lists(st.tuples(score, score, score), min_size=1, max_size=40))
+def test_classic_gives_every_customer_the_grid_segment(codes):
+    segments = rfm_segments(score_table(codes), "classic")["segment"]
+    assert segments.notna().all()
+    assert segments.tolist() == [expected_classic(*c) for c in codes]
+
+
+@settings(max_examples=30, deadline=None)
+@given(codes=st.lists(st.tuples(score, score, score), min_size=1, max_size=40))
+def test_tiers_give_every_customer_one_tier_by_score_sum(codes):
+    segments = rfm_segments(score_table(codes), "tiers")["segment"]
+    bands = {15: "Diamond", **dict.fromkeys(range(12, 15), "Platinum"), **dict.fromkeys(range(9, 12), "Gold"),
+             **dict.fromkeys(range(6, 9), "Silver"), **dict.fromkeys(range(3, 6), "Bronze")}
+    assert segments.tolist() == [bands[sum(c)] for c in codes]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 400), st.floats(0, 1000, allow_nan=False)), min_size=1, max_size=40),
+    threshold=st.floats(0, 1000, allow_nan=False),
+    active_days=st.integers(0, 400),
+)
+def test_one_to_one_gives_every_customer_one_type(rows, threshold, active_days):
+    table = pd.DataFrame(rows, columns=["recency", "monetary"])
+    out = rfm_segments(table, "one_to_one", value_threshold=threshold, active_days=active_days)
+    expected = [
+        ("Loyal" if active else "At risk") if value >= threshold else
+        ("High frequency, low AOV" if active else "Non-target")
+        for recency, value in rows for active in [recency <= active_days]
+    ]
+    assert out["segment"].tolist() == expected
+
+
+def test_every_possible_code_gets_exactly_one_segment_in_every_builtin_scheme():
+    all_codes = score_table(list(itertools.product(range(1, 6), repeat=3)))
+    for name in ("classic", "tiers"):
+        segments = rfm_segments(all_codes, name)["segment"]
+        assert len(segments) == 125 and segments.notna().all()
+    classic = rfm_segments(all_codes, "classic")["segment"]
+    assert set(classic) == {CH, LC, PL, NC, PR, NA, AS, AR, CL, HI, LO}  # every named segment is reachable
+
+
+def test_555_is_the_top_segment():
+    assert rfm_segments(score_table([5, 5, 5]), "classic")["segment"].iloc[0] == "Champions"
+    tiers = rfm_segments(score_table([5, 5, 5]), "tiers")
+    assert tiers["segment"].iloc[0] == "Diamond" == tiers["segment"].cat.categories[0]
+    # Other scales are mapped onto the 5-level rules: 333 on 3 bins and 999 on 9 bins are still the top.
+    three = score_table([3, 3, 3])
+    assert rfm_segments(three, "classic", bins=3)["segment"].iloc[0] == "Champions"
+    assert rfm_segments(three, "tiers", bins=3)["segment"].iloc[0] == "Diamond"
+    nine = score_table([9, 9, 9])
+    assert rfm_segments(nine, "tiers", bins=9)["segment"].iloc[0] == "Diamond"
+
+
+def test_scheme_grid_matches_hand_grid():
+    grid = scheme_grid("classic")
+    for r, names in CLASSIC_GRID.items():
+        assert grid.loc[r].tolist() == names
+
+
+def test_validator_names_uncovered_codes():
+    scheme = {"name": "gap", "rules": [{"segment": "Recent", "priority": 1, "r": "4-5"},
+                                       {"segment": "Old", "priority": 1, "r": "1-2"}]}
+    with pytest.raises(DataError, match=r"scheme 'gap' for bins=5: 25 code\(s\) match no rule: 311, 312") as err:
+        validate_scheme(scheme)
+    assert "..." in str(err.value)  # long lists are cut
+    # On 3 bins, scores map to ceil(s * 5 / 3) = 2, 4, 5: every one falls in R 1-2 or 4-5.
+    assert validate_scheme(scheme, bins=3)["name"] == "gap"
+
+
+def test_validator_names_overlaps_without_precedence():
+    scheme = {"name": "overlap", "rules": [
+        {"segment": "Best", "r": "5", "f": "5"},
+        {"segment": "Recent", "r": "4-5"},
+        {"segment": "Rest", "r": "1-3"},
+    ]}
+    with pytest.raises(DataError, match=r"5 code\(s\) are claimed by several segments") as err:
+        validate_scheme(scheme)
+    assert "551 (Best / Recent)" in str(err.value) and "555 (Best / Recent)" in str(err.value)
+    # The same rules with explicit precedence are valid, and the higher priority wins.
+    scheme["rules"][0]["priority"], scheme["rules"][1]["priority"], scheme["rules"][2]["priority"] = 1, 2, 2
+    out = rfm_segments(score_table([5, 5, 1, 5, 4, 1, 2, 5, 5]), scheme)["segment"].tolist()
+    assert out == ["Best", "Recent", "Rest"]
+    # Equal priorities are no precedence either.
+    scheme["rules"][0]["priority"] = 2
+    with pytest.raises(DataError, match="without explicit precedence"):
+        validate_scheme(scheme)
+
+
+def test_validator_rejects_bad_rules():
+    with pytest.raises(DataError, match=r"unknown key `recency` \(did you mean `r`\?\)|unknown key `recency`"):
+        load_scheme({"rules": [{"segment": "X", "recency": "5"}]})
+    with pytest.raises(DataError, match=r"\[6\] lie outside the possible values 1…5"):
+        validate_scheme({"rules": [{"segment": "X", "r": "1-6"}]})
+    with pytest.raises(DataError, match="needs a `segment`"):
+        load_scheme({"rules": [{"r": "1-5"}]})
+    with pytest.raises(ValueError, match=r"The value for `scheme` must be one of \['classic', 'one_to_one', 'tiers'\]"):
+        load_scheme("clasic")
+
+
+def test_user_scheme_from_yaml_dict_and_dataframe(tmp_path):
+    path = tmp_path / "vip.yaml"
+    path.write_text(
+        "name: vip\n"
+        "rules:\n"
+        "  - {segment: VIP, priority: 1, code: '555,554'}\n"
+        "  - {segment: Regular, priority: 2}\n",
+        encoding="utf-8",
+    )
+    scores = score_table([5, 5, 5, 5, 5, 4, 5, 4, 5, 1, 1, 1])
+    from_yaml = rfm_segments(scores, path)
+    assert from_yaml["segment"].tolist() == ["VIP", "VIP", "Regular", "Regular"]
+    assert from_yaml.attrs["scheme"] == "vip"
+    rules = pd.DataFrame({"segment": ["VIP", "Regular"], "priority": [1, 2], "code": ["555,554", None]})
+    assert rfm_segments(scores, rules)["segment"].tolist() == from_yaml["segment"].tolist()
+    assert rfm_segments(scores, load_scheme(path))["segment"].tolist() == from_yaml["segment"].tolist()
+
+
+def test_builtin_schemes_are_not_modified_by_callers():
+    scheme = load_scheme("classic")
+    scheme["rules"].clear()
+    assert len(load_scheme("classic")["rules"]) == 11
+
+
+def test_scheme_table_states_each_rule():
+    table = scheme_table("classic").set_index("segment")
+    assert table.loc["Champions", "rule"] == "R 4–5 and FM 4–5"
+    assert table.loc["Can't Lose Them", "priority"] < table.loc["At Risk", "priority"]
+    assert table.loc["Lost", "priority"] < table.loc["Hibernating", "priority"]
+
+
+def test_one_to_one_with_events_adds_prospects():
+    scores = pd.DataFrame(
+        {"recency": [10, 200, 5, 300], "monetary": [500.0, 800.0, 20.0, 10.0]},
+        index=pd.Index(["C1", "C2", "C3", "C4"], name="customer_id"),
+    )
+    events = pd.DataFrame({
+        "customer_id": [None, None, None, "C1", None],
+        "email": ["p1@x.org", "P2@x.org ", "p2@x.org", "c1@x.org", "p3@x.org"],
+        "event": ["newsletter_signup", "newsletter_signup", "abandoned_cart", "abandoned_cart", "page_view"],
+    })
+    out = rfm_segments(scores, "one_to_one", value_threshold=100, active_days=90, events=events)
+    assert out["segment"].to_dict() == {
+        "C1": "Loyal", "C2": "At risk", "C3": "High frequency, low AOV", "C4": "Non-target",
+        "p1@x.org": "Newsletter, never bought",
+        "p2@x.org": "Abandoned cart",  # both events: the furthest step towards a purchase
+    }
+    assert out.loc["p2@x.org", "email"] == "p2@x.org" and np.isnan(out.loc["p1@x.org", "monetary"])
+    assert out.attrs["value_threshold"] == 100 and out.attrs["active_days"] == 90
+    assert len(scores) == 4  # input untouched
+
+
+def test_one_to_one_default_threshold_is_the_median():
+    scores = pd.DataFrame({"recency": [1, 1, 1, 1], "monetary": [1.0, 2.0, 3.0, 4.0]})
+    out = rfm_segments(scores, "one_to_one")
+    assert out.attrs["value_threshold"] == 2.5
+    assert out["segment"].tolist() == ["High frequency, low AOV"] * 2 + ["Loyal"] * 2
+
+
+def test_scores_outside_the_scale_are_refused():
+    with pytest.raises(DataError, match="scores must lie in 1–5"):
+        rfm_segments(score_table([6, 1, 1]), "classic")
