@@ -1,3 +1,219 @@
-"""Placeholder: filled in by its owner."""
+"""Unit-economics figures: CLV beside CAC, LTV:CAC, cohort curves, payback curves, the what-if levers, CLV by group.
 
-__all__: list[str] = []
+Each function draws a table computed by :mod:`clvlib.clv` or :mod:`clvlib.cohorts` and returns the Axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+
+from .._validation import validate_columns
+from ._style import CURRENCY_SYMBOLS, get_ax, money_formatter
+
+__all__ = [
+    "plot_clv_vs_cac", "plot_ltv_cac", "plot_cohort_curves", "plot_payback_curves", "plot_what_if",
+    "plot_clv_by_group",
+]
+
+_CLV, _CAC, _GOOD, _BAD, _GREY = "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8c8c8c"
+_VALUE_NAMES = {"revenue": "revenue", "gross_margin": "gross margin"}
+
+
+def _labels(index: pd.Index) -> list[str]:
+    """Tick labels for a (possibly multi-level) group index."""
+    return [" · ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in index]
+
+
+def _exact_money(value: float, currency: str) -> str:
+    return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{value:,.0f}"
+
+
+def _money_labels(values, currency: str) -> list[str]:
+    fmt = money_formatter(currency)
+    return ["" if not np.isfinite(v) else fmt(v) for v in values]
+
+
+def plot_clv_vs_cac(
+    table: pd.DataFrame, *, clv: str = "ltv", cac: str = "cac", clv_label: str = "CLV per customer",
+    currency: str = "USD", ax: Axes | None = None,
+) -> Axes:
+    """Paired bars per group: what a customer is worth beside what one costs to acquire.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per group (e.g. channel), such as :func:`clvlib.ltv_cac` output, with the ``clv`` and ``cac`` columns.
+    clv, cac : str
+        Columns to draw (money).
+    clv_label : str
+        Legend label of the CLV bars, e.g. "predicted 12-month CLV".
+    """
+    validate_columns(table, (clv, cac), source="table", what="LTV:CAC table")
+    ax = get_ax(ax)
+    positions = np.arange(len(table))
+    width = 0.4
+    for offset, column, color, label in ((-width / 2, clv, _CLV, clv_label), (width / 2, cac, _CAC, "CAC")):
+        values = table[column].to_numpy(dtype=float)
+        bars = ax.bar(positions + offset, np.nan_to_num(values), width, color=color, label=label)
+        ax.bar_label(bars, labels=_money_labels(values, currency), padding=2, fontsize=8)
+    ax.set_xticks(positions, _labels(table.index), rotation=20 if len(table) > 4 else 0)
+    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.set(xlabel=table.index.name or "group", ylabel=f"Money per customer ({currency})",
+           title="What a customer is worth vs what one costs to acquire")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_ltv_cac(
+    table: pd.DataFrame, *, ratio: str = "ltv_cac", target: float = 3.0, ax: Axes | None = None,
+) -> Axes:
+    """Bars of LTV:CAC per group with the 3:1 rule-of-thumb target and the 1:1 break-even line.
+
+    Bars below break-even are red, between break-even and the target orange, at or above the target green.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`clvlib.ltv_cac` output (one row per group, ``ratio`` column).
+    target : float
+        The healthy ratio to mark (3 by the common rule of thumb).
+    """
+    validate_columns(table, (ratio,), source="table", what="LTV:CAC table")
+    ax = get_ax(ax)
+    values = table[ratio].to_numpy(dtype=float)
+    colors = [_GREY if not np.isfinite(v) else _BAD if v < 1 else _CAC if v < target else _GOOD for v in values]
+    positions = np.arange(len(table))
+    bars = ax.bar(positions, np.nan_to_num(values), color=colors)
+    ax.bar_label(bars, labels=["n/a" if not np.isfinite(v) else f"{v:.1f}:1" for v in values], padding=2)
+    ax.axhline(target, color=_GOOD, linestyle="--", label=f"target {target:g}:1")
+    ax.axhline(1.0, color=_BAD, linestyle=":", label="break-even 1:1")
+    ax.set_xticks(positions, _labels(table.index), rotation=20 if len(table) > 4 else 0)
+    top = np.nanmax(np.r_[values[np.isfinite(values)], target])
+    ax.set(ylim=(0, top * 1.15), xlabel=table.index.name or "group", ylabel="LTV : CAC (times)",
+           title="LTV:CAC — value per unit of acquisition spend")
+    ax.legend(frameon=False)
+    return ax
+
+
+def _curve_lines(ax: Axes, curves: pd.DataFrame, y: str, max_legend: int) -> dict:
+    """One line per group (first column of ``curves``), coloured along a sequential map; returns group→colour."""
+    group = curves.columns[0]
+    groups = list(dict.fromkeys(curves[group]))
+    cmap = colormaps["viridis" if group == "cohort" else "tab10"]
+    step = max(1, int(np.ceil(len(groups) / max_legend)))
+    colors = {}
+    for i, g in enumerate(groups):
+        part = curves[curves[group] == g].sort_values("months_since_first_order")
+        color = cmap(i / max(1, len(groups) - 1)) if group == "cohort" else cmap(i % 10)
+        label = str(g) if i % step == 0 or i == len(groups) - 1 else None
+        ax.plot(part["months_since_first_order"], part[y], color=color, label=label,
+                marker="o" if len(part) < 4 else None, linewidth=1.5)
+        colors[g] = color
+    return colors
+
+
+def plot_cohort_curves(
+    curves: pd.DataFrame, *, max_legend: int = 8, currency: str = "USD", ax: Axes | None = None,
+) -> Axes:
+    """Cumulative revenue (or margin) per customer by months since the first order, one line per cohort or group.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        :func:`clvlib.cumulative_value_curves` output (group column first, ``months_since_first_order``,
+        ``cumulative_per_customer``). Older cohorts have longer lines; a line that rises steeply and keeps rising
+        is a cohort that keeps buying.
+    max_legend : int
+        Most groups named in the legend (every k-th cohort beyond that).
+    """
+    validate_columns(curves, ("months_since_first_order", "cumulative_per_customer"), source="curves",
+                     what="cumulative value curves")
+    ax = get_ax(ax)
+    group = curves.columns[0]
+    _curve_lines(ax, curves, "cumulative_per_customer", max_legend)
+    value = _VALUE_NAMES.get(curves.attrs.get("value", "revenue"), "value")
+    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.set(xlabel="Months since first order (0 = month of the first order)",
+           ylabel=f"Cumulative {value} per customer ({currency})",
+           title=f"Cumulative {value} per customer by {'monthly cohort' if group == 'cohort' else group}")
+    ax.legend(title="cohort (first order)" if group == "cohort" else group, frameon=False, fontsize=8,
+              ncols=2 if len(ax.get_legend_handles_labels()[1]) > 5 else 1)
+    return ax
+
+
+def plot_payback_curves(
+    curves: pd.DataFrame, *, max_legend: int = 8, currency: str = "USD", ax: Axes | None = None,
+) -> Axes:
+    """Cumulative gross margin per customer against CAC: each group's line crosses its dashed CAC at payback.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        :func:`clvlib.payback_curves` output (group column first, ``months_since_first_order``,
+        ``cumulative_per_customer``, ``cac``).
+    """
+    validate_columns(curves, ("months_since_first_order", "cumulative_per_customer", "cac"), source="curves",
+                     what="payback curves")
+    ax = get_ax(ax)
+    group = curves.columns[0]
+    colors = _curve_lines(ax, curves, "cumulative_per_customer", max_legend)
+    cac = curves.groupby(group, sort=False)["cac"].first()
+    for g, value in cac.items():
+        if np.isfinite(value):
+            ax.axhline(value, color=colors[g], linestyle="--", linewidth=1, alpha=0.8)
+    ax.plot([], [], color=_GREY, linestyle="--", label="CAC (dashed, same colour)")
+    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.set(xlabel="Months since first order (0 = month of the first order)",
+           ylabel=f"Cumulative gross margin per customer ({currency})",
+           title=f"CAC payback by {group}: margin per customer vs acquisition cost")
+    ax.legend(title=group, frameon=False, fontsize=8)
+    return ax
+
+
+def plot_what_if(table: pd.DataFrame, *, currency: str = "USD", ax: Axes | None = None) -> Axes:
+    """Horizontal bars: the simple CLV under each scenario of :func:`clvlib.what_if_table`, labelled with the change."""
+    validate_columns(table, ("clv", "change_pct"), source="table", what="what-if table")
+    ax = get_ax(ax)
+    positions = np.arange(len(table))[::-1]
+    colors = [_GREY if i == 0 else _CLV for i in range(len(table))]
+    bars = ax.barh(positions, table["clv"], color=colors)
+    labels = [_exact_money(v, currency) + ("" if i == 0 else f"  ({p:+.0%})") for i, (v, p) in
+              enumerate(zip(table["clv"], table["change_pct"]))]
+    ax.bar_label(bars, labels=labels, padding=3)
+    ax.set_yticks(positions, _labels(table.index))
+    ax.set_xlim(0, table["clv"].max() * 1.3)
+    ax.xaxis.set_major_formatter(money_formatter(currency))
+    ax.set(xlabel=f"CLV per customer ({currency})", ylabel="",
+           title="Which lever moves CLV most? (simple formula)")
+    return ax
+
+
+def plot_clv_by_group(
+    table: pd.DataFrame, *, value: str = "clv_mean", value_label: str = "mean CLV per customer",
+    currency: str = "USD", ax: Axes | None = None,
+) -> Axes:
+    """Bars of CLV per group (e.g. first product), labelled with each group's number of customers.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`clvlib.clv_by_group` output.
+    value : str
+        Column to draw (money), e.g. ``clv_mean`` or ``clv_median``.
+    """
+    validate_columns(table, (value, "customers"), source="table", what="CLV by group table")
+    ax = get_ax(ax)
+    positions = np.arange(len(table))
+    bars = ax.bar(positions, table[value], color=_CLV)
+    ax.bar_label(bars, labels=[f"{money_formatter(currency)(v)}\n{n:,} cust." for v, n in
+                               zip(table[value], table["customers"])], padding=2, fontsize=8)
+    ax.set_xticks(positions, _labels(table.index), rotation=20 if len(table) > 4 else 0)
+    ax.set_ylim(0, float(table[value].max()) * 1.25)
+    ax.yaxis.set_major_formatter(money_formatter(currency))
+    group = table.index.name or "group"
+    ax.set(xlabel=group, ylabel=f"{value_label[0].upper()}{value_label[1:]} ({currency})",
+           title=f"{value_label[0].upper()}{value_label[1:]} by {group}")
+    return ax

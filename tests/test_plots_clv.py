@@ -1,0 +1,101 @@
+"""clvlib.plots.clv: each figure draws the numbers of its table, with labelled axes and reference lines."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvlib
+from clvlib.plots import (
+    plot_clv_by_group, plot_clv_vs_cac, plot_cohort_curves, plot_ltv_cac, plot_payback_curves, plot_what_if,
+)
+
+
+@pytest.fixture
+def ratios() -> pd.DataFrame:
+    table = pd.DataFrame({"cac": [10.0, 40.0, 0.0], "ltv": [50.0, 30.0, 20.0]},
+                         index=pd.Index(["email", "paid_social", "organic"], name="channel"))
+    return table.assign(ltv_cac=(table["ltv"] / table["cac"]).where(table["cac"] > 0))
+
+
+@pytest.fixture
+def orders() -> pd.DataFrame:
+    df = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "c", "c"],
+        "order_id": list("12345"),
+        "order_date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-01-20", "2024-02-02", "2024-03-25"]),
+        "revenue": [100.0, 50.0, 40.0, 80.0, 20.0],
+        "cost": [60.0, 30.0, 30.0, 40.0, 10.0],
+        "channel": ["ads", "ads", "email", "ads", "email"],
+    })
+    return df
+
+
+def _bar_heights(ax) -> list[float]:
+    return [p.get_height() for p in ax.patches]
+
+
+def test_clv_vs_cac_pairs_bars_per_group(ratios):
+    ax = plot_clv_vs_cac(ratios, currency="EUR")
+    assert _bar_heights(ax) == [50.0, 30.0, 20.0, 10.0, 40.0, 0.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["email", "paid_social", "organic"]
+    assert "EUR" in ax.get_ylabel() and ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["CLV per customer", "CAC"]
+    assert ax.yaxis.get_major_formatter()(1500) == "€1.5k"
+
+
+def test_ltv_cac_bars_with_target_and_break_even(ratios):
+    ax = plot_ltv_cac(ratios)
+    assert _bar_heights(ax) == pytest.approx([5.0, 0.75, 0.0])
+    lines = {line.get_label(): line.get_ydata()[0] for line in ax.get_lines()}
+    assert lines == {"target 3:1": 3.0, "break-even 1:1": 1.0}
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["5.0:1", "0.8:1", "n/a"]
+    # below break-even is drawn in a different colour from above the target
+    assert ax.patches[0].get_facecolor() != ax.patches[1].get_facecolor()
+
+
+def test_cohort_curves_draw_one_line_per_cohort(orders):
+    curves = clvlib.cumulative_value_curves(orders)
+    ax = plot_cohort_curves(curves)
+    assert len(ax.get_lines()) == curves["cohort"].nunique() == 2
+    jan = curves[curves["cohort"] == pd.Period("2024-01", "M")]
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), jan["cumulative_per_customer"])
+    assert "Months since first order" in ax.get_xlabel() and "USD" in ax.get_ylabel()
+    assert "revenue" in ax.get_ylabel()
+
+
+def test_payback_curves_draw_cac_lines(orders):
+    spend = pd.DataFrame({"month": ["2024-01", "2024-02"], "channel": ["ads", "email"], "spend": [50.0, 20.0]})
+    curves = clvlib.payback_curves(orders, spend)
+    ax = plot_payback_curves(curves)
+    horizontal = sorted(line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"
+                        and len(line.get_ydata()) == 2)
+    assert horizontal == pytest.approx(sorted(curves.groupby("channel")["cac"].first().dropna()))
+    assert "gross margin" in ax.get_ylabel()
+
+
+def test_what_if_bars_and_labels():
+    table = clvlib.what_if_table(200, 4, 3)
+    ax = plot_what_if(table)
+    assert [p.get_width() for p in ax.patches] == pytest.approx(table["clv"].tolist())
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[0] == "$2,400" and labels[1] == "$2,640  (+10%)"
+    # baseline on top: scenarios read from the top down in the table's order
+    by_height = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())), reverse=True)
+    assert [label for _, label in by_height] == list(table.index)
+
+
+def test_clv_by_group_bars():
+    table = clvlib.clv_by_group(pd.DataFrame({"product": ["mug", "tea", "tea"], "clv": [10.0, 30.0, 50.0]}))
+    ax = plot_clv_by_group(table)
+    assert _bar_heights(ax) == [40.0, 10.0]
+    assert ax.get_xlabel() == "product" and "USD" in ax.get_ylabel()
+
+
+def test_plots_draw_on_the_given_axes_only(ratios):
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plot_ltv_cac(ratios, ax=right) is right
+    assert not left.patches and not left.get_lines()
