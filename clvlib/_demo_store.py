@@ -28,7 +28,8 @@ END = pd.Timestamp("2025-07-01")  # exclusive: the last simulated day is 2025-06
 N_CONSUMERS = 10_000
 N_B2B = 100
 
-# True parameters of the consumer population, per DAY (alpha per week = 7 * alpha per day).
+# True parameters of the consumer population, per DAY. alpha is a time scale (λ ~ Gamma(r, rate=alpha)), so in
+# weeks it is alpha / 7 and in months alpha / 30.4375; the other parameters carry no unit.
 TRUE_BGNBD = {"r": 0.6, "alpha": 85.0, "a": 0.8, "b": 2.6}
 TRUE_GAMMA_GAMMA = {"p": 4.0, "q": 3.0, "v": 35.0}
 

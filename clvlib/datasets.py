@@ -65,7 +65,8 @@ def demo_store_true_params(time_unit: str = "D") -> pd.Series:
     Parameters
     ----------
     time_unit : {"D", "W", "M"}
-        Unit of time of the purchase rate; ``alpha`` scales with it (a week is 7 days, a month 30.4375 days).
+        Unit of time. ``alpha`` is a time scale (the purchase rate λ ~ Gamma(r, rate α) is per unit), so it is
+        divided by the days in the unit: α per week = α per day / 7, α per month = α per day / 30.4375.
 
     Returns
     -------
@@ -75,17 +76,17 @@ def demo_store_true_params(time_unit: str = "D") -> pd.Series:
     Examples
     --------
     >>> demo_store_true_params("W")
-    r          0.6
-    alpha    595.0
-    a          0.8
-    b          2.6
-    p          4.0
-    q          3.0
-    v         35.0
+    r         0.600000
+    alpha    12.142857
+    a         0.800000
+    b         2.600000
+    p         4.000000
+    q         3.000000
+    v        35.000000
     dtype: float64
     """
     days = check_time_unit(time_unit)
-    bgnbd = dict(_demo_store.TRUE_BGNBD, alpha=_demo_store.TRUE_BGNBD["alpha"] * days)
+    bgnbd = dict(_demo_store.TRUE_BGNBD, alpha=_demo_store.TRUE_BGNBD["alpha"] / days)
     return pd.Series({**bgnbd, **_demo_store.TRUE_GAMMA_GAMMA}, dtype="float64")
 
 
