@@ -9,7 +9,7 @@ import pytest
 
 import clvlib
 from clvlib.plots import (
-    plot_clv_by_group, plot_clv_vs_cac, plot_cohort_curves, plot_ltv_cac, plot_payback_curves, plot_what_if,
+    plot_clv_by_group, plot_clv_histogram, plot_clv_vs_cac, plot_cohort_curves, plot_ltv_cac, plot_payback_curves, plot_what_if,
 )
 
 
@@ -93,6 +93,18 @@ def test_clv_by_group_bars():
     ax = plot_clv_by_group(table)
     assert _bar_heights(ax) == [40.0, 10.0]
     assert ax.get_xlabel() == "product" and "USD" in ax.get_ylabel()
+
+
+def test_clv_histogram_counts_customers_and_marks_mean_and_median():
+    values = pd.DataFrame({"historical_clv": [0.0, 10.0, 20.0, 30.0, 40.0, 5000.0]})
+    ax = plot_clv_histogram(values)  # 5000 > 20 x median (25): log axis, the 0 is counted but not drawn
+    assert ax.get_xscale() == "log"
+    assert sum(_bar_heights(ax)) == 5
+    marks = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
+    assert marks == {"median $25": 25.0, "mean $850": pytest.approx(5100 / 6)}
+    assert "1 at or below 0" in ax.get_legend().get_texts()[0].get_text()
+    linear = plot_clv_histogram(values.iloc[:5], log=None, ax=plt.figure().gca())
+    assert linear.get_xscale() == "linear" and sum(_bar_heights(linear)) == 5
 
 
 def test_plots_draw_on_the_given_axes_only(ratios):

@@ -15,7 +15,7 @@ from ._style import CURRENCY_SYMBOLS, get_ax, money_formatter
 
 __all__ = [
     "plot_clv_vs_cac", "plot_ltv_cac", "plot_cohort_curves", "plot_payback_curves", "plot_what_if",
-    "plot_clv_by_group",
+    "plot_clv_by_group", "plot_clv_histogram",
 ]
 
 _CLV, _CAC, _GOOD, _BAD, _GREY = "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8c8c8c"
@@ -216,4 +216,43 @@ def plot_clv_by_group(
     group = table.index.name or "group"
     ax.set(xlabel=group, ylabel=f"{value_label[0].upper()}{value_label[1:]} ({currency})",
            title=f"{value_label[0].upper()}{value_label[1:]} by {group}")
+    return ax
+
+
+def plot_clv_histogram(
+    customers: pd.DataFrame, *, clv: str = "historical_clv", log: bool | None = None, bins: int = 40,
+    label: str = "historical CLV", currency: str = "USD", ax: Axes | None = None,
+) -> Axes:
+    """Histogram of a per-customer CLV column, with its mean and median marked: how skewed customer value is.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        One row per customer with the ``clv`` column (money), e.g. :func:`clvlib.historical_clv` output.
+    log : bool, optional
+        Logarithmic money axis (log-spaced bins over the positive values). None chooses it when the largest value
+        is more than 20 times the median. Customers at 0 or below are then counted in the legend, not drawn.
+    label : str
+        What the values are, for the labels.
+    """
+    validate_columns(customers, (clv,), source="customers", what="customer table")
+    ax = get_ax(ax)
+    values = customers[clv].to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    median, mean = float(np.median(values)), float(values.mean())
+    if log is None:
+        log = median > 0 and values.max() > 20 * median
+    drawn = values[values > 0] if log else values
+    edges = np.geomspace(drawn.min(), drawn.max(), bins + 1) if log and drawn.size else bins
+    hidden = values.size - drawn.size
+    ax.hist(drawn, bins=edges, color=_CLV, alpha=0.85,
+            label=f"customers ({hidden:,} at or below 0 not shown)" if hidden else "customers")
+    ax.axvline(median, color=_CAC, linestyle="--", label=f"median {_exact_money(median, currency)}")
+    ax.axvline(mean, color=_BAD, linestyle=":", label=f"mean {_exact_money(mean, currency)}")
+    if log:
+        ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(money_formatter(currency))
+    ax.set(xlabel=f"{label[0].upper()}{label[1:]} per customer ({currency}{', log scale' if log else ''})",
+           ylabel="Customers", title=f"Distribution of {label}: a few customers bring most of the value")
+    ax.legend(frameon=False)
     return ax
