@@ -242,7 +242,7 @@ def aggregate_orders(lines: pd.DataFrame, ledger: Ledger, *, keep_zero: bool = F
     grouped = kept.assign(_net=net_amount(kept), _gross=kept["revenue"].fillna(0.0).clip(lower=0.0)).groupby(
         key, sort=False)
     totals = grouped[["_net", "_gross"]].sum()
-    refunded = totals["_net"] < totals["_gross"] - 1e-9
+    refunded = (totals["_gross"] > 0) & (totals["_net"] < totals["_gross"] - 1e-9)
     bad = totals["_net"] < 0 if keep_zero else totals["_net"] <= 1e-9
     if bad.any():
         bad_ids = totals.index[bad]
