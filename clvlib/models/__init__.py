@@ -9,12 +9,20 @@ from .bgnbd import (
     bgnbd_log_likelihood,
     bgnbd_p_alive,
 )
+from .paretonbd import (
+    ParetoNBD,
+    pareto_nbd_expected_purchases,
+    pareto_nbd_expected_purchases_new_customer,
+    pareto_nbd_log_likelihood,
+    pareto_nbd_p_alive,
+)
 from .gamma_gamma import GammaGamma, IndependenceCheck, gamma_gamma_expected_spend, gamma_gamma_log_likelihood
 from .predict import predictive_clv
 from .simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd
 
 __all__ = [
     "BetaGeo",
+    "ParetoNBD",
     "GammaGamma",
     "IndependenceCheck",
     "predictive_clv",
@@ -22,6 +30,10 @@ __all__ = [
     "bgnbd_expected_purchases",
     "bgnbd_expected_purchases_new_customer",
     "bgnbd_p_alive",
+    "pareto_nbd_log_likelihood",
+    "pareto_nbd_expected_purchases",
+    "pareto_nbd_expected_purchases_new_customer",
+    "pareto_nbd_p_alive",
     "gamma_gamma_log_likelihood",
     "gamma_gamma_expected_spend",
     "simulate_bgnbd",

@@ -18,7 +18,7 @@ from scipy import optimize
 from .._validation import check_time_unit, validate_columns
 from ..errors import ConvergenceError, DataError, NotFittedError
 
-__all__ = ["BaseModel", "compress_rows", "purchase_arrays", "numeric_gradient"]
+__all__ = ["BaseModel", "PurchaseModel", "compress_rows", "purchase_arrays", "numeric_gradient"]
 
 _Z95 = 1.959963984540054
 
@@ -152,12 +152,17 @@ class BaseModel:
         self._set_uncertainty(theta, data, weights)
         self._optimiser_result = result
 
-    def _set_uncertainty(self, theta: np.ndarray, data: tuple, weights: np.ndarray) -> None:
+    def _hessian(self, theta: np.ndarray, data: tuple, weights: np.ndarray) -> np.ndarray:
+        """Hessian of the total negative log-likelihood in the log-parameters (differences of the gradient)."""
+
         def gradient(th: np.ndarray) -> np.ndarray:
             return self._negative_log_likelihood(th, data, weights)[1]
 
+        return _hessian_from_gradient(gradient, theta, self._hessian_step)
+
+    def _set_uncertainty(self, theta: np.ndarray, data: tuple, weights: np.ndarray) -> None:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            hess = _hessian_from_gradient(gradient, theta, self._hessian_step)
+            hess = self._hessian(theta, data, weights)
         names = list(self._param_names)
         try:
             cov_log = np.linalg.inv(hess)
@@ -232,3 +237,69 @@ class BaseModel:
             f"<clvlib.{name}: {values}; fitted on {self.n_customers_:,} customers, time unit {unit}, "
             f"log-likelihood {self.log_likelihood_:,.2f}>"
         )
+
+
+class PurchaseModel(BaseModel):
+    """What BG/NBD and Pareto/NBD share: the fit on ``(frequency, recency, T)`` and the three predictions.
+
+    Subclasses provide the vectorised module functions as ``_expected_fn(params, t, x, t_x, T)``,
+    ``_p_alive_fn(params, x, t_x, T)`` and ``_new_customer_fn(params, t)``, and ``_model_name`` for messages.
+    """
+
+    _model_name = ""
+
+    def fit(
+        self,
+        customers: pd.DataFrame,
+        *,
+        time_unit: str | None = None,
+        tol: float | None = 1e-10,
+        maxiter: int = 2000,
+    ):
+        """Fit on a customer table with ``frequency``, ``recency`` and ``T``; returns the fitted model.
+
+        ``time_unit`` defaults to ``customers.attrs["time_unit"]``; ``tol`` is the optimiser's tolerance on the
+        per-customer log-likelihood. Raises :class:`~clvlib.DataError` when no customer has a repeat purchase
+        (then buying and dropping out cannot be told apart) and :class:`~clvlib.ConvergenceError` with the
+        optimiser's message when the fit fails.
+        """
+        x, t_x, T = purchase_arrays(customers)
+        if not (x > 0).any():
+            raise DataError(
+                f"customers: no customer has a repeat purchase (`frequency` is 0 for everyone), so the "
+                f"{self._model_name} model cannot tell buying rates from drop-out. Use historical CLV, or a longer "
+                "observation period."
+            )
+        self._record_time_unit(customers, time_unit)
+        data, weights, _ = compress_rows(x, t_x, T)
+        self._optimise(data, weights, tol, maxiter)
+        return self
+
+    def _arrays(self, customers: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        self._check_fitted()
+        self._check_time_unit(customers)
+        return purchase_arrays(customers)
+
+    def expected_purchases(self, customers: pd.DataFrame, *, t: float) -> pd.Series:
+        """Conditional expected repeat purchases in the next ``t`` time units; Series ``expected_purchases``.
+
+        The equation is in the docstring of the model's module function (``*_expected_purchases``).
+        """
+        x, t_x, T = self._arrays(customers)
+        values = self._expected_fn(self.params_.to_numpy(), t, x, t_x, T)
+        return pd.Series(values, index=customers.index, name="expected_purchases")
+
+    def p_alive(self, customers: pd.DataFrame) -> pd.Series:
+        """Probability each customer is still active at the end of the period; Series ``p_alive``."""
+        x, t_x, T = self._arrays(customers)
+        return pd.Series(self._p_alive_fn(self.params_.to_numpy(), x, t_x, T), index=customers.index, name="p_alive")
+
+    def probability_alive(self, customers: pd.DataFrame) -> pd.Series:
+        """Alias of :meth:`p_alive` (PyMC-Marketing's name)."""
+        return self.p_alive(customers)
+
+    def expected_purchases_new_customer(self, t) -> np.ndarray | float:
+        """Expected repeat purchases of a just-acquired customer over their first ``t`` time units."""
+        self._check_fitted()
+        values = self._new_customer_fn(self.params_.to_numpy(), t)
+        return float(values) if np.ndim(values) == 0 else values

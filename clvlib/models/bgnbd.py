@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyp2f1
 
-from ..errors import DataError
-from ._base import BaseModel, compress_rows, purchase_arrays
+from ._base import PurchaseModel
 
 __all__ = [
     "BetaGeo",
@@ -149,7 +148,7 @@ def bgnbd_expected_purchases_new_customer(params, t) -> np.ndarray:
     return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
 
-class BetaGeo(BaseModel):
+class BetaGeo(PurchaseModel):
     """The BG/NBD purchase model, fitted by maximum likelihood.
 
     Parameters
@@ -172,38 +171,20 @@ class BetaGeo(BaseModel):
     >>> list(model.params_.index)
     ['r', 'alpha', 'a', 'b']
 
+    Methods: ``fit(customers, *, time_unit=None, tol=1e-10)``, ``expected_purchases(customers, t=...)``
+    ([1] eq. 10), ``p_alive(customers)`` ([2] eq. 2), ``expected_purchases_new_customer(t)`` ([1] eq. 9),
+    ``summary()``, ``sample_params(n_draws)``.
+
     References
     ----------
     Fader, Hardie & Lee (2005), *Marketing Science* 24(2): likelihood eq. (6), predictions eqs. (9)–(10).
     """
 
     _param_names = ("r", "alpha", "a", "b")
+    _model_name = "BG/NBD"
     _expected_fn = staticmethod(bgnbd_expected_purchases)
-
-    def fit(
-        self,
-        customers: pd.DataFrame,
-        *,
-        time_unit: str | None = None,
-        tol: float | None = 1e-10,
-        maxiter: int = 2000,
-    ) -> BetaGeo:
-        """Fit on a customer table with ``frequency``, ``recency`` and ``T``; returns the fitted model.
-
-        ``time_unit`` defaults to ``customers.attrs["time_unit"]``. Raises :class:`~clvlib.DataError` when no
-        customer has a repeat purchase (then the drop-out process is not identified) and
-        :class:`~clvlib.ConvergenceError` with the optimiser's message when the fit fails.
-        """
-        x, t_x, T = purchase_arrays(customers)
-        if not (x > 0).any():
-            raise DataError(
-                "customers: no customer has a repeat purchase (`frequency` is 0 for everyone), so the BG/NBD model "
-                "cannot tell buying rates from drop-out. Use historical CLV, or a longer observation period."
-            )
-        self._record_time_unit(customers, time_unit)
-        data, weights, _ = compress_rows(x, t_x, T)
-        self._optimise(data, weights, tol, maxiter)
-        return self
+    _p_alive_fn = staticmethod(bgnbd_p_alive)
+    _new_customer_fn = staticmethod(bgnbd_expected_purchases_new_customer)
 
     @staticmethod
     def _start(data, weights) -> np.ndarray:
@@ -219,30 +200,3 @@ class BetaGeo(BaseModel):
         ll, grad = _log_likelihood_and_gradient(params, *data)
         # Chain rule to log-parameters: d/dθ = d/dp · p.
         return -float(weights @ ll), -(weights @ grad) * params
-
-    def _arrays(self, customers):
-        self._check_fitted()
-        self._check_time_unit(customers)
-        return purchase_arrays(customers)
-
-    def expected_purchases(self, customers: pd.DataFrame, *, t: float) -> pd.Series:
-        """Conditional expected repeat purchases in the next ``t`` time units, [1] eq. (10).
-
-        Returns a Series aligned with ``customers`` named ``expected_purchases``.
-        """
-        x, t_x, T = self._arrays(customers)
-        values = bgnbd_expected_purchases(self.params_.to_numpy(), t, x, t_x, T)
-        return pd.Series(values, index=customers.index, name="expected_purchases")
-
-    def p_alive(self, customers: pd.DataFrame) -> pd.Series:
-        """Probability each customer is still active at the end of the period, [2] eq. (2); Series ``p_alive``."""
-        x, t_x, T = self._arrays(customers)
-        return pd.Series(bgnbd_p_alive(self.params_.to_numpy(), x, t_x, T), index=customers.index, name="p_alive")
-
-    probability_alive = p_alive
-
-    def expected_purchases_new_customer(self, t) -> np.ndarray | float:
-        """Expected repeat purchases of a just-acquired customer over their first ``t`` time units, [1] eq. (9)."""
-        self._check_fitted()
-        values = bgnbd_expected_purchases_new_customer(self.params_.to_numpy(), t)
-        return float(values) if np.ndim(values) == 0 else values
