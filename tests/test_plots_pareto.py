@@ -119,3 +119,42 @@ def test_plots_reject_the_wrong_table(demo):
         plot_lorenz_curve(clvlib.top_share(customers))
     with pytest.raises(DataError, match="`revenue_share`"):
         plot_aov_bands(pd.DataFrame({"customer_share": [1.0]}))
+
+
+def _pct(share: float) -> str:
+    percent = 100 * share
+    return f"{percent:.0f} %" if percent >= 9.95 else f"{percent:.1f} %".replace(".0 %", " %")
+
+
+@pytest.mark.slow
+def test_notebook_on_cdnow_writes_headlines_that_plain_pandas_confirms(tmp_path):
+    import nbformat
+    import papermill
+
+    from clvlib.config import DATA_DIR, NOTEBOOKS_DIR
+
+    out = tmp_path / "03.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS_DIR / "03_pareto_aov.ipynb"), str(out), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
+        parameters={"data": "data/cdnow/CDNOW_master.txt", "preset": "cdnow", "currency": "EUR"},
+    )
+    markdown = "\n".join(
+        output["data"]["text/markdown"] for cell in nbformat.read(out, 4).cells
+        for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})
+    )
+    raw = pd.read_csv(DATA_DIR / "cdnow" / "CDNOW_master.txt", sep=r"\s+", header=0,
+                      names=["customer_id", "date", "quantity", "revenue"], dtype={"customer_id": str})
+    per = raw.groupby("customer_id")["revenue"].agg(["sum", "size"])
+    spend = per["sum"].sort_values(ascending=False)
+    k = math.ceil(0.2 * len(spend))
+    assert f"Your top 20 % of customers ({k:,} people) bring {_pct(spend.iloc[:k].sum() / spend.sum())} of revenue." \
+        in markdown
+    aov = raw["revenue"].mean()
+    cust_aov = per["sum"] / per["size"]
+    high, low = cust_aov > 2 * aov, cust_aov <= 0.5 * aov
+    assert (f"Customers spending more than twice the store AOV (€{aov:.2f}) are {_pct(high.mean())} of customers "
+            f"and make {_pct(per['sum'][high].sum() / per['sum'].sum())} of revenue; those spending up to half of it "
+            f"are {_pct(low.mean())} of customers and make {_pct(per['sum'][low].sum() / per['sum'].sum())}.") in markdown
+    repeat = per["size"] > 1
+    assert f"Repeat customers are {_pct(repeat.mean())} of customers ({repeat.sum():,})" in markdown
+    assert f"the median order is €{raw['revenue'].median():.2f}" in markdown
