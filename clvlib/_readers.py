@@ -186,6 +186,13 @@ def to_number(
 
     Currency symbols and spaces are ignored; with ``decimal="."`` a comma is accepted only as a thousands
     separator in groups of three (``1,234.50``).
+
+    Examples
+    --------
+    >>> to_number(pd.Series(["$1,234.50", "", "7"]), column="Total", source="x.csv").tolist()
+    [1234.5, nan, 7.0]
+    >>> to_number(pd.Series(["1.234,56"]), column="Betrag", source="x.csv", decimal=",", thousands=".").tolist()
+    [1234.56]
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.astype("float64")
@@ -228,6 +235,14 @@ def to_dates(
     A value with a UTC offset (``2024-03-01 23:10:00 -0500``) keeps the date as written, which is the store's
     local date; with ``timezone`` it is first converted to that zone. All values must share one format:
     a column mixing formats, or holding text that is no date, is a DataError showing examples.
+
+    Examples
+    --------
+    >>> stamps = pd.Series(["2024-03-01 23:10:05 -0500", "2024-03-02 08:00:00 -0500"])
+    >>> to_dates(stamps, column="Created at", source="x.csv").dt.strftime("%Y-%m-%d").tolist()
+    ['2024-03-01', '2024-03-02']
+    >>> to_dates(stamps, column="Created at", source="x.csv", timezone="UTC").dt.strftime("%Y-%m-%d").tolist()
+    ['2024-03-02', '2024-03-02']
     """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values

@@ -47,13 +47,25 @@ _TRUE = {"1", "true", "yes", "y", "t", "x", "test"}
 
 
 def normalise_status(status: pd.Series) -> pd.Series:
-    """Lower-case statuses with WooCommerce's ``wc-`` prefix dropped and spaces/dashes as underscores."""
+    """Lower-case statuses with WooCommerce's ``wc-`` prefix dropped and spaces/dashes as underscores.
+
+    Examples
+    --------
+    >>> normalise_status(pd.Series(["wc-on-hold", " Partially Refunded", "PAID"])).tolist()
+    ['on_hold', 'partially_refunded', 'paid']
+    """
     text = status.astype("str").str.strip().str.lower()
     return text.str.removeprefix("wc-").str.replace(r"[\s\-]+", "_", regex=True).replace({"": np.nan, "nan": np.nan})
 
 
 def normalise_email(email: pd.Series) -> pd.Series:
-    """Trimmed, lower-cased emails; blanks become missing."""
+    """Trimmed, lower-cased emails; blanks become missing.
+
+    Examples
+    --------
+    >>> normalise_email(pd.Series([" Ann@Example.COM ", ""])).tolist()
+    ['ann@example.com', nan]
+    """
     text = email.astype("str").str.strip().str.lower()
     return text.where(text.ne("") & email.notna())
 
@@ -209,7 +221,8 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
             lines = lines.assign(currency=store)
 
     if as_of is not None:
-        cutoff = pd.Timestamp(as_of).normalize()
+        cutoff = pd.Timestamp(as_of)
+        cutoff = (cutoff.tz_localize(None) if cutoff.tzinfo else cutoff).normalize()
         late = (lines["order_date"] > cutoff).to_numpy()
         if strict and late.any():
             first = np.flatnonzero(late)[:3]

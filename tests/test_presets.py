@@ -181,3 +181,14 @@ def test_cdnow_sample_uses_sample_ids(cdnow_sample_orders):
     mine = orders.groupby("customer_id")["revenue"].sum()
     theirs = cdnow_sample_orders.groupby("customer_id")["revenue"].sum()
     pd.testing.assert_series_equal(mine.sort_index(), theirs.sort_index(), check_names=False)
+
+
+def test_woocommerce_line_item_export_counts_the_order_total_once(tmp_path):
+    path = tmp_path / "woo_items.csv"
+    path.write_text("Order Number,Order Date,Order Status,Order Total,Billing Email,Customer User ID,Product Name,"
+                    "Quantity\n200,2024-02-01,wc-completed,50.00,a@x.com,1,Tea,2\n200,2024-02-01,wc-completed,50.00,"
+                    "a@x.com,1,Cup,1\n201,2024-02-02,wc-completed,9.00,b@x.com,2,Cup,1\n")
+    orders = read_transactions(path, preset="woocommerce")
+    assert orders["revenue"].tolist() == [50.0, 9.0]
+    assert orders["quantity"].tolist() == [3.0, 1.0] and orders["product"].tolist() == ["Tea", "Cup"]
+    assert orders.attrs["cleaning"].rows_kept == 3
