@@ -1,3 +1,114 @@
-"""Placeholder."""
+"""Segment migration between two as-of dates: who moved where, and how much revenue moved with them."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = ["NEW", "GONE", "SegmentMigration", "segment_migration"]
+
+#: Row label of customers who did not exist at the earlier date; column label of those absent at the later one.
+NEW = "(new)"
+GONE = "(gone)"
+
+
+class SegmentMigration(NamedTuple):
+    """Result of :func:`segment_migration`."""
+
+    #: Customers by earlier segment (rows, plus ``NEW``) and later segment (columns, plus ``GONE`` if any).
+    matrix: pd.DataFrame
+    #: One row per non-empty (``from``, ``to``) pair: ``from``, ``to``, ``customers``, ``share_of_from``,
+    #: ``revenue``, ``moved``; largest first.
+    flows: pd.DataFrame
+
+    def largest_flows(self, n: int = 5) -> pd.DataFrame:
+        """The ``n`` largest movements between different segments (new customers included)."""
+        return self.flows[self.flows["moved"]].head(n).reset_index(drop=True)
+
+
+def _segments(table, segment_col: str, which: str) -> pd.Series:
+    if isinstance(table, pd.Series):
+        segments = table
+    elif isinstance(table, pd.DataFrame):
+        if segment_col not in table:
+            raise DataError(f"{which} table: no `{segment_col}` column; columns: {list(table.columns)}.")
+        segments = table[segment_col]
+    else:
+        raise TypeError(f"`{which}` must be a Series or DataFrame of segments, not {type(table).__name__}.")
+    if segments.index.has_duplicates:
+        dup = segments.index[segments.index.duplicated()]
+        raise DataError(f"{which} table: customer ids repeat, e.g. {list(dup[:3])}; one row per customer.")
+    return segments
+
+
+def _order(segments: pd.Series) -> list:
+    if isinstance(segments.dtype, pd.CategoricalDtype):
+        return list(segments.cat.categories)
+    return list(pd.unique(segments.dropna()))
+
+
+def segment_migration(
+    before: pd.Series | pd.DataFrame,
+    after: pd.Series | pd.DataFrame,
+    *,
+    segment_col: str = "segment",
+    revenue_col: str = "total_revenue",
+) -> SegmentMigration:
+    """Transition matrix and flows of customers between the segments of two dates.
+
+    Parameters
+    ----------
+    before, after : Series or DataFrame
+        Segments per customer (indexed by customer id) at an earlier and a later as-of date, e.g. two
+        :func:`clvlib.rfm_segments` outputs.
+    segment_col : str
+        The segment column when frames are given.
+    revenue_col : str
+        Revenue behind each flow: taken from ``after`` (the later table), and from ``before`` for customers gone
+        from ``after``; flows get 0 when neither table has the column.
+
+    Returns
+    -------
+    SegmentMigration
+        ``matrix`` (counts; rows: earlier segments + ``"(new)"``, columns: later segments + ``"(gone)"`` when any
+        customer disappeared; it adds up to the customers of both dates) and ``flows`` (see the class);
+        ``largest_flows(n)`` lists the biggest moves.
+
+    Examples
+    --------
+    >>> before = pd.Series({"a": "Champions", "b": "Champions", "c": "Lost"})
+    >>> after = pd.Series({"a": "Champions", "b": "At Risk", "c": "Lost", "d": "New Customers"})
+    >>> segment_migration(before, after).matrix
+    to             Champions  Lost  At Risk  New Customers
+    from
+    Champions              1     0        1              0
+    Lost                   0     1        0              0
+    At Risk                0     0        0              0
+    New Customers          0     0        0              0
+    (new)                  0     0        0              1
+    """
+    old, new = _segments(before, segment_col, "before"), _segments(after, segment_col, "after")
+    customers = old.index.union(new.index, sort=False)
+    frm = old.astype("object").reindex(customers).fillna(NEW)
+    to = new.astype("object").reindex(customers).fillna(GONE)
+    revenue = pd.Series(0.0, index=customers)
+    for table in (before, after):  # later values overwrite earlier ones
+        if isinstance(table, pd.DataFrame) and revenue_col in table:
+            values = table[revenue_col].astype("float64").reindex(customers)
+            revenue = values.where(values.notna(), revenue)
+    # One list of segments for rows and columns, so stays sit on the diagonal.
+    labels = list(dict.fromkeys([*_order(old), *_order(new)]))
+    rows = [*labels, NEW]
+    cols = [*labels, GONE] if (to == GONE).any() else labels
+    matrix = pd.crosstab(frm, to).reindex(index=rows, columns=cols, fill_value=0).astype("int64")
+    matrix.index.name, matrix.columns.name = "from", "to"
+    flows = (pd.DataFrame({"from": frm, "to": to, "revenue": revenue})
+             .groupby(["from", "to"], sort=False).agg(customers=("revenue", "size"), revenue=("revenue", "sum"))
+             .reset_index())
+    flows["share_of_from"] = flows["customers"] / flows.groupby("from")["customers"].transform("sum")
+    flows["moved"] = flows["from"] != flows["to"]
+    flows = flows.sort_values(["customers", "revenue"], ascending=False, kind="stable").reset_index(drop=True)
+    return SegmentMigration(matrix, flows[["from", "to", "customers", "share_of_from", "revenue", "moved"]])

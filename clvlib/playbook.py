@@ -1,3 +1,201 @@
-"""Placeholder."""
+"""The playbook: what each segment means and what to do about it, and the per-segment summary for reports.
 
-__all__: list[str] = []
+Descriptions and actions are data (``PLAYBOOK[scheme][segment]``). A user scheme can carry its own by giving its
+rules ``description`` and ``actions`` keys; those win over the built-in text.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._validation import validate_columns
+from .errors import DataError
+from .segments import SCHEMES, load_scheme, scheme_table
+
+__all__ = ["PLAYBOOK", "segment_playbook", "segment_summary"]
+
+_WIN_BACK = "win-back offer"
+_SUPPRESS = "suppress from paid audiences and lookalike seeds"
+
+#: scheme name → segment → {"description": str, "actions": [str, ...]}
+PLAYBOOK: dict[str, dict[str, dict]] = {
+    "classic": {
+        "Champions": {
+            "description": "Bought recently, buy often and spend the most: the store's best customers.",
+            "actions": ["reward them (VIP tier, early access to new products)", "ask for reviews and referrals",
+                        "no discounts needed: protect the margin"]},
+        "Loyal Customers": {
+            "description": "Buy often and spend well, though not in the last few weeks.",
+            "actions": ["loyalty programme", "subscription offer", "referral programme", "cross-sell"]},
+        "Potential Loyalists": {
+            "description": "Recent customers with average frequency and spend, who could become loyal.",
+            "actions": ["membership or loyalty programme", "recommend related products",
+                        "second-order incentive"]},
+        "New Customers": {
+            "description": "Bought very recently, once or twice and little: just acquired.",
+            "actions": ["welcome flow and onboarding", "first-repeat-order discount"]},
+        "Promising": {
+            "description": "Recent buyers with few orders and little spend, a little past their first weeks.",
+            "actions": ["build awareness of the range", "free shipping or a trial on a second order"]},
+        "Need Attention": {
+            "description": "Average recency, frequency and spend: drifting, not yet gone.",
+            "actions": ["limited-time offer", "recommendations from their past purchases"]},
+        "About to Sleep": {
+            "description": "Below-average recency, few orders, little spend: about to lapse.",
+            "actions": ["share bestsellers and news", "discount on categories they bought", "reconnect by email"]},
+        "At Risk": {
+            "description": "Bought often and spent well, but a long time ago.",
+            "actions": [_WIN_BACK, "personalised new products", "renewal or replenishment reminder"]},
+        "Can't Lose Them": {
+            "description": "Among the biggest and most frequent buyers, yet gone quiet for a long time.",
+            "actions": [f"personal {_WIN_BACK}", "personalised new products", "ask what went wrong (survey or call)"]},
+        "Hibernating": {
+            "description": "Last bought long ago, few orders and low spend.",
+            "actions": ["relevant products and a special offer", "low-cost channels only"]},
+        "Lost": {
+            "description": "Lowest recency, frequency and spend: most likely gone for good.",
+            "actions": [_SUPPRESS, "a review request", "a last offer, then stop spending on them"]},
+    },
+    "one_to_one": {
+        "Newsletter, never bought": {
+            "description": "Subscribed to the newsletter but never ordered.",
+            "actions": ["first-order discount", "welcome flow"]},
+        "Abandoned cart": {
+            "description": "Put products in a cart but never completed an order.",
+            "actions": ["abandoned-cart follow-ups", "pay-later reminders"]},
+        "Loyal": {
+            "description": "High value and active: the customers to keep.",
+            "actions": ["loyalty programme", "subscription", "referral programme", "cross-sell"]},
+        "High frequency, low AOV": {
+            "description": "Active but low value: they come back, with small baskets.",
+            "actions": ["upsell", "bundles", "prepaid cards"]},
+        "At risk": {
+            "description": "High value but inactive: valuable customers slipping away.",
+            "actions": [_WIN_BACK, "personalised new products"]},
+        "Non-target": {
+            "description": "Low value and inactive: not worth paid reach.",
+            "actions": [_SUPPRESS, "a review request", "a last offer"]},
+    },
+    "tiers": {
+        "Diamond": {
+            "description": "Code 555: the most recent, most frequent and biggest spenders, the ideal customer.",
+            "actions": ["VIP treatment and personal thanks", "early access", "referral programme"]},
+        "Platinum": {
+            "description": "Near the top on all three scores.",
+            "actions": ["loyalty rewards", "cross-sell", "referral programme"]},
+        "Gold": {
+            "description": "Solid customers, average or better overall.",
+            "actions": ["upsell and bundles", "a nudge towards the next tier"]},
+        "Silver": {
+            "description": "Below average overall: occasional, small or lapsing.",
+            "actions": ["reactivation offer", "personalised recommendations"]},
+        "Bronze": {
+            "description": "Lowest scores: old, rare and small buyers.",
+            "actions": [_SUPPRESS, "a last offer"]},
+    },
+}
+
+
+def _texts(scheme: dict) -> dict[str, dict]:
+    """Segment → description and actions: the scheme's own text first, then the built-in playbook."""
+    texts = {name: dict(entry) for name, entry in PLAYBOOK.get(scheme["name"], {}).items()}
+    for rule in scheme["rules"]:
+        own = {k: rule[k] for k in ("description", "actions") if rule.get(k)}
+        texts.setdefault(rule["segment"], {}).update(own)
+    return texts
+
+
+def segment_playbook(scheme="classic") -> pd.DataFrame:
+    """Each segment of a scheme with its rule, description and recommended actions.
+
+    Returns
+    -------
+    DataFrame indexed by ``segment`` (display order) with ``rule`` (rules of one segment joined by " or "),
+    ``description`` and ``actions`` (joined by "; ").
+
+    Examples
+    --------
+    >>> segment_playbook("one_to_one").loc["High frequency, low AOV", "actions"]
+    'upsell; bundles; prepaid cards'
+    """
+    scheme = load_scheme(scheme)
+    rules = scheme_table(scheme).groupby("segment", sort=False)["rule"].agg(" or ".join)
+    texts = _texts(scheme)
+    rows = []
+    for segment, rule in rules.items():
+        entry = texts.get(segment, {})
+        actions = entry.get("actions", [])
+        rows.append({"segment": segment, "rule": rule, "description": entry.get("description", ""),
+                     "actions": "; ".join(actions) if isinstance(actions, (list, tuple)) else str(actions)})
+    return pd.DataFrame(rows).set_index("segment")
+
+
+def segment_summary(
+    customers_with_segments: pd.DataFrame,
+    clv: str | pd.Series | None = None,
+    *,
+    scheme=None,
+    segment_col: str = "segment",
+    revenue_col: str = "total_revenue",
+) -> pd.DataFrame:
+    """Per-segment size, revenue, CLV and the playbook, ready for a report.
+
+    Parameters
+    ----------
+    customers_with_segments : DataFrame
+        One row per customer with ``segment_col`` and ``revenue_col``, e.g. the output of
+        :func:`clvlib.rfm_segments`.
+    clv : str or Series, optional
+        A CLV column name, or a Series indexed by customer; adds ``mean_clv``.
+    scheme : str, Path, dict or DataFrame, optional
+        The scheme the segments come from (for order, rules and playbook); default the built-in scheme named in
+        ``attrs["scheme"]``.
+    segment_col, revenue_col : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame indexed by ``segment`` (scheme order, empty segments included) with ``customers``, ``share`` (of
+    customers), ``revenue``, ``revenue_share``, ``mean_clv`` (when ``clv`` is given), ``rule``, ``description``
+    and ``actions``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"segment": ["Loyal", "Loyal", "Non-target"], "total_revenue": [300.0, 100.0, 100.0]})
+    >>> segment_summary(frame, scheme="one_to_one")[["customers", "revenue", "revenue_share"]].iloc[2:]
+                             customers  revenue  revenue_share
+    segment
+    Loyal                            2    400.0            0.8
+    High frequency, low AOV          0      0.0            0.0
+    At risk                          0      0.0            0.0
+    Non-target                       1    100.0            0.2
+    """
+    validate_columns(customers_with_segments, [segment_col, revenue_col], what="segmented customer table")
+    frame = customers_with_segments
+    if scheme is not None:
+        playbook = segment_playbook(scheme)
+    else:  # only the name travels in attrs: a built-in scheme can be looked up, a user's cannot
+        playbook = segment_playbook(frame.attrs["scheme"]) if frame.attrs.get("scheme") in SCHEMES else None
+    segments = frame[segment_col]
+    if isinstance(segments.dtype, pd.CategoricalDtype):
+        order = list(segments.cat.categories)
+    else:
+        order = list(playbook.index) if playbook is not None else []
+        order += [s for s in pd.unique(segments.dropna()) if s not in order]
+    revenue = frame[revenue_col].astype("float64")
+    grouped = pd.DataFrame({"segment": segments.astype("object"), "revenue": revenue}).groupby("segment")
+    table = pd.DataFrame({"customers": grouped.size(), "revenue": grouped["revenue"].sum()})
+    table = table.reindex(order).fillna({"customers": 0, "revenue": 0.0})
+    table["customers"] = table["customers"].astype("int64")
+    total_rev = revenue.sum()
+    table.insert(1, "share", table["customers"] / max(len(frame), 1))
+    table["revenue_share"] = table["revenue"] / total_rev if total_rev else 0.0
+    if clv is not None:
+        if isinstance(clv, str) and clv not in frame:
+            raise DataError(f"segmented customer table: no CLV column `{clv}`; columns: {list(frame.columns)}.")
+        values = frame[clv] if isinstance(clv, str) else clv.reindex(frame.index)
+        table["mean_clv"] = values.astype("float64").groupby(segments.astype("object")).mean().reindex(order)
+    for col in ("rule", "description", "actions"):
+        table[col] = playbook[col].reindex(order).fillna("") if playbook is not None else ""
+    table.index.name = "segment"
+    return table

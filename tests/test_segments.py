@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clvlib import DataError, load_scheme, rfm_segments, scheme_grid, scheme_table, validate_scheme
+from clvlib import (
+    DataError, load_scheme, rfm_segments, scheme_grid, scheme_table, segment_playbook, segment_summary, validate_scheme,
+)
 
 # The classic R × FM grid, written out by hand from the rules (rows R 5 → 1, columns FM 1 → 5).
 CH, LC, PL, NC, PR = "Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising"
@@ -203,3 +205,46 @@ def test_one_to_one_default_threshold_is_the_median():
 def test_scores_outside_the_scale_are_refused():
     with pytest.raises(DataError, match="scores must lie in 1–5"):
         rfm_segments(score_table([6, 1, 1]), "classic")
+
+
+def test_segment_summary_by_hand():
+    frame = pd.DataFrame(
+        {"segment": pd.Categorical(["Champions", "Champions", "Lost", "At Risk"], categories=[CH, AR, LO, NC]),
+         "total_revenue": [600.0, 200.0, 50.0, 150.0], "clv": [900.0, 300.0, 0.0, 100.0]},
+        index=["a", "b", "c", "d"],
+    )
+    frame.attrs["scheme"] = "classic"
+    summary = segment_summary(frame, clv="clv")
+    assert summary.index.tolist() == [CH, AR, LO, NC]  # scheme order, empty segment kept
+    assert summary["customers"].tolist() == [2, 1, 1, 0]
+    assert summary["share"].tolist() == [0.5, 0.25, 0.25, 0.0]
+    assert summary["revenue"].tolist() == [800.0, 150.0, 50.0, 0.0]
+    assert summary["revenue_share"].tolist() == [0.8, 0.15, 0.05, 0.0]
+    assert summary.loc[CH, "mean_clv"] == 600.0 and np.isnan(summary.loc[NC, "mean_clv"])
+    assert summary.loc[CH, "rule"] == "R 4–5 and FM 4–5"
+    assert "win-back" in summary.loc[AR, "actions"]
+
+
+def test_playbook_covers_every_segment_with_the_issue_actions():
+    for name in ("classic", "one_to_one", "tiers"):
+        book = segment_playbook(name)
+        assert (book["description"] != "").all() and (book["actions"] != "").all(), name
+    one = segment_playbook("one_to_one")["actions"]
+    assert "first-order discount" in one["Newsletter, never bought"] and "welcome flow" in one.iloc[0]
+    assert "abandoned-cart follow-ups" in one["Abandoned cart"] and "pay-later" in one["Abandoned cart"]
+    for action in ("loyalty", "subscription", "referral", "cross-sell"):
+        assert action in one["Loyal"]
+    for action in ("upsell", "bundles", "prepaid cards"):
+        assert action in one["High frequency, low AOV"]
+    assert "win-back" in one["At risk"] and "personalised new products" in one["At risk"]
+    for action in ("suppress from paid audiences and lookalike", "review request", "last offer"):
+        assert action in one["Non-target"]
+
+
+def test_user_scheme_carries_its_own_playbook():
+    scheme = {"name": "mine", "rules": [
+        {"segment": "Top", "priority": 1, "r": "5", "description": "Bought this month.", "actions": ["thank"]},
+        {"segment": "Others", "priority": 2}]}
+    book = segment_playbook(scheme)
+    assert book.loc["Top", "description"] == "Bought this month." and book.loc["Top", "actions"] == "thank"
+    assert book.loc["Others", "rule"] == "everyone else"

@@ -1,0 +1,84 @@
+"""Segment migration: the transition matrix adds up, new and gone customers, flows carry the later revenue."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import clvlib
+from clvlib import DataError, segment_migration
+from clvlib.migration import GONE, NEW
+
+SEGMENTS = ["Champions", "At Risk", "Lost"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    before=st.dictionaries(st.integers(0, 30), st.sampled_from(SEGMENTS), max_size=25),
+    after=st.dictionaries(st.integers(0, 30), st.sampled_from(SEGMENTS), min_size=1, max_size=25),
+)
+def test_matrix_counts_add_up(before, after):
+    result = segment_migration(pd.Series(before, dtype="object"), pd.Series(after, dtype="object"))
+    matrix = result.matrix
+    assert matrix.to_numpy().sum() == len(set(before) | set(after))
+    # Rows add up to the earlier segments (plus newcomers), columns to the later ones (plus the gone).
+    rows = matrix.sum(axis=1)
+    cols = matrix.sum(axis=0)
+    for segment, n in Counter(before.values()).items():
+        assert rows[segment] == n
+    assert rows[NEW] == len(set(after) - set(before))
+    for segment, n in Counter(after.values()).items():
+        assert cols[segment] == n
+    assert cols.get(GONE, 0) == len(set(before) - set(after))
+    # Each cell equals a plain count over customers.
+    pairs = Counter((before.get(c, NEW), after.get(c, GONE)) for c in set(before) | set(after))
+    for (frm, to), n in pairs.items():
+        assert matrix.loc[frm, to] == n
+    assert result.flows["customers"].sum() == matrix.to_numpy().sum()
+
+
+def test_flows_new_gone_and_later_revenue():
+    before = pd.DataFrame({"segment": ["Champions", "Champions", "Champions", "Lost", "Lost"],
+                           "total_revenue": [500.0, 400.0, 300.0, 10.0, 20.0]},
+                          index=["a", "b", "c", "d", "e"])
+    after = pd.DataFrame({"segment": ["At Risk", "At Risk", "Champions", "Lost", "Champions"],
+                          "total_revenue": [520.0, 400.0, 650.0, 10.0, 90.0]},
+                         index=["a", "b", "c", "d", "f"])
+    result = segment_migration(before, after)
+    assert GONE in result.matrix.columns and result.matrix.loc["Lost", GONE] == 1  # e disappeared
+    assert result.matrix.loc[NEW, "Champions"] == 1  # f is new
+    top = result.largest_flows(1).iloc[0]
+    assert (top["from"], top["to"], top["customers"]) == ("Champions", "At Risk", 2)
+    assert top["revenue"] == 920.0  # the later table's revenue of a and b
+    assert top["share_of_from"] == pytest.approx(2 / 3)
+    flows = result.flows.set_index(["from", "to"])
+    assert flows.loc[("Lost", GONE), "revenue"] == 20.0  # gone: the earlier revenue
+    assert not flows.loc[("Champions", "Champions"), "moved"]
+
+
+def test_migration_between_two_as_of_dates_on_real_orders(cdnow_sample_orders):
+    def segments_at(as_of):
+        customers = clvlib.customer_summary(cdnow_sample_orders, as_of=as_of)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return clvlib.rfm_segments(clvlib.rfm_scores(clvlib.rfm_table(customers)))
+
+    before, after = segments_at("1997-12-31"), segments_at("1998-03-31")
+    result = segment_migration(before, after)
+    # Customers only accumulate: nobody is gone, and every newcomer first bought after the earlier date.
+    assert GONE not in result.matrix.columns
+    assert result.matrix.loc[NEW].sum() == len(after) - len(before)
+    assert result.matrix.sum(axis=0).tolist() == \
+        after["segment"].value_counts().reindex(result.matrix.columns).tolist()
+
+
+def test_bad_inputs():
+    with pytest.raises(DataError, match="no `segment` column"):
+        segment_migration(pd.DataFrame({"x": [1]}), pd.Series(["a"]))
+    with pytest.raises(DataError, match="customer ids repeat"):
+        segment_migration(pd.Series(["a", "b"], index=["x", "x"]), pd.Series(["a"], index=["x"]))
