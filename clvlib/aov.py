@@ -272,7 +272,7 @@ def large_orders(orders: pd.DataFrame, *, k: float = 3.5, on: Sequence[str] | No
     normal data, and ``k = 3.5`` is Iglewicz and Hoaglin's cut-off for the modified z-score. Median and MAD are not
     moved by the outliers themselves, unlike a mean and standard deviation. If more than half the orders share one
     value (MAD = 0), the mean absolute deviation (× 1.2533) is used instead; if all are equal, nothing is flagged.
-    Orders of value 0 are never flagged. Guest orders are included.
+    Orders of value 0, and missing quantities, are never flagged. Guest orders are included.
 
     Parameters
     ----------

@@ -58,6 +58,10 @@ def test_top_share_bars_match_plain_pandas(demo):
     assert ticks[3] == f"top 20 %\n({math.ceil(0.2 * len(spend)):,})"
     assert [t.get_text() for t in ax.texts][3] == f"{100 * expected[3]:.0f} %"
     assert ax.get_ylabel() == "Share of revenue"
+    # The equal-spend ticks: k / n for each bar.
+    n = len(spend)
+    np.testing.assert_allclose(ax.collections[0].get_offsets()[:, 1],
+                               [math.ceil(round(f * n, 9)) / n for f in (0.01, 0.05, 0.1, 0.2, 0.5)])
 
 
 def test_aov_bands_pair_customer_and_revenue_shares_like_plain_pandas(demo):

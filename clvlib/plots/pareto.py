@@ -74,12 +74,13 @@ def plot_top_share(top: pd.DataFrame, *, value_label: str = "revenue", ax: Axes 
 
     A grey tick on each bar marks what that group would bring if everybody spent the same.
     """
-    validate_columns(top, ["share", "k"], what="top-share table")
+    validate_columns(top, ["share", "k", "customer_share"], what="top-share table")
     ax = get_ax(ax)
     labels = [f"top {_pct_label(f)}\n({k:,})" for f, k in zip(top.index, top["k"])]
     positions = np.arange(len(top))
     bars = ax.bar(positions, top["share"], color=_VALUE, label=f"share of {value_label}")
-    ax.scatter(positions, top.index, marker="_", s=900, linewidths=3, color="black", zorder=3,
+    # Under equal spend the top k of n customers bring k / n, a little more than the fraction when f × n is not whole.
+    ax.scatter(positions, top["customer_share"], marker="_", s=900, linewidths=3, color="black", zorder=3,
                label="if all spent the same")
     ax.bar_label(bars, labels=[_pct_label(s) for s in top["share"]], padding=2)
     ax.set_xticks(positions, labels)
