@@ -22,7 +22,7 @@ from .errors import DataError
 
 __all__ = [
     "simple_clv", "retention_clv", "what_if_table", "store_clv_inputs",
-    "historical_clv", "order_profit", "profit_clv", "profit_gap_table",
+    "historical_clv", "order_profit", "margin_rate", "profit_clv", "profit_gap_table",
 ]
 
 
@@ -354,6 +354,37 @@ def order_profit(orders: pd.DataFrame, *, margin: float | None = None) -> pd.Ser
     else:
         profit = orders["revenue"]
     return profit.astype(np.float64).rename("gross_margin")
+
+
+def margin_rate(orders: pd.DataFrame, *, margin: float | None = None) -> float:
+    """The store's gross margin rate: a given ``margin``, else gross margin / revenue over all orders, else 1.0.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders table.
+    margin : float, optional
+        A known rate; returned as is (after a range check).
+
+    Returns
+    -------
+    float
+        Share of revenue kept as gross margin: from ``gross_margin`` or ``cost`` when the orders carry them (revenue
+        CLV, 1.0, otherwise).
+
+    Examples
+    --------
+    >>> margin_rate(pd.DataFrame({"revenue": [100.0, 300.0], "cost": [70.0, 150.0]}))
+    0.45
+    """
+    if margin is not None:
+        if not 0 < margin <= 1:
+            raise ValueError(f"`margin` must be in (0, 1], but {margin!r} was passed.")
+        return float(margin)
+    revenue = float(orders["revenue"].sum()) if "revenue" in orders.columns else 0.0
+    if not {"gross_margin", "cost"} & set(orders.columns) or revenue <= 0:
+        return 1.0
+    return float(order_profit(orders).sum()) / revenue
 
 
 def profit_clv(

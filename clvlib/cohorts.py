@@ -21,15 +21,19 @@ groups.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from ._validation import check_argument, validate_columns
 from .clv import order_profit
+from .config import DATA_DIR
+from .errors import DataError
 
 __all__ = [
     "first_order_attributes", "cac_by_channel", "ltv_cac", "cumulative_value_curves", "cohort_revenue_table",
-    "payback_curves", "cac_payback", "clv_by_group",
+    "payback_curves", "cac_payback", "clv_by_group", "read_marketing_spend",
 ]
 
 _GROUPINGS = ["channel", "cohort", "product", ("channel", "cohort")]
@@ -387,3 +391,37 @@ def clv_by_group(customers: pd.DataFrame, by: str = "product", *, clv: str = "cl
     if "n_orders" in frame.columns:
         table["repeat_rate"] = grouped["n_orders"].apply(lambda n: float((n > 1).mean()))
     return table.sort_values("clv_total", ascending=False, kind="stable")
+
+
+def read_marketing_spend(source: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read a marketing spend table (CSV with ``month``, ``channel``, ``spend``), or the demo store's.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame, optional
+        A CSV file (or a DataFrame) with one row per month and channel; None reads the bundled demo store's.
+
+    Returns
+    -------
+    DataFrame with ``month`` (monthly Period), ``channel`` (str) and ``spend`` (float), one row per month and channel
+    (repeated rows are summed).
+
+    Examples
+    --------
+    >>> read_marketing_spend().columns.tolist()
+    ['month', 'channel', 'spend']
+    """
+    name = "marketing_spend" if isinstance(source, pd.DataFrame) else str(source or "demo store")
+    if isinstance(source, pd.DataFrame):
+        frame = source
+    else:
+        path = DATA_DIR / "demo_store" / "marketing_spend.csv" if source is None else Path(source)
+        frame = pd.read_csv(path, dtype={"month": "str", "channel": "str"})
+    validate_columns(frame, ("month", "channel", "spend"), source=name, what="marketing spend table")
+    spend = pd.to_numeric(frame["spend"], errors="coerce")
+    if spend.isna().any() or (spend < 0).any():
+        bad = frame.loc[spend.isna() | (spend < 0), "spend"].head(3).tolist()
+        raise DataError(f"{name}: column `spend` must hold non-negative amounts, but has e.g. {bad}.")
+    table = pd.DataFrame({"month": _to_month(frame["month"]), "channel": frame["channel"].astype("str"),
+                          "spend": spend.astype(np.float64)})
+    return table.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()

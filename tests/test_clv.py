@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clvlib import (
-    DataError, historical_clv, order_profit, profit_clv, profit_gap_table, retention_clv, simple_clv,
+    DataError, historical_clv, margin_rate, order_profit, profit_clv, profit_gap_table, retention_clv, simple_clv,
     store_clv_inputs, what_if_table,
 )
 
@@ -219,3 +219,13 @@ def test_profit_gap_table_by_hand():
     assert got.loc["repeat buyers", "lifetime_profit"] == pytest.approx(182.0)
     assert got.loc["top 25 %", "multiple"] == pytest.approx(304 / 29)
     assert got.loc["one-time buyers", "multiple"] == pytest.approx(1.0)
+
+
+def test_margin_rate_from_cost_from_argument_or_revenue():
+    orders = pd.DataFrame({"revenue": [100.0, 300.0], "cost": [70.0, 150.0]})
+    assert margin_rate(orders) == pytest.approx(180 / 400)
+    assert margin_rate(orders.assign(gross_margin=[10.0, 30.0])) == pytest.approx(0.1)
+    assert margin_rate(orders, margin=0.25) == 0.25
+    assert margin_rate(orders.drop(columns="cost")) == 1.0
+    with pytest.raises(ValueError, match="`margin`"):
+        margin_rate(orders, margin=1.5)

@@ -10,7 +10,7 @@ import pytest
 
 from clvlib import (
     DataError, cac_by_channel, cac_payback, clv_by_group, cohort_revenue_table, cumulative_value_curves,
-    first_order_attributes, ltv_cac, payback_curves,
+    first_order_attributes, ltv_cac, payback_curves, read_marketing_spend,
 )
 
 
@@ -203,3 +203,16 @@ def test_clv_by_group_by_hand(orders):
     assert by_cohort.loc[pd.Period("2024-01", "M"), "customers"] == 2
     with pytest.raises(DataError, match="`clv`"):
         clv_by_group(customers.drop(columns="clv"), "channel")
+
+
+def test_read_marketing_spend_parses_and_sums(tmp_path):
+    path = tmp_path / "spend.csv"
+    path.write_text("month,channel,spend\n2024-01,ads,10.5\n2024-01,ads,4.5\n2024-02,email,3\n")
+    got = read_marketing_spend(path)
+    assert got["spend"].tolist() == [15.0, 3.0]
+    assert got["month"].tolist() == [pd.Period("2024-01", "M"), pd.Period("2024-02", "M")]
+    path.write_text("month,channel,spend\n2024-01,ads,-1\n")
+    with pytest.raises(DataError, match="`spend`"):
+        read_marketing_spend(path)
+    demo = read_marketing_spend()
+    assert set(demo.columns) == {"month", "channel", "spend"} and (demo["spend"] >= 0).all() and len(demo) > 0
