@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clvlib import (
-    DataError, customer_summary, gini, lorenz_curve, repeat_buyers, repeat_split, repeat_split_by_period,
+    DataError, customer_summary, gini, load_cdnow, lorenz_curve, repeat_buyers, repeat_split, repeat_split_by_period,
     share_for_value, top_customers, top_share, top_share_by_period,
 )
 from clvlib.config import DATA_DIR
@@ -229,7 +229,9 @@ def cdnow_orders() -> pd.DataFrame:
 
 
 def test_cdnow_concentration_matches_plain_pandas(cdnow_orders):
-    customers = customer_summary(cdnow_orders)
+    # clvlib's side goes through the notebook's loader; the independent side reads the raw file with pandas.
+    loaded = load_cdnow()
+    customers = customer_summary(loaded)
     per = cdnow_orders.groupby("customer_id")["revenue"].agg(["sum", "size"])
     desc = per["sum"].sort_values(ascending=False).to_numpy()
     n, total = len(desc), desc.sum()
@@ -246,7 +248,7 @@ def test_cdnow_concentration_matches_plain_pandas(cdnow_orders):
     repeat = per[per["size"] > 1]
     assert split.loc["repeat", "customers"] == len(repeat)
     assert split.loc["repeat", "revenue_share"] == pytest.approx(repeat["sum"].sum() / total)
-    yearly = top_share_by_period(cdnow_orders, freq="Y")
+    yearly = top_share_by_period(loaded, freq="Y")
     y98 = cdnow_orders[cdnow_orders["order_date"].dt.year == 1998].groupby("customer_id")["revenue"].sum()
     top98 = y98.sort_values(ascending=False).iloc[: math.ceil(0.2 * len(y98))].sum() / y98.sum()
     assert yearly.loc[pd.Period("1998", "Y"), "share"] == pytest.approx(top98)
