@@ -1,0 +1,87 @@
+"""RFM figures: drawn values equal the tables clvlib computes (checked against plain pandas), labels carry units."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import clvlib
+from clvlib.plots import plot_migration_heatmap, plot_rfm_heatmap, plot_score_distributions, plot_segment_sizes
+
+
+@pytest.fixture(scope="module")
+def scored(cdnow_sample_orders) -> pd.DataFrame:
+    customers = clvlib.customer_summary(cdnow_sample_orders)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return clvlib.rfm_scores(clvlib.rfm_table(customers))
+
+
+def test_rfm_heatmap_of_customers(scored):
+    ax = plot_rfm_heatmap(scored)
+    image = ax.get_images()[0].get_array()
+    expected = pd.crosstab(scored["r_score"], scored["f_score"]).reindex(
+        index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5], fill_value=0)
+    np.testing.assert_array_equal(np.ma.filled(image, 0), expected.to_numpy())
+    assert int(np.ma.filled(image, 0).sum()) == len(scored)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[0] == f"{expected.iloc[0, 0]:,}"
+    assert "days" in ax.get_ylabel() and "orders" in ax.get_xlabel()
+    assert ax.get_yticklabels()[0].get_text().startswith("5\n≤")  # most recent at the top, with its day range
+    assert ax.figure.axes[-1].get_ylabel() == "Customers"  # colour bar
+
+
+def test_rfm_heatmap_of_mean_monetary(scored):
+    ax = plot_rfm_heatmap(scored, value="monetary", currency="EUR")
+    image = ax.get_images()[0].get_array()
+    expected = scored.groupby(["r_score", "f_score"])["monetary"].mean()
+    row = {5: 0, 4: 1, 3: 2, 2: 3, 1: 4}
+    for (r, f), mean in expected.items():
+        assert image[row[r], f - 1] == pytest.approx(mean)
+    assert "EUR" in ax.get_title() and "EUR" in ax.figure.axes[-1].get_ylabel()
+    assert all(t.get_text().startswith("€") for t in ax.texts)
+
+
+def test_segment_sizes_bars_equal_the_summary(scored):
+    summary = clvlib.segment_summary(clvlib.rfm_segments(scored))
+    ax = plot_segment_sizes(summary)
+    customers, revenue = ax.containers
+    assert [b.get_width() for b in customers] == pytest.approx(summary["share"].tolist())
+    assert [b.get_width() for b in revenue] == pytest.approx(summary["revenue_share"].tolist())
+    # Independent check of the shares: plain value counts.
+    counts = clvlib.rfm_segments(scored)["segment"].value_counts(normalize=True)
+    assert customers[0].get_width() == pytest.approx(counts.get("Champions", 0.0))
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(summary.index)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Share of customers", "Share of revenue (USD)"]
+    assert "%" in ax.get_xlabel()
+
+
+def test_score_distributions_bars_are_counts(scored):
+    ax = plot_score_distributions(scored, currency="GBP")
+    assert len(ax.containers) == 3
+    for container, col in zip(ax.containers, ["r_score", "f_score", "m_score"]):
+        counts = scored[col].value_counts().reindex(range(1, 6), fill_value=0)
+        assert [b.get_height() for b in container] == counts.tolist()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Recency (days) score", "Frequency (orders) score", "Monetary (GBP) score"]
+    assert ax.get_ylabel() == "Customers"
+
+
+def test_migration_heatmap_counts_and_shares():
+    before = pd.Series({"a": "Champions", "b": "Champions", "c": "Lost", "d": "Lost"})
+    after = pd.Series({"a": "Champions", "b": "At Risk", "c": "Lost", "e": "Champions"})
+    migration = clvlib.segment_migration(before, after)
+    fig, (left, right) = plt.subplots(1, 2)
+    plot_migration_heatmap(migration, ax=left)
+    np.testing.assert_array_equal(left.get_images()[0].get_array(), migration.matrix.to_numpy())
+    assert [t.get_text() for t in left.get_xticklabels()] == ["Champions", "Lost", "At Risk", "(gone)"]
+    assert [t.get_text() for t in left.get_yticklabels()][-1] == "(new)"
+    assert left.get_xlabel() == "Segment at the later date"
+    plot_migration_heatmap(migration.matrix, share=True, ax=right)
+    shares = np.ma.filled(right.get_images()[0].get_array(), np.nan)
+    assert np.nansum(shares, axis=1)[[0, 1, 3]] == pytest.approx([1.0, 1.0, 1.0])  # rows with customers
+    assert "50%" in [t.get_text() for t in right.texts]
