@@ -1,0 +1,10 @@
+"""``python -m clvlib report ...``: see :mod:`clvlib.cli`."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

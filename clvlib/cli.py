@@ -1,0 +1,194 @@
+"""Command line: ``python -m clvlib report ...`` (or ``clv report ...``) runs the notebooks into HTML reports.
+
+The CLI is the one place that prints: progress on stderr (notebook, cell, elapsed time), the index page's path
+on stdout. Exit status: 0 when every report was written, 1 when a notebook failed (the previous report is kept),
+2 for a usage error or data that cannot be used (nothing was run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+_EPILOG = """\
+examples:
+  clv report
+      every notebook on the bundled demo store, into reports/<last order date>/
+  clv report --data exports/orders.csv --preset shopify --currency EUR
+      a Shopify orders export; amounts labelled in EUR
+  clv report --data orders.csv --column customer_id=Email --column order_date="Created at" --column revenue=Total
+      a generic CSV: map the kit's canonical columns to the file's own headers
+  clv report --data orders.csv --as-of 2025-03-31 --out /tmp/q1 --no-code
+      one date into a chosen folder, for business readers (no code cells)
+  clv report --data orders.csv --as-of 2025-01-31,2025-02-28 --as-of 2025-03-31
+      three dates: one folder each under reports/, plus a history page reports/index.html
+  clv report --data orders.csv --every quarter --from 2024-01-01 --to 2024-12-31 --jobs 2
+      every quarter end of 2024, two notebooks at a time
+  clv report --notebooks 04_rfm --params params.yaml
+      only the RFM report, with notebook parameters (e.g. `max_customers: 5000`) from a YAML file
+
+exit status: 0 reports written; 1 a notebook failed (previous report kept, failed notebook saved beside it
+as <name>.failed.ipynb/.html in <out>.failed/); 2 usage error or unusable data (nothing was run).
+"""
+
+
+def _split_list(values: Sequence[str] | None) -> list[str]:
+    return [item.strip() for value in values or () for item in value.split(",") if item.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``clv`` (sub-command ``report``)."""
+    parser = argparse.ArgumentParser(prog="clv", description="The CLV notebook kit.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    report = commands.add_parser(
+        "report", help="run the notebooks into self-contained HTML reports with an index page",
+        description="Run the kit's notebooks with papermill into self-contained HTML reports, an index page and "
+                    "run.json, atomically: a failed run never replaces the last good report.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("--data", metavar="PATH",
+                        help="order export to analyse (CSV, Excel, Parquet); default: the bundled demo store. "
+                             "Example: --data exports/orders.csv")
+    report.add_argument("--preset", metavar="NAME",
+                        help="known export layout: shopify, woocommerce, online_retail, cdnow. Example: --preset shopify")
+    report.add_argument("--column", action="append", metavar="CANONICAL=SOURCE", default=[],
+                        help="map a canonical column to a column of the file; repeatable. "
+                             "Example: --column customer_id=Email --column revenue=Total")
+    report.add_argument("--params", metavar="FILE.yaml",
+                        help="YAML mapping of further notebook parameters; each notebook gets those it declares. "
+                             "Example: --params params.yaml with `max_customers: 5000`")
+    report.add_argument("--as-of", action="append", metavar="DATE", default=[],
+                        help="analysis date(s), ISO; comma list or repeated for several dates; default: the last "
+                             "order date. Example: --as-of 2025-03-31")
+    report.add_argument("--every", choices=["month", "quarter"],
+                        help="one run per month or quarter end between --from and --to. Example: --every month")
+    report.add_argument("--from", dest="start", metavar="DATE", help="first date for --every. Example: --from 2025-01-01")
+    report.add_argument("--to", dest="end", metavar="DATE", help="last date for --every. Example: --to 2025-06-30")
+    report.add_argument("--out", metavar="DIR",
+                        help="output folder; default reports/<as-of>/. With several dates, the parent of one "
+                             "folder per date and of the history index.html. Example: --out /tmp/clv")
+    report.add_argument("--notebooks", action="append", metavar="NAMES", default=[],
+                        help="only these notebooks, by name or number; comma list. Example: --notebooks 02,04_rfm")
+    report.add_argument("--no-code", action="store_true",
+                        help="hide code cells in the HTML (for business readers); the .ipynb keeps everything")
+    report.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="notebooks executed in parallel processes (default 1). Example: --jobs 2")
+    report.add_argument("--currency", metavar="CODE",
+                        help="currency of the amounts, for labels (default USD). Example: --currency EUR")
+    report.add_argument("-q", "--quiet", action="store_true", help="report notebooks only, not every cell")
+    report.add_argument("--notebooks-dir", metavar="DIR", help=argparse.SUPPRESS)  # developers and tests
+    return parser
+
+
+class _Progress:
+    """Progress lines on stderr, each prefixed by the run's elapsed time and the notebook's name."""
+
+    def __init__(self, quiet: bool, stream=None):
+        self.quiet, self.stream, self.started = quiet, stream or sys.stderr, time.perf_counter()
+
+    def say(self, text: str) -> None:
+        print(f"[{time.perf_counter() - self.started:6.1f}s] {text}", file=self.stream, flush=True)
+
+    def __call__(self, event) -> None:
+        if event.kind == "cell":
+            if not self.quiet:
+                source = event.source if len(event.source) <= 60 else event.source[:57] + "..."
+                self.say(f"{event.notebook}: cell {event.cell}/{event.n_cells} ({event.elapsed:.1f}s)  {source}")
+        elif event.kind == "start":
+            self.say(f"{event.notebook}: started")
+        else:
+            self.say(f"{event.notebook}: {event.kind} after {event.elapsed:.1f}s")
+
+
+def _columns(pairs: Sequence[str], parser: argparse.ArgumentParser) -> dict[str, str] | None:
+    columns = {}
+    for pair in pairs:
+        canonical, sep, source = pair.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            parser.error(f"--column expects CANONICAL=SOURCE (e.g. customer_id=Email), but {pair!r} was passed.")
+        columns[canonical.strip()] = source.strip()
+    return columns or None
+
+
+def _params(path: str | None, parser: argparse.ArgumentParser) -> dict:
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        parser.error(f"--params {path}: {error}")
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        parser.error(f"--params {path}: expected a mapping of parameter names to values, got {type(loaded).__name__}.")
+    return loaded
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``clv`` and ``python -m clvlib``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    report = parser._subparsers._group_actions[0].choices["report"]  # for errors worded under `clv report`
+    params = _params(args.params, report)
+    # Common parameters may also come from the YAML file; the command line wins.
+    options = {
+        "data": args.data if args.data is not None else params.pop("data", None),
+        "preset": args.preset if args.preset is not None else params.pop("preset", None),
+        "columns": _columns(args.column, report) or params.pop("columns", None),
+        "currency": args.currency or params.pop("currency", None) or "USD",
+    }
+    for key in ("data", "preset", "columns", "currency"):
+        params.pop(key, None)
+    dates = _split_list(args.as_of) or ([str(params.pop("as_of"))] if params.get("as_of") else [])
+    params.pop("as_of", None)
+    if args.jobs < 1:
+        report.error(f"--jobs must be at least 1, but {args.jobs} was passed.")
+    if args.every and not (args.start and args.end):
+        report.error("--every needs --from and --to.")
+    if (args.start or args.end) and not args.every:
+        report.error("--from/--to need --every month or --every quarter.")
+
+    from . import reports
+    from .errors import DataError
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)  # our own progress lines replace papermill's log
+    warnings.showwarning = _show_warning
+    progress = _Progress(args.quiet)
+    common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,
+                  notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress)
+    try:
+        if len(dates) > 1 or args.every:
+            data = common.pop("data")
+            results = reports.run_reports(data, as_of=dates, every=args.every, start=args.start, end=args.end,
+                                          out=args.out, **common)
+        else:
+            results = [reports.run_report(as_of=dates[0] if dates else None, out=args.out, **common)]
+    except DataError as error:
+        print(f"error: the data cannot be used, no report was run.\n{error}", file=sys.stderr)
+        return 2
+    except reports.ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for result in results:
+        progress.say(f"as of {result.as_of}: {len(result.timings)} report(s) in {result.out_dir} "
+                     f"({result.seconds:.1f}s)")
+        print(result.out_dir / "index.html")
+    if len(results) > 1 or args.every:
+        print(results[0].out_dir.parent / "index.html")
+    return 0

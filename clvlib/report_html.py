@@ -1,0 +1,234 @@
+"""HTML for the report runner: executed notebooks → self-contained pages, and the run's index page.
+
+Everything here is string work on finished results; the numbers come from :mod:`clvlib.report_index`. Pages are
+self-contained: images are inline (nbconvert embeds PNG outputs as data URIs), styles are inline, and the only
+external reference kept is MathJax, and only in pages whose markdown holds formulas (without a network the
+formulas show as TeX source, which is still readable).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from string import Template
+from typing import Any
+
+__all__ = ["notebook_to_html", "index_page", "add_toc", "format_figure", "PAGE_CSS"]
+
+# Shared by the index and history pages: a quiet, print-friendly layout with right-aligned tabular numbers.
+PAGE_CSS = """
+:root { --ink:#1f2933; --muted:#616e7c; --line:#e4e7eb; --accent:#1d4ed8; --bad:#b91c1c; --bg:#f8fafc; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+       color:var(--ink); background:var(--bg); }
+main { max-width: 1080px; margin: 0 auto; padding: 32px 28px 64px; }
+h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 36px 0 12px; }
+.sub { color: var(--muted); margin: 0 0 24px; }
+a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: underline; }
+.cards { display:grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 12px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
+.card .label { color:var(--muted); font-size:13px; } .card .value { font-size:24px; font-weight:600; }
+table { border-collapse: collapse; background:#fff; border:1px solid var(--line); font-size:14px; }
+th, td { padding: 7px 12px; border-bottom: 1px solid var(--line); text-align: left; }
+th { background:#f1f5f9; font-weight:600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr:nth-child(even) td { background:#fafbfc; }
+ul.reports { list-style:none; padding:0; display:grid; gap:10px; }
+ul.reports li { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 16px; }
+ul.reports .meta { color:var(--muted); font-size:13px; }
+.note { color: var(--muted); font-size: 13px; }
+img.chart { max-width:100%; background:#fff; border:1px solid var(--line); border-radius:10px; }
+footer { margin-top:40px; color:var(--muted); font-size:12px; }
+"""
+
+# Extends nbconvert's lab template: drops require.js and mermaid (no widgets or diagrams in our reports), keeps
+# MathJax only where formulas exist, and adds a header naming the data and the date, plus a table of contents.
+_NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_js_mathjax -%}{%- if resources.clv.math -%}{{ super() }}{%- endif -%}{%- endblock -%}
+{%- block extra_css -%}<style type="text/css">{{ resources.clv.css }}</style>{%- endblock extra_css -%}
+{%- block body_header -%}{{ super() }}
+<header class="clv-header">
+  {%- if resources.clv.index_href %}<a class="clv-back" href="{{ resources.clv.index_href | e }}">&larr; all reports</a>{% endif %}
+  <h1 class="clv-title">{{ resources.clv.heading | e }}</h1>
+  <p class="clv-sub">{{ resources.clv.subtitle | e }}</p>
+</header>
+<!--CLV-TOC-->
+{%- endblock body_header -%}
+"""
+
+_NOTEBOOK_CSS = """
+body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 24px 48px; }
+.clv-header { border-bottom: 1px solid #e4e7eb; padding: 24px 0 12px; margin-bottom: 12px; }
+.clv-title { font: 600 26px/1.25 system-ui, sans-serif; margin: 4px 0; }
+.clv-sub { color: #616e7c; margin: 0; font: 14px system-ui, sans-serif; }
+.clv-back { font: 13px system-ui, sans-serif; color: #1d4ed8; text-decoration: none; }
+nav.clv-toc { background: #f8fafc; border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 18px;
+              margin: 8px 0 20px; font: 14px/1.6 system-ui, sans-serif; }
+nav.clv-toc strong { display: block; margin-bottom: 2px; }
+nav.clv-toc ol { margin: 0; padding-left: 20px; } nav.clv-toc li.h3 { margin-left: 18px; list-style: circle; }
+nav.clv-toc a { color: #1d4ed8; text-decoration: none; }
+.jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; margin: 8px 0; }
+.jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f8fafc; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
+"""
+
+_HEADING = re.compile(r'<h([1-3])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+_MATH = re.compile(r"\$[^$\n]+\$|\\\(|\\\[|\\begin\{")
+
+
+@lru_cache(maxsize=2)
+def _exporter(no_code: bool):
+    # Building an exporter loads and compiles the templates; one per process and variant is enough.
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"clv_report.html.j2": _NOTEBOOK_TEMPLATE})],
+        template_file="clv_report.html.j2",
+        embed_images=True,
+        exclude_input=no_code,
+        exclude_input_prompt=no_code,
+        exclude_output_prompt=no_code,
+    )
+    return exporter
+
+
+def _has_math(nb: Any) -> bool:
+    return any(cell.cell_type == "markdown" and _MATH.search(cell.source) for cell in nb.cells)
+
+
+def add_toc(page: str, *, min_headings: int = 2) -> str:
+    """Insert a table of contents, built from the page's ``<h1>``–``<h3>`` headings, at ``<!--CLV-TOC-->``.
+
+    Parameters
+    ----------
+    page : str
+        HTML whose headings carry ``id`` attributes (nbconvert adds them to markdown headings).
+    min_headings : int, default 2
+        Below this number of headings the marker is simply removed.
+
+    Returns
+    -------
+    str
+        The page with a ``<nav class="clv-toc">`` in place of the marker.
+
+    Examples
+    --------
+    >>> page = '<!--CLV-TOC--><h2 id="A">A</h2><h2 id="B-c">B <a class="anchor-link" href="#B-c">¶</a></h2>'
+    >>> print(add_toc(page).split('</nav>')[0])
+    <nav class="clv-toc"><strong>Contents</strong><ol><li class="h2"><a href="#A">A</a></li><li class="h2"><a href="#B-c">B</a></li></ol>
+    """
+    found = _HEADING.findall(page.split("<!--CLV-TOC-->", 1)[-1])
+    # The notebook's own title (the first h1) repeats the page header; the contents list starts below it.
+    if found and found[0][0] == "1":
+        found = found[1:]
+    items = []
+    for level, anchor, inner in found:
+        text = html.unescape(_TAG.sub("", inner)).replace("¶", "").strip()
+        if text:
+            items.append(f'<li class="h{level}"><a href="#{anchor}">{html.escape(text)}</a></li>')
+    toc = ""
+    if len(items) >= min_headings:
+        toc = f'<nav class="clv-toc"><strong>Contents</strong><ol>{"".join(items)}</ol></nav>'
+    return page.replace("<!--CLV-TOC-->", toc, 1)
+
+
+def notebook_to_html(nb: Any, *, heading: str, subtitle: str, title: str | None = None, no_code: bool = False,
+                     index_href: str | None = "index.html") -> str:
+    """Convert an executed notebook into one self-contained HTML page.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook.
+    heading, subtitle : str
+        Shown at the top of the page (the report's name; the data and the as-of date).
+    title : str, optional
+        The browser title; ``heading`` by default.
+    no_code : bool, default False
+        Hide code cells and prompts (the business reader's version); outputs and markdown stay.
+    index_href : str or None, default "index.html"
+        Link back to the run's index page; None for no link.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    resources = {
+        "metadata": {"name": title or heading},
+        "clv": {"heading": heading, "subtitle": subtitle, "index_href": index_href, "math": _has_math(nb),
+                "css": _NOTEBOOK_CSS},
+    }
+    body, _ = _exporter(no_code).from_notebook_node(nb, resources=resources)
+    return add_toc(body)
+
+
+def format_figure(value: float | int | None, kind: str, currency: str = "USD") -> str:
+    """Format a headline figure for display: counts with thousands separators, money with the currency, shares in %.
+
+    Examples
+    --------
+    >>> format_figure(1234567, "count"), format_figure(1234.5, "money", "EUR"), format_figure(0.4567, "share")
+    ('1,234,567', '1,234.50 EUR', '45.7 %')
+    >>> format_figure(None, "money")
+    '–'
+    """
+    if value is None or value != value:  # None or NaN
+        return "–"
+    if kind == "count":
+        return f"{value:,.0f}"
+    if kind == "money":
+        return f"{value:,.2f} {currency}"
+    if kind == "share":
+        return f"{100 * value:.1f} %"
+    return f"{value:,}"
+
+
+_INDEX_PAGE = Template("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title><style>$css</style></head>
+<body><main>
+$back
+<h1>$heading</h1>
+<p class="sub">$subtitle</p>
+$body
+<footer>$footer</footer>
+</main></body></html>
+""")
+
+
+def index_page(*, title: str, heading: str, subtitle: str, body: str, footer: str = "",
+               back_href: str | None = None) -> str:
+    """Wrap already-escaped HTML ``body`` in the kit's page layout (index and history pages).
+
+    Parameters
+    ----------
+    title, heading, subtitle : str
+        Plain text; escaped here.
+    body : str
+        HTML fragment, already escaped by the caller.
+    footer : str, default ""
+        HTML fragment for the page foot.
+    back_href : str, optional
+        A link shown above the heading (e.g. to the history page).
+
+    Returns
+    -------
+    str
+        The HTML document.
+
+    Examples
+    --------
+    >>> page = index_page(title="T & t", heading="H", subtitle="S", body="<p>x</p>")
+    >>> "<title>T &amp; t</title>" in page and "<p>x</p>" in page
+    True
+    """
+    back = f'<a href="{html.escape(back_href)}">&larr; report history</a>' if back_href else ""
+    return _INDEX_PAGE.substitute(title=html.escape(title), css=PAGE_CSS, back=back, heading=html.escape(heading),
+                                  subtitle=html.escape(subtitle), body=body, footer=footer)

@@ -1,0 +1,309 @@
+"""The report runner's bookkeeping: data checked up front, headline figures, ``run.json``, index and history pages.
+
+Figures come from public clvlib calls (:func:`clvlib.customer_summary`, :func:`clvlib.repeat_split`,
+:func:`clvlib.top_share`, the BG/NBD and Gamma-Gamma models); this module only formats them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import html
+import io
+import json
+import os
+import platform
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._validation import check_argument
+from .report_html import format_figure, index_page
+
+__all__ = ["load_run_data", "headline_figures", "file_sha256", "build_run_record", "write_run_index",
+           "collect_history", "write_history_index", "period_ends", "HEADLINES"]
+
+# (key, label, kind) of the headline figures, in display order.
+HEADLINES = [
+    ("customers", "Customers", "count"),
+    ("orders", "Orders", "count"),
+    ("revenue", "Revenue", "money"),
+    ("aov", "Average order value", "money"),
+    ("repeat_rate", "Repeat customers", "share"),
+    ("top20_share", "Revenue from top 20 % of customers", "share"),
+    ("clv_12m", "Predicted 12-month CLV per customer", "money"),
+]
+
+
+def load_run_data(data: str | os.PathLike | None, *, preset: str | None = None, columns: dict | None = None,
+                  as_of: str | None = None) -> pd.DataFrame:
+    """Load and check the orders once, as the notebooks will (:func:`clvlib.load_orders`).
+
+    Raises
+    ------
+    DataError
+        From the reader: the message names the file, the column and the problem.
+    """
+    from . import load_orders
+
+    return load_orders(None if data is None else str(data), preset=preset, columns=columns, as_of=as_of)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in blocks (exports can be large).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile(delete=False) as f:
+    ...     _ = f.write(b"abc")
+    >>> file_sha256(f.name)[:16]
+    'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _predicted_clv(customers: pd.DataFrame) -> tuple[float | None, str | None]:
+    # Best effort: the headline must not stop a report, so any model failure becomes a note on the index page.
+    import clvlib
+
+    if not all(hasattr(clvlib, name) for name in ("BetaGeo", "GammaGamma", "predictive_clv")):
+        return None, "predicted CLV omitted: the models are not available in this version of clvlib"
+    if int((customers["frequency"] > 0).sum()) < 20:
+        return None, "predicted CLV omitted: fewer than 20 repeat customers to fit the models"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bgnbd = clvlib.BetaGeo().fit(customers)
+            gamma_gamma = clvlib.GammaGamma().fit(customers[customers["frequency"] > 0])
+            clv = clvlib.predictive_clv(bgnbd, gamma_gamma, customers, horizon_months=12, intervals=False)
+        return float(clv["predicted_clv_12m"].mean()), None
+    except Exception as error:  # noqa: BLE001 - reported, not raised
+        return None, f"predicted CLV omitted: {type(error).__name__}: {error}"
+
+
+def headline_figures(orders: pd.DataFrame, *, as_of: str | None = None) -> tuple[dict[str, float | None], list[str]]:
+    """The index page's headline figures for an orders table, and notes on any left out.
+
+    Returns
+    -------
+    (dict, list of str)
+        Keys as in :data:`HEADLINES`: ``customers``, ``orders``, ``revenue``, ``aov`` (revenue per order),
+        ``repeat_rate`` (share of customers with more than one order), ``top20_share`` (share of customer revenue
+        from the top 20 % of customers) and ``clv_12m`` (mean predicted 12-month CLV, or None).
+    """
+    import clvlib
+
+    customers = clvlib.customer_summary(orders, as_of=as_of, time_unit="W")  # weeks: the models' usual unit
+    revenue = float(orders["revenue"].sum())
+    figures: dict[str, float | None] = {
+        "customers": int(len(customers)),
+        "orders": int(len(orders)),
+        "revenue": revenue,
+        "aov": revenue / len(orders) if len(orders) else None,
+        "repeat_rate": None, "top20_share": None, "clv_12m": None,
+    }
+    notes = []
+    if len(customers):
+        figures["repeat_rate"] = float(clvlib.repeat_split(customers).loc["repeat", "customer_share"])
+        figures["top20_share"] = float(clvlib.top_share(customers, [0.2])["share"].iloc[0])
+        figures["clv_12m"], note = _predicted_clv(customers)
+        notes += [note] if note else []
+    return figures, notes
+
+
+def _cleaning(orders: pd.DataFrame) -> dict[str, Any]:
+    report = orders.attrs.get("cleaning")
+    if report is None:
+        return {}
+    excluded = report.excluded[report.excluded["rows"] > 0]
+    return {
+        "source": report.source, "rows_read": int(report.rows_read), "rows_kept": int(report.rows_kept),
+        "excluded": [{"reason": str(reason), "rows": int(row["rows"]), "revenue": float(row["revenue"])}
+                     for reason, row in excluded.iterrows()],
+        "notes": list(getattr(report, "notes", [])),
+    }
+
+
+def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, preset: str | None,
+                     columns: dict | None, as_of: str, currency: str, params: dict | None, no_code: bool,
+                     timings: dict[str, float], jobs: int, reports: list[dict[str, str]]) -> dict[str, Any]:
+    """Everything ``run.json`` records: parameters, data file hash, versions, timings, cleaning, headline figures."""
+    import nbconvert
+    import papermill
+
+    import clvlib
+
+    if data is not None:
+        data_file = Path(data).resolve()
+    else:  # the bundled demo store: hash the file the notebooks read
+        data_file = Path(clvlib.datasets.DEMO_STORE_DIR) / "orders.csv"
+    headline, notes = headline_figures(orders, as_of=as_of)
+    return {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "as_of": as_of,
+        "data": {"path": str(data_file), "label": Path(data).name if data is not None else "bundled demo store",
+                 "sha256": file_sha256(data_file) if data_file.is_file() else None},
+        "parameters": {"data": None if data is None else str(data_file), "preset": preset, "columns": columns,
+                       "as_of": as_of, "currency": currency, "params": params or {}, "no_code": no_code,
+                       "jobs": jobs},
+        "versions": {"clvlib": clvlib.__version__, "pandas": pd.__version__, "papermill": papermill.__version__,
+                     "nbconvert": nbconvert.__version__, "python": platform.python_version()},
+        "timings": dict(timings),
+        "reports": reports,
+        "cleaning": _cleaning(orders),
+        "headline": headline,
+        "notes": notes,
+    }
+
+
+def _cards(record: dict) -> str:
+    currency = record["parameters"]["currency"]
+    cards = [f'<div class="card"><div class="label">{html.escape(label)}</div>'
+             f'<div class="value">{format_figure(record["headline"].get(key), kind, currency)}</div></div>'
+             for key, label, kind in HEADLINES]
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _cleaning_table(cleaning: dict, currency: str) -> str:
+    if not cleaning:
+        return '<p class="note">No cleaning report.</p>'
+    rows = [("Rows read", cleaning["rows_read"], None)]
+    rows += [(f"Excluded: {e['reason']}", e["rows"], e["revenue"]) for e in cleaning["excluded"]]
+    rows += [("Rows kept", cleaning["rows_kept"], None)]
+    body = "".join(f"<tr><td>{html.escape(label)}</td><td class=num>{n:,}</td>"
+                   f"<td class=num>{format_figure(amount, 'money', currency)}</td></tr>" for label, n, amount in rows)
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in cleaning.get("notes", []))
+    return (f'<table><thead><tr><th>Step</th><th class=num>Rows</th><th class=num>Revenue</th></tr></thead>'
+            f"<tbody>{body}</tbody></table>" + (f'<ul class="note">{notes}</ul>' if notes else ""))
+
+
+def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str | None = None) -> Path:
+    """Write ``index.html`` for one run folder from its record (see :func:`build_run_record`)."""
+    folder = Path(folder)
+    currency = record["parameters"]["currency"]
+    items = []
+    for report in record["reports"]:
+        seconds = record["timings"].get(report["name"])
+        items.append(f'<li><a href="{html.escape(report["html"])}"><strong>{html.escape(report["title"])}</strong>'
+                     f'</a><div class="meta">{html.escape(report["name"])} · executed notebook: '
+                     f'<a href="{html.escape(report["ipynb"])}">{html.escape(report["ipynb"])}</a>'
+                     + (f" · {seconds:.1f} s" if seconds is not None else "") + "</div></li>")
+    exports = sorted(p.relative_to(folder).as_posix() for p in (folder / "exports").rglob("*") if p.is_file())
+    export_list = "".join(f'<li><a href="{html.escape(p)}">{html.escape(p)}</a></li>' for p in exports)
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in record["notes"])
+    body = (
+        "<h2>Headline figures</h2>" + _cards(record)
+        + (f'<ul class="note">{notes}</ul>' if notes else "")
+        + f'<h2>Reports</h2><ul class="reports">{"".join(items)}</ul>'
+        + (f"<h2>Exports</h2><ul>{export_list}</ul>" if exports else "")
+        + "<h2>Data cleaning</h2>" + _cleaning_table(record["cleaning"], currency)
+    )
+    data = record["data"]
+    footer = (f'Run record: <a href="run.json">run.json</a> · data sha256 {html.escape(str(data["sha256"]))[:16]}… · '
+              f'created {html.escape(record["created"])} · clvlib {html.escape(record["versions"]["clvlib"])}')
+    page = index_page(title=f"CLV reports — {data['label']}, as of {record['as_of']}",
+                      heading=f"CLV reports as of {record['as_of']}",
+                      subtitle=f"Data: {data['label']} · currency {currency}", body=body, footer=footer,
+                      back_href=back_href)
+    target = folder / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def collect_history(root: str | os.PathLike) -> pd.DataFrame:
+    """The headline figures of every run folder under ``root`` (``*/run.json``), one row per as-of date.
+
+    Returns
+    -------
+    DataFrame indexed by ``as_of`` (sorted) with a column ``folder`` and one column per headline key.
+    """
+    rows = []
+    for path in Path(root).glob("*/run.json"):
+        if path.parent.name.startswith("."):
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        rows.append({"as_of": record["as_of"], "folder": path.parent.name, "currency": record["parameters"]["currency"],
+                     "data": record["data"]["label"], **record["headline"]})
+    columns = ["as_of", "folder", "currency", "data", *(key for key, _, _ in HEADLINES)]
+    return pd.DataFrame(rows, columns=columns).sort_values("as_of").set_index("as_of")
+
+
+def _trend_chart(history: pd.DataFrame) -> str:
+    # Imported here: the runner's figures are the only matplotlib use outside clvlib.plots.
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    from .plots._style import money_formatter, percent_formatter
+
+    currency = str(history["currency"].iloc[-1])
+    dates = pd.to_datetime(history.index)
+    fig = Figure(figsize=(10, 3.2), dpi=110, layout="constrained")
+    panels = [("revenue", f"Revenue ({currency})", money_formatter(currency)),
+              ("customers", "Customers", None),
+              ("repeat_rate", "Repeat customers and top-20 % share", percent_formatter())]
+    for ax, (key, title, formatter) in zip(fig.subplots(1, 3), panels):
+        ax.plot(dates, history[key].astype(float), marker="o", color="#1d4ed8", label="repeat customers")
+        if key == "repeat_rate":
+            ax.plot(dates, history["top20_share"].astype(float), marker="s", color="#b45309",
+                    label="revenue from top 20 %")
+            ax.legend(fontsize=8, frameon=False)
+        ax.set(title=title, xlabel="as-of date")
+        if formatter is not None:
+            ax.yaxis.set_major_formatter(formatter)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        ax.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def write_history_index(root: str | os.PathLike) -> Path:
+    """Rebuild ``<root>/index.html`` from every ``<root>/*/run.json``: a table of headline figures and a trend chart."""
+    root = Path(root)
+    history = collect_history(root)
+    rows = []
+    for as_of, row in history.iterrows():
+        cells = "".join(f"<td class=num>{format_figure(row[key], kind, row['currency'])}</td>"
+                        for key, _, kind in HEADLINES)
+        rows.append(f'<tr><td><a href="{html.escape(row["folder"])}/index.html">{html.escape(as_of)}</a></td>'
+                    f"<td>{html.escape(row['data'])}</td>{cells}</tr>")
+    head = "".join(f"<th class=num>{html.escape(label)}</th>" for _, label, _ in HEADLINES)
+    table = f"<table><thead><tr><th>As of</th><th>Data</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    if len(history) >= 2:
+        chart = f'<h2>Trend</h2><img class="chart" alt="Trend of the headline figures" src="{_trend_chart(history)}">'
+    else:
+        chart = '<p class="note">The trend chart appears once there are reports for two or more dates.</p>'
+    body = chart + "<h2>Reports by as-of date</h2>" + table
+    page = index_page(title="CLV report history", heading="CLV report history",
+                      subtitle=f"{len(history)} report run(s) in {root.name}/", body=body,
+                      footer="Rebuilt from every run.json in this folder after each run.")
+    target = root / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def period_ends(every: str, start: str | None, end: str | None) -> list[str]:
+    """Every month or quarter end from ``start`` to ``end`` (both included), as ISO dates.
+
+    Examples
+    --------
+    >>> period_ends("quarter", "2024-01-01", "2024-12-31")
+    ['2024-03-31', '2024-06-30', '2024-09-30', '2024-12-31']
+    >>> period_ends("month", "2024-01-15", "2024-03-31")
+    ['2024-01-31', '2024-02-29', '2024-03-31']
+    """
+    check_argument("every", ["month", "quarter"], every)
+    if start is None or end is None:
+        raise ValueError("`every` needs both a start and an end date (--from and --to).")
+    stamps = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq={"month": "ME", "quarter": "QE"}[every])
+    return [stamp.date().isoformat() for stamp in stamps]

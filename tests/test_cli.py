@@ -1,0 +1,233 @@
+"""`clv report` end to end on tiny notebooks and a tiny orders file: files, exit codes, parameters, atomicity."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from test_reports import COLUMNS, FAIL, PLOT, RECORD_PARAMETERS, make_notebook, make_orders
+
+from clvlib.cli import build_parser, main
+from clvlib.config import NOTEBOOKS_DIR, PROJ_ROOT
+
+COLUMN_ARGS = [arg for canonical, source in COLUMNS.items() for arg in ("--column", f"{canonical}={source}")]
+
+
+def _text(page: str) -> str:
+    # The page's text as a reader sees it: code is split into highlighting spans in the HTML.
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    make_orders(root / "orders.csv")
+    make_notebook(root / "nb" / "01_params.ipynb", RECORD_PARAMETERS, title="Parameters report")
+    make_notebook(root / "nb" / "02_plot.ipynb", PLOT, title="Plot report")
+    (root / "params.yaml").write_text("max_customers: 7\nbogus_parameter: 1\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def good_run(workspace, tmp_path_factory):
+    """One successful run of both notebooks in parallel, with every common option set."""
+    out = tmp_path_factory.mktemp("runs") / "good"
+    argv = ["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--as-of", "2024-03-31",
+            "--currency", "EUR", "--params", str(workspace / "params.yaml"), "--out", str(out), "--jobs", "2",
+            "--notebooks-dir", str(workspace / "nb")]
+    completed = subprocess.run([sys.executable, "-m", "clvlib", *argv], capture_output=True, text=True,
+                               cwd=workspace, timeout=300)
+    return out, completed
+
+
+def test_run_writes_every_file_and_exits_zero(good_run):
+    out, completed = good_run
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == str(out / "index.html")
+    names = {p.name for p in out.iterdir()}
+    assert names == {"01_params.ipynb", "01_params.html", "02_plot.ipynb", "02_plot.html", "index.html", "run.json",
+                     "exports"}
+    assert not list(out.parent.glob(".good*"))  # no temporary folder left behind
+
+
+def test_parameters_reach_the_notebook(good_run, workspace):
+    out, _ = good_run
+    received = json.loads((out / "exports" / "01_params" / "params.json").read_text())
+    assert received == {"data": str((workspace / "orders.csv").resolve()), "preset": None, "columns": COLUMNS,
+                        "as_of": "2024-03-31", "currency": "EUR", "export_dir": "exports/01_params",
+                        "max_customers": 7}
+
+
+def test_progress_and_unknown_parameter_warning_on_stderr(good_run):
+    _, completed = good_run
+    assert re.search(r"01_params: cell 3/4 \(\d+\.\ds\)  import json, os", completed.stderr)
+    assert re.search(r"02_plot: done after \d+\.\ds", completed.stderr)
+    assert "warning: No notebook declares the parameter(s) ['bogus_parameter']" in completed.stderr
+
+
+def test_html_is_self_contained_with_title_toc_and_images(good_run):
+    out, _ = good_run
+    page = (out / "02_plot.html").read_text()
+    assert "<title>Plot report — Data: orders.csv · as of 2024-03-31 · currency EUR</title>" in page
+    assert re.search(r'<nav class="clv-toc">.*href="#First-section">First section</a>.*Second section', page)
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) == 1
+    external = set(re.findall(r'(?:src|href)="(https?://[^"]+)"', page))
+    # Only MathJax may come from the network (the notebook has a formula); without it the TeX stays readable.
+    assert all("mathjax" in url.lower() for url in external), external
+    assert 'href="index.html"' in page
+    assert "import matplotlib" in _text(page)  # the analyst version keeps the code
+
+
+def test_run_json_records_parameters_hash_versions_timings(good_run, workspace):
+    out, _ = good_run
+    record = json.loads((out / "run.json").read_text())
+    assert record["data"]["sha256"] == hashlib.sha256((workspace / "orders.csv").read_bytes()).hexdigest()
+    assert record["parameters"]["columns"] == COLUMNS and record["parameters"]["currency"] == "EUR"
+    assert record["parameters"]["params"] == {"max_customers": 7, "bogus_parameter": 1}
+    assert set(record["versions"]) >= {"clvlib", "pandas", "papermill", "python"}
+    assert record["versions"]["pandas"] == pd.__version__
+    assert set(record["timings"]) == {"01_params", "02_plot", "total"}
+    assert all(seconds > 0 for seconds in record["timings"].values())
+    written = pd.read_csv(workspace / "orders.csv")
+    assert record["cleaning"]["rows_read"] == len(written) == record["cleaning"]["rows_kept"]
+    assert record["headline"]["orders"] == len(written)
+    assert record["headline"]["revenue"] == pytest.approx(written["Total"].sum())
+
+
+def test_index_links_every_report_and_shows_figures(good_run):
+    out, _ = good_run
+    page = (out / "index.html").read_text()
+    links = set(re.findall(r'href="([^"#]+)"', page))
+    assert {"01_params.html", "02_plot.html", "01_params.ipynb", "run.json", "exports/01_params/params.json"} <= links
+    assert all((out / link).is_file() for link in links)
+    assert "1,110.00 EUR" in page  # revenue with thousands separator and currency
+    assert "Rows read" in page and "Rows kept" in page
+
+
+def test_no_code_hides_code(workspace, tmp_path):
+    out = tmp_path / "business"
+    code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "--no-code",
+                 "--notebooks", "01", "--notebooks-dir", str(workspace / "nb"), "-q"])
+    assert code == 0
+    assert sorted(p.name for p in out.glob("*.html")) == ["01_params.html", "index.html"]
+    page = (out / "01_params.html").read_text()
+    text = _text(page)
+    assert "parameters recorded" in text and "First section" in text  # outputs and narrative stay
+    for source_text in ("os.makedirs", "json.dump", "max_customers: int", "pd.DataFrame", "In [", "# Parameters"):
+        assert source_text not in text
+    assert 'class="jp-CodeMirrorEditor' not in page and 'class="highlight' not in page
+    assert page.count(" jp-CodeCell ") == page.count(" jp-mod-noInput") == 4  # every code cell, injected one too
+
+
+def test_bad_data_fails_before_any_notebook(workspace, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Email,Order,Date\na@x.com,1,2024-01-05\n")  # no revenue column
+    out = tmp_path / "never"
+    code = main(["report", "--data", str(bad), *COLUMN_ARGS, "--out", str(out),
+                 "--notebooks-dir", str(workspace / "nb")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "the data cannot be used, no report was run" in err and "Total" in err
+    assert list(tmp_path.iterdir()) == [bad]  # no output, no temporary or failed folder
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", "--column", "customer_id"])
+    assert exit_info.value.code == 2
+    assert "--column expects CANONICAL=SOURCE" in capsys.readouterr().err
+    assert main(["report", "--notebooks", "zz", "--notebooks-dir", str(PROJ_ROOT / "tests")]) == 2
+
+
+def test_failed_notebook_leaves_previous_report_intact(good_run, workspace, tmp_path):
+    previous, _ = good_run
+    out = tmp_path / "report"
+    shutil.copytree(previous, out)
+    before = _tree(out)
+    failing = tmp_path / "nb"
+    failing.mkdir()
+    shutil.copy(workspace / "nb" / "01_params.ipynb", failing)  # succeeds first: its output must not leak either
+    make_notebook(failing / "03_fail.ipynb", FAIL, title="Failing report")
+    completed = subprocess.run(
+        [sys.executable, "-m", "clvlib", "report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS,
+         "--out", str(out), "--notebooks-dir", str(failing)],
+        capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 1
+    message = completed.stderr
+    assert "notebook '03_fail' failed at cell" in message
+    assert "('numerator = 1')" in message and "ZeroDivisionError: division by zero" in message
+    assert _tree(out) == before  # byte for byte
+    kept = tmp_path / "report.failed"
+    assert sorted(p.name for p in kept.iterdir()) == ["03_fail.failed.html", "03_fail.failed.ipynb"]
+    failed_nb = nbformat.read(kept / "03_fail.failed.ipynb", as_version=4)
+    errors = [o for c in failed_nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["ZeroDivisionError"]
+    page = (kept / "03_fail.failed.html").read_text()
+    assert "ZeroDivisionError" in _text(page) and "numerator / 0" in _text(page)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # temporary folders removed
+
+
+def test_periodic_run_one_folder_per_date_and_history(workspace, tmp_path):
+    out = tmp_path / "history"
+    code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--every", "month",
+                 "--from", "2024-01-01", "--to", "2024-02-29", "--out", str(out), "--notebooks", "01_params",
+                 "--notebooks-dir", str(workspace / "nb"), "-q"])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["2024-01-31", "2024-02-29", "index.html"]
+    written = pd.read_csv(workspace / "orders.csv", parse_dates=["Date"])
+    for as_of in ("2024-01-31", "2024-02-29"):
+        record = json.loads((out / as_of / "run.json").read_text())
+        assert record["as_of"] == as_of
+        assert record["headline"]["orders"] == int((written["Date"] <= as_of).sum())
+        received = json.loads((out / as_of / "exports" / "01_params" / "params.json").read_text())
+        assert received["as_of"] == as_of
+        assert 'href="../index.html"' in (out / as_of / "index.html").read_text()
+    history = (out / "index.html").read_text()
+    assert re.findall(r'<a href="(\d{4}-\d\d-\d\d)/index.html">', history) == ["2024-01-31", "2024-02-29"]
+    assert 'src="data:image/png;base64,' in history
+
+
+def test_help_explains_every_option_with_examples():
+    report = build_parser()._subparsers._group_actions[0].choices["report"]
+    text = report.format_help()
+    for option in ("--data", "--preset", "--column", "--params", "--as-of", "--every", "--from", "--to", "--out",
+                   "--notebooks", "--no-code", "--jobs", "--currency"):
+        assert option in text
+    assert text.count("Example:") >= 10 and "examples:" in text and "--notebooks-dir" not in text
+
+
+@pytest.mark.slow
+def test_real_notebooks_on_the_demo_store(tmp_path):
+    if not list(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        pytest.skip("no report notebooks in notebooks/ yet")
+    out = tmp_path / "demo"
+    completed = subprocess.run([sys.executable, "-m", "clvlib", "report", "--out", str(out), "--jobs", "2", "-q",
+                                "--params", str(_small_params(tmp_path))],
+                               capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    record = json.loads((out / "run.json").read_text())
+    stems = sorted(p.stem for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(r["name"] for r in record["reports"]) == stems
+    for stem in stems:
+        page = (out / f"{stem}.html").read_text()
+        assert 'class="jp-OutputArea-output' in page and "Traceback" not in page
+
+
+def _small_params(tmp_path: Path) -> Path:
+    # The notebooks' size knob, if they declare it, keeps this end-to-end run short.
+    path = tmp_path / "small.yaml"
+    path.write_text("max_customers: 2000\n")
+    return path
