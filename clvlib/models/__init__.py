@@ -17,7 +17,9 @@ from .paretonbd import (
     pareto_nbd_p_alive,
 )
 from .gamma_gamma import GammaGamma, IndependenceCheck, gamma_gamma_expected_spend, gamma_gamma_log_likelihood
+from .checks import SufficiencyReport, check_data_sufficiency
 from .predict import predictive_clv
+from .scorecard import HoldoutScorecard, holdout_scorecard, top_decile_capture, tracking_table
 from .simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd
 
 __all__ = [
@@ -26,6 +28,12 @@ __all__ = [
     "GammaGamma",
     "IndependenceCheck",
     "predictive_clv",
+    "holdout_scorecard",
+    "HoldoutScorecard",
+    "top_decile_capture",
+    "tracking_table",
+    "check_data_sufficiency",
+    "SufficiencyReport",
     "bgnbd_log_likelihood",
     "bgnbd_expected_purchases",
     "bgnbd_expected_purchases_new_customer",
