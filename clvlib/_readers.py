@@ -196,8 +196,15 @@ def to_number(
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.astype("float64")
-    as_text = values.map(lambda v: v if isinstance(v, str) or pd.isna(v) else repr(float(v)), na_action="ignore")
-    text = as_text.astype("str").str.replace(_MONEY_JUNK, "", regex=True)
+    if values.dtype == object:  # Excel cells: numbers and text mixed
+        values = values.map(lambda v: v if isinstance(v, str) else repr(float(v)), na_action="ignore")
+    text = values.astype("str").str.strip()
+    if decimal == "." and not thousands:
+        # Plain numbers need no clean-up; only the rest goes through the (slower) text rules below.
+        plain = pd.to_numeric(text, errors="coerce")
+        if plain.notna().sum() == (text.notna() & text.ne("")).sum():
+            return plain.astype("float64")
+    text = text.str.replace(_MONEY_JUNK, "", regex=True)
     if thousands:
         text = text.str.replace(thousands, "", regex=False)
     elif decimal == ".":
@@ -252,7 +259,7 @@ def to_dates(
             parsed = parsed.dt.tz_localize(None)
         return parsed.dt.normalize().astype("datetime64[ns]")
     blank = values.isna() | values.astype("str").str.strip().eq("")
-    text = values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore").astype("str").str.strip()
+    text = values.astype("str").str.strip()
     if pd.api.types.is_numeric_dtype(values.dtype):
         # e.g. CDNOW's 19970101 read from Parquet as an integer
         text = values.astype("Int64").astype("str")
@@ -261,7 +268,7 @@ def to_dates(
         parsed = _parse(text, date_format, dayfirst, utc=True)
         local = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
     else:
-        local = _parse(text.str.replace(_OFFSET, "", regex=True), date_format, dayfirst)
+        local = _parse(text.str.replace(_OFFSET, "", regex=True) if has_offset.any() else text, date_format, dayfirst)
     failed = local.isna() & ~blank
     if failed.any():
         mixed = pd.to_datetime(text[failed].str.replace(_OFFSET, "", regex=True), format="mixed", errors="coerce")
