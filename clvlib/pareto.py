@@ -342,7 +342,8 @@ def top_customers(customers: pd.DataFrame, n: int = 20, value: str = "total_reve
 
     Examples
     --------
-    >>> customers = pd.DataFrame({"total_revenue": [5.0, 9.0, 9.0]}, index=pd.Index(["c", "b", "a"], name="customer_id"))
+    >>> ids = pd.Index(["c", "b", "a"], name="customer_id")
+    >>> customers = pd.DataFrame({"total_revenue": [5.0, 9.0, 9.0]}, index=ids)
     >>> top_customers(customers, n=2)[["total_revenue", "rank", "cumulative_share"]].round(2)
                  total_revenue  rank  cumulative_share
     customer_id

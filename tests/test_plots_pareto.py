@@ -156,9 +156,10 @@ def test_notebook_on_cdnow_writes_headlines_that_plain_pandas_confirms(tmp_path)
     aov = raw["revenue"].mean()
     cust_aov = per["sum"] / per["size"]
     high, low = cust_aov > 2 * aov, cust_aov <= 0.5 * aov
+    total = per["sum"].sum()
     assert (f"Customers spending more than twice the store AOV (€{aov:.2f}) are {_pct(high.mean())} of customers "
-            f"and make {_pct(per['sum'][high].sum() / per['sum'].sum())} of revenue; those spending up to half of it "
-            f"are {_pct(low.mean())} of customers and make {_pct(per['sum'][low].sum() / per['sum'].sum())}.") in markdown
+            f"and make {_pct(per['sum'][high].sum() / total)} of revenue; those spending up to half of it "
+            f"are {_pct(low.mean())} of customers and make {_pct(per['sum'][low].sum() / total)}.") in markdown
     repeat = per["size"] > 1
     assert f"Repeat customers are {_pct(repeat.mean())} of customers ({repeat.sum():,})" in markdown
     assert f"the median order is €{raw['revenue'].median():.2f}" in markdown
