@@ -17,6 +17,7 @@ import pandas as pd
 
 from ._validation import check_argument, validate_columns
 from .errors import DataError
+from .formatting import format_money, format_pct
 from .pareto import gini, repeat_split, share_for_value, top_share
 
 __all__ = [
@@ -24,28 +25,11 @@ __all__ = [
     "high_aov_customers", "large_orders", "business_buyers", "pareto_headlines",
 ]
 
-# Kept here rather than imported from clvlib.plots._style, which would pull matplotlib into `import clvlib`.
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 # Scale factors that make a median (or mean) absolute deviation estimate the standard deviation of normal data.
 MAD_SCALE = 1.4826
 MEAN_AD_SCALE = 1.2533
 _NOUNS = {"total_revenue": "revenue", "n_orders": "orders", "frequency": "repeat purchases"}
 _TIMES = {0.5: "half", 2.0: "twice", 3.0: "three times", 4.0: "four times"}
-
-
-def _money(amount: float, currency: str = "USD") -> str:
-    """``$1,234`` from 100 up and for whole amounts, ``$35.26`` otherwise; other currencies as ``1,234 CHF``."""
-    whole = abs(amount) >= 100 or abs(amount - round(amount)) < 0.005
-    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
-
-
-def _pct(share: float) -> str:
-    """A share as a sentence-ready percentage: ``67 %``, ``4.5 %``, ``0.3 %``."""
-    percent = 100 * share
-    text = f"{percent:.0f}" if percent >= 9.95 else f"{percent:.1f}".removesuffix(".0")
-    return f"{text} %"
 
 
 def _orders(orders: pd.DataFrame, required: Sequence[str] = ("revenue",)) -> pd.DataFrame:
@@ -204,10 +188,10 @@ def describe_order_values(stats: pd.Series, *, currency: str = "USD") -> str:
     >>> describe_order_values(stats)  # doctest: +ELLIPSIS
     'The average order (AOV) is $40 but the median order is $20: 80 % of orders are below the average, because...'
     """
-    mean, median = _money(stats["mean"], currency), _money(stats["median"], currency)
+    mean, median = format_money(stats["mean"], currency), format_money(stats["median"], currency)
     if stats["mean"] > 1.1 * stats["median"] and stats["skewness"] > 0.5:
         return (
-            f"The average order (AOV) is {mean} but the median order is {median}: {_pct(stats['share_below_mean'])}"
+            f"The average order (AOV) is {mean} but the median order is {median}: {format_pct(stats['share_below_mean'])}"
             f" of orders are below the average, because a few large orders (skewness {stats['skewness']:.1f}) pull"
             " the mean up. Quote the median as the typical order and use the AOV for revenue planning."
         )
@@ -393,19 +377,19 @@ def pareto_headlines(
     rep, one = split.loc["repeat"], split.loc["one-time"]
     bands = aov_bands(orders, by="customer", multipliers=multipliers)
     low, high = bands.iloc[0], bands.iloc[-1]
-    aov = _money(bands.attrs["store_aov"], currency)
+    aov = format_money(bands.attrs["store_aov"], currency)
     g = gini(customers, value)
     return [
-        f"Your top {_pct(fraction)} of customers ({k:,} {'person' if k == 1 else 'people'}) bring "
-        f"{_pct(top['share'])} of {noun}.",
-        f"{_pct(share_for_value(customers, 0.8, value))} of customers make 80 % of {noun}.",
-        f"Repeat customers are {_pct(rep['customer_share'])} of customers ({int(rep['customers']):,}) and make "
-        f"{_pct(rep['revenue_share'])} of revenue; one-time buyers are {_pct(one['customer_share'])} and make "
-        f"{_pct(one['revenue_share'])}.",
+        f"Your top {format_pct(fraction)} of customers ({k:,} {'person' if k == 1 else 'people'}) bring "
+        f"{format_pct(top['share'])} of {noun}.",
+        f"{format_pct(share_for_value(customers, 0.8, value))} of customers make 80 % of {noun}.",
+        f"Repeat customers are {format_pct(rep['customer_share'])} of customers ({int(rep['customers']):,}) and make "
+        f"{format_pct(rep['revenue_share'])} of revenue; one-time buyers are {format_pct(one['customer_share'])} and make "
+        f"{format_pct(one['revenue_share'])}.",
         f"Customers spending more than {_times(multipliers[-1])} the store AOV ({aov}) are "
-        f"{_pct(high['customer_share'])} of customers and make {_pct(high['revenue_share'])} of revenue; those "
-        f"spending up to {_times(multipliers[0])} of it are {_pct(low['customer_share'])} of customers and make "
-        f"{_pct(low['revenue_share'])}.",
+        f"{format_pct(high['customer_share'])} of customers and make {format_pct(high['revenue_share'])} of revenue; those "
+        f"spending up to {_times(multipliers[0])} of it are {format_pct(low['customer_share'])} of customers and make "
+        f"{format_pct(low['revenue_share'])}.",
         describe_order_values(order_value_stats(orders), currency=currency),
         f"The Gini coefficient of {noun} across customers is {g:.2f} (0 if every customer spent the same, "
         "near 1 if one customer made it all).",

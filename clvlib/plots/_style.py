@@ -6,9 +6,10 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from ..formatting import CURRENCY_SYMBOLS
+
 __all__ = ["money_formatter", "percent_formatter", "get_ax", "CURRENCY_SYMBOLS"]
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
 
 def money_formatter(currency: str = "USD") -> FuncFormatter:

@@ -11,7 +11,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from .._validation import validate_columns
-from ..aov import _pct, order_value_stats
+from ..aov import order_value_stats
+from ..formatting import format_pct
 from ..pareto import PERIODS
 from ._style import get_ax, money_formatter, percent_formatter
 
@@ -21,10 +22,6 @@ __all__ = [
 ]
 
 _CUSTOMERS, _VALUE, _EQUAL = "#4c72b0", "#dd8452", "#8c8c8c"
-
-
-def _pct_label(share: float) -> str:
-    return _pct(share)
 
 
 def plot_lorenz_curve(
@@ -56,8 +53,8 @@ def plot_lorenz_curve(
     ax.plot([mark, mark], [0, at], color=_CUSTOMERS, linestyle=":")
     ax.plot([0, mark], [at, at], color=_CUSTOMERS, linestyle=":")
     ax.annotate(
-        f"bottom {_pct_label(mark)}: {_pct_label(at)} of {value_label}\ntop {_pct_label(1 - mark)}: "
-        f"{_pct_label(1 - at)}",
+        f"bottom {format_pct(mark)}: {format_pct(at)} of {value_label}\ntop {format_pct(1 - mark)}: "
+        f"{format_pct(1 - at)}",
         xy=(mark, at), xytext=(0.05, 0.75), textcoords="axes fraction",
         arrowprops={"arrowstyle": "->", "color": _CUSTOMERS}, color=_CUSTOMERS,
     )
@@ -76,13 +73,13 @@ def plot_top_share(top: pd.DataFrame, *, value_label: str = "revenue", ax: Axes 
     """
     validate_columns(top, ["share", "k", "customer_share"], what="top-share table")
     ax = get_ax(ax)
-    labels = [f"top {_pct_label(f)}\n({k:,})" for f, k in zip(top.index, top["k"])]
+    labels = [f"top {format_pct(f)}\n({k:,})" for f, k in zip(top.index, top["k"])]
     positions = np.arange(len(top))
     bars = ax.bar(positions, top["share"], color=_VALUE, label=f"share of {value_label}")
     # Under equal spend the top k of n customers bring k / n, a little more than the fraction when f × n is not whole.
     ax.scatter(positions, top["customer_share"], marker="_", s=900, linewidths=3, color="black", zorder=3,
                label="if all spent the same")
-    ax.bar_label(bars, labels=[_pct_label(s) for s in top["share"]], padding=2)
+    ax.bar_label(bars, labels=[format_pct(s) for s in top["share"]], padding=2)
     ax.set_xticks(positions, labels)
     ax.set(ylim=(0, 1.08), xlabel="Best customers (number of customers)", ylabel=f"Share of {value_label}",
            title=f"Share of {value_label} from the best customers")
@@ -97,7 +94,7 @@ def _paired_bars(ax: Axes, groups, left, right, labels: tuple[str, str]) -> None
     for offset, values, color, label in ((-width / 2, left, _CUSTOMERS, labels[0]),
                                          (width / 2, right, _VALUE, labels[1])):
         bars = ax.bar(positions + offset, values, width, color=color, label=label)
-        ax.bar_label(bars, labels=[_pct_label(v) for v in values], padding=2)
+        ax.bar_label(bars, labels=[format_pct(v) for v in values], padding=2)
     ax.set_xticks(positions, list(groups))
     ax.set_ylim(0, min(1.1, max(max(left), max(right)) * 1.15 + 0.02))
     ax.yaxis.set_major_formatter(percent_formatter())
@@ -170,13 +167,13 @@ def plot_top_share_over_time(
     period = PERIODS.get(by_period.attrs.get("freq"), "period")
     positions = np.arange(len(by_period))
     ax.plot(positions, by_period["share"], marker="o", color=_VALUE,
-            label=f"top {_pct_label(fraction)} of each {period}'s customers")
+            label=f"top {format_pct(fraction)} of each {period}'s customers")
     ax.axhline(fraction, color=_EQUAL, linestyle="--", label="if all spent the same")
     for x, share in zip(positions, by_period["share"]):
-        ax.annotate(_pct_label(share), (x, share), textcoords="offset points", xytext=(0, 6), ha="center")
+        ax.annotate(format_pct(share), (x, share), textcoords="offset points", xytext=(0, 6), ha="center")
     ax.set_xticks(positions, [str(p) for p in by_period.index])
     ax.set(ylim=(0, 1), xlabel=period.capitalize(), ylabel=f"Share of the {period}'s {value_label}",
-           title=f"Share of {value_label} from the top {_pct_label(fraction)} of customers, by {period}")
+           title=f"Share of {value_label} from the top {format_pct(fraction)} of customers, by {period}")
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.legend(frameon=False, loc="lower right")
     return ax
