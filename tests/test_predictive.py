@@ -120,3 +120,13 @@ def test_errors(models, weekly):
         predictive_clv(*models, weekly.drop(columns="total_revenue"))
     with pytest.raises(clvlib.NotFittedError):
         predictive_clv(BetaGeo(), models[1], weekly)
+
+
+def test_p_alive_grid_matches_model_p_alive(models):
+    purchases, _ = models
+    grid = clvlib.p_alive_grid(purchases, max_frequency=5, n_recency=7)
+    assert grid.attrs["T"] == pytest.approx(purchases.max_T_) and grid.attrs["time_unit"] == "W"
+    x, t_x = 3, grid.columns[4]
+    one = pd.DataFrame({"frequency": [float(x)], "recency": [t_x], "T": [grid.attrs["T"]]})
+    assert grid.loc[x, t_x] == pytest.approx(purchases.p_alive(one).iloc[0])
+    assert grid.loc[0, grid.columns[0]] == 1.0 and grid.loc[0, grid.columns[1:]].isna().all()

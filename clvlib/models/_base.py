@@ -271,6 +271,7 @@ class PurchaseModel(BaseModel):
                 "observation period."
             )
         self._record_time_unit(customers, time_unit)
+        self.max_T_ = float(T.max())
         data, weights, _ = compress_rows(x, t_x, T)
         self._optimise(data, weights, tol, maxiter)
         return self

@@ -24,7 +24,7 @@ from ..errors import DataError
 from ._base import compress_rows
 from .gamma_gamma import GammaGamma, gamma_gamma_expected_spend
 
-__all__ = ["predictive_clv"]
+__all__ = ["predictive_clv", "p_alive_grid"]
 
 _CHUNK = 50_000  # customers per block when draws × customers would not fit comfortably in memory
 
@@ -232,3 +232,47 @@ def _totals(out: pd.DataFrame, codes: np.ndarray, labels: list, h: str) -> pd.Da
     table[f"mean_predicted_clv_{h}"] = table[f"predicted_clv_{h}"] / table["customers"]
     table.index.name = "group"
     return table
+
+
+def p_alive_grid(purchase_model, *, T: float | None = None, max_frequency: int = 30, n_recency: int = 40) -> pd.DataFrame:
+    """P(alive) over a frequency × recency grid for customers of age ``T`` (the classic heat map's table).
+
+    Parameters
+    ----------
+    purchase_model : BetaGeo or ParetoNBD
+        Fitted model.
+    T : float, optional
+        Customers' age in the model's time unit; defaults to the largest ``T`` the model was fitted on.
+    max_frequency : int
+        Rows run over repeat purchases 0 … ``max_frequency``.
+    n_recency : int
+        Columns: ``n_recency`` recency values evenly spaced over [0, T].
+
+    Returns
+    -------
+    DataFrame indexed by ``frequency`` with one column per recency value (in the model's time unit);
+    ``attrs`` holds ``T`` and ``time_unit``. Cells with frequency 0 and recency > 0 are NaN (impossible).
+
+    Examples
+    --------
+    >>> from clvlib.models import BetaGeo
+    >>> model = BetaGeo()
+    >>> model.params_ = pd.Series([0.243, 4.414, 0.793, 2.426], index=["r", "alpha", "a", "b"])
+    >>> model.time_unit_ = "W"
+    >>> grid = p_alive_grid(model, T=39, max_frequency=2, n_recency=3)
+    >>> grid.loc[2].round(3).tolist()  # x = 2, t_x = 39: 1 / (1 + a / (b + 1)) = 0.812
+    [0.025, 0.531, 0.812]
+    """
+    purchase_model._check_fitted()
+    if T is None:
+        T = float(getattr(purchase_model, "max_T_", None) or 52.0)
+    recency = np.linspace(0.0, T, n_recency)
+    freq = np.arange(max_frequency + 1, dtype=np.float64)
+    x, t_x = np.meshgrid(freq, recency, indexing="ij")
+    values = purchase_model._p_alive_fn(purchase_model.params_.to_numpy(), x.ravel(), t_x.ravel(),
+                                        np.full(x.size, T)).reshape(x.shape)
+    values[0, 1:] = np.nan
+    grid = pd.DataFrame(values, index=pd.Index(freq.astype(int), name="frequency"),
+                        columns=pd.Index(np.round(recency, 6), name="recency"))
+    grid.attrs.update(T=T, time_unit=purchase_model.time_unit_)
+    return grid

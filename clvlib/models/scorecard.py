@@ -246,8 +246,8 @@ def tracking_table(orders: pd.DataFrame, purchase_model, calibration_end, *, fre
     Returns
     -------
     DataFrame indexed by ``date`` (period ends) with ``actual_repeat_purchases``, ``expected_repeat_purchases``
-    (in the period), ``actual_cumulative`` and ``expected_cumulative``; ``attrs`` has ``calibration_end`` and
-    ``time_unit``.
+    (in the period), ``actual_cumulative`` and ``expected_cumulative``; ``attrs`` has ``calibration_end``,
+    ``time_unit`` and ``freq``.
     """
     from ..config import DAYS_PER_UNIT
 
@@ -283,5 +283,5 @@ def tracking_table(orders: pd.DataFrame, purchase_model, calibration_end, *, fre
         },
         index=pd.DatetimeIndex(grid, name="date"),
     )
-    table.attrs.update(calibration_end=cal_end, time_unit=unit)
+    table.attrs.update(calibration_end=cal_end, time_unit=unit, freq=freq)
     return table

@@ -1,3 +1,195 @@
-"""Placeholder: filled in by its owner."""
+"""Figures for the CLV models: predicted CLV distribution, holdout check by frequency, tracking, P(alive) map.
 
-__all__: list[str] = []
+Each function draws a table computed by a public :mod:`clvlib.models` function and does no modelling:
+:func:`~clvlib.predictive_clv`, :func:`~clvlib.holdout_scorecard`, :func:`~clvlib.tracking_table` and
+:func:`~clvlib.p_alive_grid`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from .._validation import check_argument
+from ..config import TIME_UNIT_NAMES
+from ._style import get_ax, money_formatter
+
+__all__ = ["plot_clv_distribution", "plot_calibration_vs_holdout", "plot_tracking", "plot_p_alive_heatmap"]
+
+_ACTUAL, _MODEL, _BASELINE = "#1f4e79", "#d9822b", "#8c8c8c"
+
+
+def _unit_name(unit: str | None) -> str:
+    return TIME_UNIT_NAMES.get(unit, "time units") if unit else "time units"
+
+
+def plot_clv_distribution(
+    clv_table: pd.DataFrame,
+    *,
+    column: str | None = None,
+    bins: int = 40,
+    clip_quantile: float = 0.99,
+    currency: str = "USD",
+    ax: Axes | None = None,
+) -> Axes:
+    """Histogram of customers' predicted CLV, with the mean and median marked.
+
+    Parameters
+    ----------
+    clv_table : DataFrame
+        Output of :func:`clvlib.predictive_clv`.
+    column : str, optional
+        Column to draw; defaults to the table's ``predicted_clv_{H}m`` column.
+    bins : int
+        Histogram bins.
+    clip_quantile : float
+        Values above this quantile are pooled in the last bin so a few very large customers do not flatten the
+        picture (the title says so).
+    currency : str
+        Currency for the axis labels.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    if column is None:
+        candidates = [c for c in clv_table.columns if re.fullmatch(r"predicted_clv_[\d.]+m", str(c))]
+        if not candidates:
+            raise ValueError("`clv_table` has no `predicted_clv_<H>m` column; pass `column=`.")
+        column = candidates[0]
+    check_argument("column", list(clv_table.columns), column)
+    values = clv_table[column].to_numpy(dtype=np.float64)
+    ax = get_ax(ax)
+    cap = float(np.quantile(values, clip_quantile)) if 0 < clip_quantile < 1 else float(values.max())
+    ax.hist(np.minimum(values, cap), bins=bins, color=_ACTUAL, alpha=0.85, label="customers")
+    mean, median = float(values.mean()), float(np.median(values))
+    ax.axvline(mean, color=_MODEL, linewidth=2, label=f"mean {money_formatter(currency)(mean)}")
+    ax.axvline(median, color=_BASELINE, linewidth=2, linestyle="--", label=f"median {money_formatter(currency)(median)}")
+    horizon = clv_table.attrs.get("horizon_months")
+    span = f"{horizon:g} months" if horizon is not None else column.rsplit("_", 1)[-1].replace("m", " months")
+    title = f"Predicted CLV per customer over the next {span}"
+    if cap < values.max():
+        title += f"\n(top {1 - clip_quantile:.0%} pooled at {money_formatter(currency)(cap)})"
+    ax.set(title=title, xlabel=f"Predicted CLV over {span} ({currency})", ylabel="Customers")
+    ax.xaxis.set_major_formatter(money_formatter(currency))
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_calibration_vs_holdout(
+    scorecard,
+    *,
+    baselines: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Mean holdout repeat purchases by calibration frequency: actual vs model (and the naive baselines).
+
+    Parameters
+    ----------
+    scorecard : HoldoutScorecard or DataFrame
+        Output of :func:`clvlib.holdout_scorecard`, or its ``by_frequency`` table.
+    baselines : bool
+        Also draw the historical-rate and store-average baselines.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    table = getattr(scorecard, "by_frequency", scorecard)
+    attrs = getattr(scorecard, "attrs", {}) if not isinstance(scorecard, pd.DataFrame) else {}
+    ax = get_ax(ax)
+    positions = np.arange(len(table))
+    ax.plot(positions, table["actual"], marker="o", color=_ACTUAL, linewidth=2, label="actual")
+    ax.plot(positions, table["model"], marker="s", color=_MODEL, linewidth=2, label="model")
+    if baselines:
+        for name, style in (("historical rate", ":"), ("store average", "--")):
+            if name in table:
+                ax.plot(positions, table[name], linestyle=style, color=_BASELINE, label=f"naive: {name}")
+    ax.set_xticks(positions, list(table.index))
+    unit = _unit_name(attrs.get("time_unit"))
+    duration = attrs.get("duration_holdout")
+    period = f"the {duration:.0f}-{unit[:-1]} holdout" if duration else "the holdout period"
+    ax.set(
+        title="Holdout check: repeat purchases by calibration frequency",
+        xlabel="Repeat purchases in the calibration period",
+        ylabel=f"Mean repeat purchases per customer\nin {period} ({unit})",
+    )
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_tracking(tracking: pd.DataFrame, *, cumulative: bool = True, ax: Axes | None = None) -> Axes:
+    """Repeat purchases over calendar time, actual vs model, with the end of calibration marked.
+
+    Parameters
+    ----------
+    tracking : DataFrame
+        Output of :func:`clvlib.tracking_table`.
+    cumulative : bool
+        Cumulative curves (the classic tracking plot) or purchases per period.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    kind = "cumulative" if cumulative else "repeat_purchases"
+    actual = tracking["actual_cumulative" if cumulative else "actual_repeat_purchases"]
+    expected = tracking["expected_cumulative" if cumulative else "expected_repeat_purchases"]
+    ax = get_ax(ax)
+    ax.plot(tracking.index, actual, color=_ACTUAL, linewidth=2, label="actual")
+    ax.plot(tracking.index, expected, color=_MODEL, linewidth=2, linestyle="--", label="model")
+    cal_end = tracking.attrs.get("calibration_end")
+    if cal_end is not None:
+        ax.axvline(cal_end, color=_BASELINE, linestyle=":", label=f"end of calibration ({cal_end:%Y-%m-%d})")
+    step = str(tracking.attrs.get("freq", "")).split("-")[0].upper()
+    per = {"W": "week", "D": "day", "ME": "month", "M": "month", "MS": "month"}.get(step, "period")
+    ylabel = "Cumulative repeat purchases" if kind == "cumulative" else f"Repeat purchases per {per}"
+    ax.set(
+        title="Tracking: repeat purchases, actual vs model",
+        xlabel="Order date (calendar time)",
+        ylabel=ylabel,
+    )
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_p_alive_heatmap(grid: pd.DataFrame, *, cmap: str = "RdYlGn", ax: Axes | None = None) -> Axes:
+    """P(alive) by repeat purchases and recency, for customers of one age.
+
+    Parameters
+    ----------
+    grid : DataFrame
+        Output of :func:`clvlib.p_alive_grid` (rows frequency, columns recency).
+    cmap : str
+        Matplotlib colour map; green = likely active.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = get_ax(ax)
+    recency = grid.columns.to_numpy(dtype=np.float64)
+    freq = grid.index.to_numpy(dtype=np.float64)
+    image = ax.imshow(
+        grid.to_numpy(dtype=np.float64), origin="lower", aspect="auto", cmap=cmap, vmin=0, vmax=1,
+        extent=(recency[0], recency[-1], freq[0] - 0.5, freq[-1] + 0.5), interpolation="nearest",
+    )
+    colorbar = ax.figure.colorbar(image, ax=ax)
+    colorbar.set_label("P(alive): probability the customer is still active")
+    unit = _unit_name(grid.attrs.get("time_unit"))
+    T = grid.attrs.get("T")
+    age = f"{T:,.1f} {unit}" if T is not None else "the same age"
+    ax.set(
+        title=f"Who is still active? Customers first seen {age} ago",
+        xlabel=f"Recency: time of the last purchase ({unit} after the first)",
+        ylabel="Repeat purchases (frequency)",
+    )
+    return ax
