@@ -82,7 +82,7 @@ def test_what_if_bars_and_labels():
     ax = plot_what_if(table)
     assert [p.get_width() for p in ax.patches] == pytest.approx(table["clv"].tolist())
     labels = [t.get_text() for t in ax.texts]
-    assert labels[0] == "$2,400" and labels[1] == "$2,640  (+10%)"
+    assert labels[0] == "$2,400" and labels[1] == "$2,640  (+10 %)"
     # baseline on top: scenarios read from the top down in the table's order
     by_height = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())), reverse=True)
     assert [label for _, label in by_height] == list(table.index)
@@ -103,6 +103,9 @@ def test_clv_histogram_counts_customers_and_marks_mean_and_median():
     marks = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
     assert marks == {"median $25": 25.0, "mean $850": pytest.approx(5100 / 6)}
     assert "1 at or below 0" in ax.get_legend().get_texts()[0].get_text()
+    tiny = plot_clv_histogram(pd.DataFrame({"historical_clv": [0.01, 0.5, 5.0, 20.0, 900.0]}), ax=plt.figure().gca())
+    assert tiny.get_xlim()[0] >= 0.5 and sum(_bar_heights(tiny)) == 5   # under $1 pooled in the first bar
+    assert "under $1 in the first bar" in tiny.get_legend().get_texts()[0].get_text()
     linear = plot_clv_histogram(values.iloc[:5], log=None, ax=plt.figure().gca())
     assert linear.get_xscale() == "linear" and sum(_bar_heights(linear)) == 5
 

@@ -11,7 +11,8 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 
 from .._validation import validate_columns
-from ._style import CURRENCY_SYMBOLS, get_ax, money_formatter
+from ..formatting import format_money, format_pct
+from ._style import get_ax, money_formatter
 
 __all__ = [
     "plot_clv_vs_cac", "plot_ltv_cac", "plot_cohort_curves", "plot_payback_curves", "plot_what_if",
@@ -25,10 +26,6 @@ _VALUE_NAMES = {"revenue": "revenue", "gross_margin": "gross margin"}
 def _labels(index: pd.Index) -> list[str]:
     """Tick labels for a (possibly multi-level) group index."""
     return [" · ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in index]
-
-
-def _exact_money(value: float, currency: str) -> str:
-    return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{value:,.0f}"
 
 
 def _money_labels(values, currency: str) -> list[str]:
@@ -180,8 +177,8 @@ def plot_what_if(table: pd.DataFrame, *, currency: str = "USD", ax: Axes | None 
     positions = np.arange(len(table))[::-1]
     colors = [_GREY if i == 0 else _CLV for i in range(len(table))]
     bars = ax.barh(positions, table["clv"], color=colors)
-    labels = [_exact_money(v, currency) + ("" if i == 0 else f"  ({p:+.0%})") for i, (v, p) in
-              enumerate(zip(table["clv"], table["change_pct"]))]
+    changes = [f"  ({'+' if p >= 0 else '−'}{format_pct(abs(p))})" for p in table["change_pct"]]
+    labels = [format_money(v, currency) + ("" if i == 0 else changes[i]) for i, v in enumerate(table["clv"])]
     ax.bar_label(bars, labels=labels, padding=3)
     ax.set_yticks(positions, _labels(table.index))
     ax.set_xlim(0, table["clv"].max() * 1.3)
@@ -243,12 +240,19 @@ def plot_clv_histogram(
     if log is None:
         log = median > 0 and values.max() > 20 * median
     drawn = values[values > 0] if log else values
-    edges = np.geomspace(drawn.min(), drawn.max(), bins + 1) if log and drawn.size else bins
     hidden = values.size - drawn.size
-    ax.hist(drawn, bins=edges, color=_CLV, alpha=0.85,
-            label=f"customers ({hidden:,} at or below 0 not shown)" if hidden else "customers")
-    ax.axvline(median, color=_CAC, linestyle="--", label=f"median {_exact_money(median, currency)}")
-    ax.axvline(mean, color=_BAD, linestyle=":", label=f"mean {_exact_money(mean, currency)}")
+    label_hist = f"customers ({hidden:,} at or below 0 not shown)" if hidden else "customers"
+    edges = bins
+    if log and drawn.size:
+        # Values under one money unit would need ticks like $0.001; they are pooled into the first bar instead.
+        floor = max(float(drawn.min()), min(1.0, median))
+        if (drawn < floor).any():
+            label_hist += f"; under {format_money(floor, currency)} in the first bar"
+        drawn = np.clip(drawn, floor, None)
+        edges = np.geomspace(floor, max(float(drawn.max()), floor * 1.01), bins + 1)
+    ax.hist(drawn, bins=edges, color=_CLV, alpha=0.85, label=label_hist)
+    ax.axvline(median, color=_CAC, linestyle="--", label=f"median {format_money(median, currency)}")
+    ax.axvline(mean, color=_BAD, linestyle=":", label=f"mean {format_money(mean, currency)}")
     if log:
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(money_formatter(currency))
