@@ -116,8 +116,8 @@ def export_segments(
     Returns
     -------
     DataFrame (the manifest), one row per file: ``segment`` ("all" for the combined file), ``customers``,
-    ``path``. Columns written: ``customer_id``, ``email`` (when known), ``segment``, the scores, the RFM values
-    and any column whose name contains ``clv``, in that order; text cells are neutralised
+    ``path``. Columns written (floats with two decimals): ``customer_id``, ``email`` (when known), ``segment``, the
+    scores, the RFM values and any column whose name contains ``clv``, in that order; text cells are neutralised
     (:func:`neutralise_formulas`).
     """
     validate_columns(frame, [segment_col], what="segmented customer table")
@@ -148,9 +148,9 @@ def export_segments(
         if part.empty:
             continue
         file = folder / f"{_slug(segment, taken)}.csv"
-        part.to_csv(file, index=False, encoding="utf-8", lineterminator="\n")
+        part.to_csv(file, index=False, encoding="utf-8", lineterminator="\n", float_format="%.2f")
         rows.append({"segment": segment, "customers": len(part), "path": file})
     combined = folder / "all_segments.csv"
-    table.to_csv(combined, index=False, encoding="utf-8", lineterminator="\n")
+    table.to_csv(combined, index=False, encoding="utf-8", lineterminator="\n", float_format="%.2f")
     rows.append({"segment": "all", "customers": len(table), "path": combined})
     return pd.DataFrame(rows)

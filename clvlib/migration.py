@@ -24,9 +24,11 @@ class SegmentMigration(NamedTuple):
     #: ``revenue``, ``moved``; largest first.
     flows: pd.DataFrame
 
-    def largest_flows(self, n: int = 5) -> pd.DataFrame:
-        """The ``n`` largest movements between different segments (new customers included)."""
-        return self.flows[self.flows["moved"]].head(n).reset_index(drop=True)
+    def largest_flows(self, n: int = 5, *, include_new: bool = True) -> pd.DataFrame:
+        """The ``n`` largest movements between different segments (of newcomers too, unless ``include_new``
+        is False)."""
+        keep = self.flows["moved"] & (include_new | (self.flows["from"] != NEW))
+        return self.flows[keep].head(n).reset_index(drop=True)
 
 
 def _segments(table, segment_col: str, which: str) -> pd.Series:

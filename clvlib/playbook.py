@@ -32,7 +32,7 @@ PLAYBOOK: dict[str, dict[str, dict]] = {
             "actions": ["membership or loyalty programme", "recommend related products",
                         "second-order incentive"]},
         "New Customers": {
-            "description": "Bought very recently, once or twice and little: just acquired.",
+            "description": "Bought very recently, for the first time and little: just acquired.",
             "actions": ["welcome flow and onboarding", "first-repeat-order discount"]},
         "Promising": {
             "description": "Recent buyers with few orders and little spend, a little past their first weeks.",

@@ -56,6 +56,9 @@ def test_flows_new_gone_and_later_revenue():
     assert (top["from"], top["to"], top["customers"]) == ("Champions", "At Risk", 2)
     assert top["revenue"] == 920.0  # the later table's revenue of a and b
     assert top["share_of_from"] == pytest.approx(2 / 3)
+    # Ties in customers are ordered by revenue: f (new, 90) before e (gone, 20).
+    assert result.largest_flows(10)["from"].tolist() == ["Champions", NEW, "Lost"]
+    assert NEW not in result.largest_flows(10, include_new=False)["from"].tolist()
     flows = result.flows.set_index(["from", "to"])
     assert flows.loc[("Lost", GONE), "revenue"] == 20.0  # gone: the earlier revenue
     assert not flows.loc[("Champions", "Champions"), "moved"]
