@@ -199,4 +199,4 @@ class BetaGeo(PurchaseModel):
         params = np.exp(theta)
         ll, grad = _log_likelihood_and_gradient(params, *data)
         # Chain rule to log-parameters: d/dθ = d/dp · p.
-        return -float(weights @ ll), -(weights @ grad) * params
+        return -float(np.einsum("i,i->", weights, ll)), -np.einsum("i,ij->j", weights, grad) * params

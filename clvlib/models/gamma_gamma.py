@@ -127,7 +127,7 @@ class GammaGamma(BaseModel):
         customers: pd.DataFrame,
         *,
         time_unit: str | None = None,
-        tol: float | None = 1e-10,
+        tol: float = 1e-8,
         maxiter: int = 2000,
     ) -> GammaGamma:
         """Fit on a customer table with ``frequency`` and ``monetary_value``; returns the fitted model."""
@@ -165,7 +165,7 @@ class GammaGamma(BaseModel):
         x, m = data
         ll = gamma_gamma_log_likelihood(params, x, m)
         grad = _gradient(params, x, m)
-        return -float(weights @ ll), -(weights @ grad) * params
+        return -float(np.einsum("i,i->", weights, ll)), -np.einsum("i,ij->j", weights, grad) * params
 
     def expected_spend(self, customers: pd.DataFrame) -> pd.Series:
         """Conditional expected average order value per customer, [2] eq. (5); Series ``expected_spend``.
