@@ -14,14 +14,18 @@ The shape of the result (one row per customer, indexed by ``customer_id``):
 ``first_order``    date of the first order; ``last_order`` date of the last order up to ``as_of``
 =================  ===========================================================================================
 
-The computation never calls Python per customer: customers are integer-coded, dates become integer days, and one
-sort of a combined (customer, day) key gives every per-customer figure through ``reduceat``/``bincount``.
+The computation never calls Python per customer and never sorts the rows: customers become integer codes (a hash
+encoding of the id column, ranked so the result is sorted by id), dates become integer days, and every figure is a
+``bincount`` over the codes, except the distinct purchase days, which need one sort of a compact integer
+(customer, day) key. For tables larger than memory, or a warehouse, see :mod:`clvlib.sql`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._validation import check_time_unit, validate_columns
 from .config import TIME_UNIT_NAMES
@@ -36,9 +40,59 @@ SUMMARY_COLUMNS = [
 _REQUIRED = ("customer_id", "order_date", "revenue")
 
 
-def _to_day(values) -> np.ndarray:
-    """Calendar dates as int64 days since the epoch."""
-    return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+def _rank_codes(codes: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Recode ``codes`` (-1 = missing) so that code ``order[i]`` becomes ``i``: labels then come out sorted."""
+    rank = np.empty(order.size + 1, dtype=np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    rank[-1] = -1  # code -1 indexes the last slot and stays -1
+    return rank[codes]
+
+
+def _arrow_strings(ids: pd.Series) -> pa.ChunkedArray | None:
+    """The ids as an Arrow string array when pandas stores them in Arrow (pandas 3's default ``str``), else None."""
+    to_arrow = getattr(ids.array, "__arrow_array__", None)
+    if to_arrow is None:
+        return None
+    values = to_arrow()
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return values
+    return None
+
+
+def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """int32 codes of the customer ids (-1 for a missing id) and the labels they index, sorted.
+
+    Hashing the ids is most of the cost of a summary on string ids, so each storage gets its cheapest encoder:
+    categorical codes as they are, Arrow strings through Arrow's dictionary encoding (several times faster than
+    ``pd.factorize`` on them), anything else through ``pd.factorize``. Labels are sorted afterwards, which costs a
+    sort of the distinct ids rather than of the rows.
+    """
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes, categories = ids.cat.codes.to_numpy(), ids.cat.categories
+        order = np.argsort(categories.to_numpy(), kind="stable")
+        return _rank_codes(codes, order), pd.Index(categories[order], name="customer_id")
+    arrow = _arrow_strings(ids)
+    if arrow is not None:
+        encoded = pc.dictionary_encode(arrow)
+        chunks = encoded.chunks
+        if not chunks:
+            return np.zeros(0, dtype=np.int32), pd.Index(ids.iloc[:0], name="customer_id")
+        # The chunks of a chunked dictionary encoding share one dictionary.
+        indices = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks])
+        dictionary = chunks[0].dictionary
+        order = pc.array_sort_indices(dictionary).to_numpy()
+        labels = pd.Index(pd.array(dictionary.take(order), dtype=ids.dtype), name="customer_id")
+        return _rank_codes(indices, order), labels
+    codes, labels = pd.factorize(ids, sort=True)
+    return codes.astype(np.int32), pd.Index(labels, name="customer_id")
+
+
+def _days(dates: np.ndarray) -> np.ndarray:
+    """Calendar dates (datetime64 of any unit) as int32 days since the epoch."""
+    return dates.astype("datetime64[D]").view(np.int64).astype(np.int32)
 
 
 def _as_of_day(as_of, days: np.ndarray, what: str) -> int:
@@ -53,13 +107,8 @@ def _as_of_day(as_of, days: np.ndarray, what: str) -> int:
 
 
 def _prepare(orders: pd.DataFrame, source: str):
-    """Validate and return integer customer codes, the customer labels, days and revenue (guests removed)."""
+    """Validate; return int32 customer codes, the sorted labels, int32 days and revenue (guests removed)."""
     validate_columns(orders, _REQUIRED, source=source, what="orders table")
-    ids = orders["customer_id"]
-    known = ids.notna().to_numpy()
-    revenue = orders["revenue"].to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isnan(revenue[known]).any():
-        raise DataError(f"{source}: column `revenue` has missing values; clean them with read_transactions first.")
     dates = orders["order_date"]
     if not pd.api.types.is_datetime64_any_dtype(dates):
         raise DataError(
@@ -68,45 +117,68 @@ def _prepare(orders: pd.DataFrame, source: str):
         )
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)
-    if dates[known].isna().any():
+    codes, labels = _customer_codes(orders["customer_id"])
+    known = codes >= 0
+    revenue = orders["revenue"].to_numpy(dtype=np.float64, na_value=np.nan)
+    if (np.isnan(revenue) & known).any():
+        raise DataError(f"{source}: column `revenue` has missing values; clean them with read_transactions first.")
+    stamps = dates.to_numpy()
+    if (np.isnat(stamps) & known).any():
         raise DataError(f"{source}: column `order_date` has missing dates.")
-    if not known.all():
-        ids, dates, revenue = ids[known], dates[known], revenue[known]
-    codes, labels = pd.factorize(ids, sort=True)
-    return codes.astype(np.int64), labels, _to_day(dates), revenue, int((~known).sum())
+    days = _days(stamps)
+    guests = int(codes.size - np.count_nonzero(known))
+    if guests:
+        codes, days, revenue = codes[known], days[known], revenue[known]
+    return codes, labels, days, revenue, guests
 
 
-def _summarise(codes, labels, days, revenue, as_of_day: int, unit_days: float) -> pd.DataFrame:
-    """The summary of customers whose first order is on or before ``as_of_day`` (days > as_of are already cut)."""
-    n_customers = len(labels)
-    if codes.size == 0:
-        frame = pd.DataFrame(columns=SUMMARY_COLUMNS, index=pd.Index(labels[:0], name="customer_id"))
-        return frame.astype({c: "float64" for c in SUMMARY_COLUMNS[:7]})
-    d0 = int(days.min())
+def _sorted_keys(codes: np.ndarray, days: np.ndarray, n_customers: int, d0: int) -> tuple[np.ndarray, int]:
+    """The (customer, day) keys ``code * span + day - d0``, sorted, in int32 when they fit; and ``span``."""
     span = int(days.max()) - d0 + 1
-    key = codes * span + (days - d0)
-    order = np.argsort(key, kind="stable")
-    skey = key[order]
-    starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]])
-    day_revenue = np.add.reduceat(revenue[order], starts)
-    group_key = skey[starts]
-    group_cust = group_key // span
-    group_day = group_key % span + d0
+    dtype = np.int32 if n_customers * span < 2**31 else np.int64
+    key = codes.astype(dtype) * dtype(span)
+    key += days - d0
+    key.sort()  # radix/SIMD sort of plain integers: far cheaper than an argsort of the rows
+    return key, span
 
-    purchase_days = np.bincount(group_cust, minlength=n_customers)
-    present = purchase_days > 0
-    first_idx = np.r_[0, np.cumsum(purchase_days)[:-1]]
-    last_idx = np.cumsum(purchase_days) - 1
-    first_day = np.where(present, group_day[np.minimum(first_idx, len(group_day) - 1)], 0)
-    last_day = np.where(present, group_day[np.minimum(last_idx, len(group_day) - 1)], 0)
-    first_revenue = np.where(present, day_revenue[np.minimum(first_idx, len(group_day) - 1)], 0.0)
-    total = np.bincount(codes, weights=revenue, minlength=n_customers)
+
+def _day_counts(codes: np.ndarray, days: np.ndarray, n_customers: int):
+    """Per customer: orders, distinct purchase days, first and last purchase day (int days)."""
     n_orders = np.bincount(codes, minlength=n_customers)
+    if codes.size == 0:
+        empty = np.zeros(n_customers, dtype=np.int64)
+        return n_orders, empty, empty, empty
+    d0 = int(days.min())
+    key, span = _sorted_keys(codes, days, n_customers, d0)
+    ends = np.cumsum(n_orders)
+    starts = ends - n_orders
+    present = n_orders > 0
+    base = np.arange(n_customers, dtype=np.int64) * span - d0
+    first_day = np.zeros(n_customers, dtype=np.int64)
+    last_day = np.zeros(n_customers, dtype=np.int64)
+    first_day[present] = key[starts[present]] - base[present]
+    last_day[present] = key[ends[present] - 1] - base[present]
+    # Rows that repeat a (customer, day) key are same-day orders: one purchase day each fewer.
+    repeats = key[1:][key[1:] == key[:-1]] // span
+    purchase_days = n_orders - np.bincount(repeats, minlength=n_customers)
+    return n_orders, purchase_days, first_day, last_day
 
-    frequency = np.maximum(purchase_days - 1, 0).astype(np.float64)
+
+def _summarise(codes, labels, days, revenue, as_of_day: int, unit_days: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """The summary of customers with an order on or before ``as_of_day`` (days > as_of are already cut), and the
+    positions of its rows among ``labels``."""
+    n_customers = len(labels)
+    n_orders, purchase_days, first_day, last_day = _day_counts(codes, days, n_customers)
+    total = np.bincount(codes, weights=revenue, minlength=n_customers)
+    on_first_day = days == first_day[codes]
+    first_revenue = np.bincount(codes[on_first_day], weights=revenue[on_first_day], minlength=n_customers)
+
+    present = np.flatnonzero(n_orders)
+    n_orders, purchase_days, total = n_orders[present], purchase_days[present], total[present]
+    first_day, last_day, first_revenue = first_day[present], last_day[present], first_revenue[present]
+    frequency = (purchase_days - 1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(frequency > 0, (total - first_revenue) / frequency, 0.0)
-        aov = np.where(n_orders > 0, total / n_orders, np.nan)
     frame = pd.DataFrame(
         {
             "frequency": frequency,
@@ -115,13 +187,13 @@ def _summarise(codes, labels, days, revenue, as_of_day: int, unit_days: float) -
             "monetary_value": monetary,
             "n_orders": n_orders.astype(np.int64),
             "total_revenue": total,
-            "aov": aov,
+            "aov": total / n_orders,
             "first_order": first_day.astype("datetime64[D]").astype("datetime64[ns]"),
             "last_order": last_day.astype("datetime64[D]").astype("datetime64[ns]"),
         },
-        index=pd.Index(labels, name="customer_id"),
+        index=labels[present],
     )
-    return frame[present]
+    return frame, present
 
 
 def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") -> pd.DataFrame:
@@ -164,7 +236,7 @@ def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") 
     keep = days <= as_of_day
     if not keep.all():
         codes, days, revenue = codes[keep], days[keep], revenue[keep]
-    result = _summarise(codes, labels, days, revenue, as_of_day, unit_days)
+    result, _ = _summarise(codes, labels, days, revenue, as_of_day, unit_days)
     result.attrs.update(
         time_unit=time_unit,
         time_unit_name=TIME_UNIT_NAMES[time_unit],
@@ -201,16 +273,13 @@ def calibration_holdout(
             f"({np.datetime64(cal_day, 'D')})."
         )
     in_cal = days <= cal_day
-    cal = _summarise(codes[in_cal], labels, days[in_cal], revenue[in_cal], cal_day, unit_days)
+    cal, position = _summarise(codes[in_cal], labels, days[in_cal], revenue[in_cal], cal_day, unit_days)
 
     in_hold = ~in_cal & (days <= obs_day)
     hcodes, hdays = codes[in_hold], days[in_hold]
-    # Distinct (customer, day) pairs: same-day orders are one purchase, as in the calibration period.
-    pair = np.unique(hcodes * (obs_day - cal_day + 1) + (hdays - cal_day))
-    n_customers = len(labels)
-    freq_hold = np.bincount(pair // (obs_day - cal_day + 1), minlength=n_customers)
-    rev_hold = np.bincount(hcodes, weights=revenue[in_hold], minlength=n_customers)
-    position = labels.get_indexer(cal.index)
+    # Distinct purchase days, as in the calibration period: same-day orders are one purchase.
+    _, freq_hold, _, _ = _day_counts(hcodes, hdays, len(labels))
+    rev_hold = np.bincount(hcodes, weights=revenue[in_hold], minlength=len(labels))
     cal = cal.assign(
         frequency_holdout=freq_hold[position].astype(np.float64),
         revenue_holdout=rev_hold[position],

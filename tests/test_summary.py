@@ -110,3 +110,31 @@ def test_properties_against_a_naive_groupby(rows):
     assert got.total_revenue.sum() == pytest.approx(orders.revenue.sum())
     expected = _naive_summary(orders, as_of)
     pd.testing.assert_frame_equal(got[expected.columns], expected, check_names=False, check_dtype=False)
+
+
+@pytest.mark.parametrize("storage", ["str", "object", "category", "arrow", "int"])
+def test_every_id_storage_gives_the_same_summary(storage):
+    # Each storage has its own encoder (Arrow dictionary encoding, categorical codes, pd.factorize); labels must come
+    # out sorted and guests (missing ids) left out whichever is used.
+    orders = _orders([
+        ("30", "2024-01-03", 5.0), ("4", "2024-01-01", 10.0), ("30", "2024-01-03", 2.0), (None, "2024-01-02", 1.0),
+        ("4", "2024-01-09", 6.0), ("200", "2024-01-05", 3.0), ("30", "2024-01-10", 8.0),
+    ])
+    expected = customer_summary(orders.assign(customer_id=orders.customer_id.astype(object)))
+    ids = orders.customer_id
+    if storage == "int":
+        converted = ids.astype("Int64")
+        expected.index = expected.index.astype("int64")
+        expected = expected.sort_index()
+    elif storage == "category":  # unsorted categories, one of them unused
+        converted = ids.astype(pd.CategoricalDtype(["4", "zz", "30", "200"]))
+    elif storage == "arrow":
+        converted = ids.astype("string[pyarrow]")
+    else:
+        converted = ids.astype(storage)
+    got = customer_summary(orders.assign(customer_id=converted))
+    assert list(got.index) == list(expected.index)
+    pd.testing.assert_frame_equal(got, expected, check_index_type=False)
+    assert got.attrs["guest_orders"] == 1
+    thirty = 30 if storage == "int" else "30"  # orders on Jan 3 (two), Jan 10: one repeat day
+    assert got.loc[thirty, "frequency"] == 1 and got.loc[thirty, "n_orders"] == 3
