@@ -1,4 +1,5 @@
-"""The playbook: what each segment means and what to do about it, and the per-segment summary for reports.
+"""The playbook: each scheme's rules in words, what each segment means and what to do about it, and the
+per-segment summary for reports.
 
 Descriptions and actions are data (``PLAYBOOK[scheme][segment]``). A user scheme can carry its own by giving its
 rules ``description`` and ``actions`` keys; those win over the built-in text.
@@ -6,13 +7,16 @@ rules ``description`` and ``actions`` keys; those win over the built-in text.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ._validation import validate_columns
 from .errors import DataError
-from .segments import SCHEMES, load_scheme, scheme_table
+from .segments import SCHEMES, _assign, _domains, _score_features, load_scheme, validate_scheme
 
-__all__ = ["PLAYBOOK", "segment_playbook", "segment_summary"]
+__all__ = ["PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary"]
+
+_FEATURE_LABELS = {"r": "R", "f": "F", "m": "M", "fm": "FM", "total": "R+F+M", "code": "code"}
 
 _WIN_BACK = "win-back offer"
 _SUPPRESS = "suppress from paid audiences and lookalike seeds"
@@ -94,6 +98,62 @@ PLAYBOOK: dict[str, dict[str, dict]] = {
             "actions": [_SUPPRESS, "a last offer"]},
     },
 }
+
+
+def _describe(rule: dict, domains: dict) -> str:
+    parts = []
+    for feature in domains:
+        if feature in rule:
+            label = _FEATURE_LABELS.get(feature, feature)
+            spec = rule[feature]
+            text = ", ".join(map(str, spec)) if isinstance(spec, (list, tuple)) else str(spec)
+            parts.append(f"{label} {text.replace('-', '–')}" if feature in _FEATURE_LABELS
+                         else f"{label} = {text}")
+    return " and ".join(parts) or "everyone else"
+
+
+def scheme_table(scheme) -> pd.DataFrame:
+    """The rules of a scheme as a table a reader can check.
+
+    Returns
+    -------
+    DataFrame, one row per rule: ``segment``, ``priority`` (lower wins where rules overlap), ``rule`` (readable,
+    e.g. ``"R 4–5 and FM 4–5"``) and one column per feature the scheme uses (its spec, empty = any).
+
+    Examples
+    --------
+    >>> scheme_table("tiers")[["segment", "rule"]].head(2)
+        segment         rule
+    0   Diamond    R+F+M 15
+    1  Platinum  R+F+M 12–14
+    """
+    scheme = load_scheme(scheme)
+    domains = _domains(scheme["kind"], scheme["scale"])
+    used = [f for f in domains if any(f in r for r in scheme["rules"])]
+    rows = [{"segment": r["segment"], "priority": r.get("priority"), "rule": _describe(r, domains),
+             **{f: r.get(f) for f in used}} for r in scheme["rules"]]
+    return pd.DataFrame(rows)
+
+
+def scheme_grid(scheme="classic", bins: int = 5) -> pd.DataFrame:
+    """The segment of every R score × FM score cell of a scores scheme (rows: R from ``bins`` down to 1).
+
+    Only meaningful for schemes whose rules use ``r`` and ``fm`` alone (such as ``"classic"``); F = M = FM is
+    assumed in each cell.
+
+    Examples
+    --------
+    >>> scheme_grid("classic").loc[5, 5]
+    'Champions'
+    """
+    scheme = validate_scheme(scheme, bins)
+    levels = np.arange(1, bins + 1)
+    r, fm = np.meshgrid(levels, levels, indexing="ij")
+    features = _score_features(r.ravel(), fm.ravel(), fm.ravel(), bins, scheme["scale"])
+    names = _assign(scheme, features)
+    grid = pd.DataFrame(names.reshape(bins, bins), index=pd.Index(levels, name="r_score"),
+                        columns=pd.Index(levels, name="fm_score"))
+    return grid.iloc[::-1]
 
 
 def _texts(scheme: dict) -> dict[str, dict]:

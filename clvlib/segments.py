@@ -13,7 +13,7 @@ A feature's allowed values are written ``"4-5"``, ``"1,3"``, ``4`` or a list. ``
 which rule applies where two rules of different segments match the same customer; :func:`validate_scheme` refuses
 any scheme with a score code that no rule covers or that two segments claim at the same (or an unset) priority,
 so precedence is always explicit, never an accident of order. The segments' display order is their first
-appearance in ``rules``.
+appearance in ``rules``; :func:`clvlib.scheme_table` and :func:`clvlib.scheme_grid` show a scheme's rules.
 
 Kind ``"value_activity"`` (the one-to-one marketing types) has rules over ``status`` (``customer``, or for people
 who never bought, ``abandoned_cart`` / ``newsletter_signup``: the furthest step they took towards a purchase),
@@ -35,9 +35,7 @@ import pandas as pd
 from ._validation import check_argument, closest, validate_columns
 from .errors import DataError
 
-__all__ = [
-    "SCORE_COLUMNS", "SCHEMES", "load_scheme", "validate_scheme", "scheme_table", "scheme_grid", "rfm_segments",
-]
+__all__ = ["SCORE_COLUMNS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments"]
 
 SCORE_COLUMNS = ("r_score", "f_score", "m_score")
 
@@ -98,7 +96,6 @@ SCHEMES = {s["name"]: s for s in (CLASSIC, ONE_TO_ONE, TIERS)}
 _KINDS = ("scores", "value_activity")
 _STATUSES = ["customer", "abandoned_cart", "newsletter_signup"]
 _RULE_KEYS = {"segment", "priority", "description", "actions"}
-_FEATURE_LABELS = {"r": "R", "f": "F", "m": "M", "fm": "FM", "total": "R+F+M", "code": "code"}
 
 
 def _domains(kind: str, scale: int) -> dict[str, list]:
@@ -289,62 +286,6 @@ def validate_scheme(scheme, bins: int = 5) -> dict:
     if problems:
         raise DataError(f"scheme {scheme['name']!r} for bins={bins}: " + ". ".join(problems))
     return scheme
-
-
-def _describe(rule: dict, domains: dict) -> str:
-    parts = []
-    for feature in domains:
-        if feature in rule:
-            label = _FEATURE_LABELS.get(feature, feature)
-            spec = rule[feature]
-            text = ", ".join(map(str, spec)) if isinstance(spec, (list, tuple)) else str(spec)
-            parts.append(f"{label} {text.replace('-', '–')}" if feature in _FEATURE_LABELS
-                         else f"{label} = {text}")
-    return " and ".join(parts) or "everyone else"
-
-
-def scheme_table(scheme) -> pd.DataFrame:
-    """The rules of a scheme as a table a reader can check.
-
-    Returns
-    -------
-    DataFrame, one row per rule: ``segment``, ``priority`` (lower wins where rules overlap), ``rule`` (readable,
-    e.g. ``"R 4–5 and FM 4–5"``) and one column per feature the scheme uses (its spec, empty = any).
-
-    Examples
-    --------
-    >>> scheme_table("tiers")[["segment", "rule"]].head(2)
-        segment         rule
-    0   Diamond    R+F+M 15
-    1  Platinum  R+F+M 12–14
-    """
-    scheme = load_scheme(scheme)
-    domains = _domains(scheme["kind"], scheme["scale"])
-    used = [f for f in domains if any(f in r for r in scheme["rules"])]
-    rows = [{"segment": r["segment"], "priority": r.get("priority"), "rule": _describe(r, domains),
-             **{f: r.get(f) for f in used}} for r in scheme["rules"]]
-    return pd.DataFrame(rows)
-
-
-def scheme_grid(scheme="classic", bins: int = 5) -> pd.DataFrame:
-    """The segment of every R score × FM score cell of a scores scheme (rows: R from ``bins`` down to 1).
-
-    Only meaningful for schemes whose rules use ``r`` and ``fm`` alone (such as ``"classic"``); F = M = FM is
-    assumed in each cell.
-
-    Examples
-    --------
-    >>> scheme_grid("classic").loc[5, 5]
-    'Champions'
-    """
-    scheme = validate_scheme(scheme, bins)
-    levels = np.arange(1, bins + 1)
-    r, fm = np.meshgrid(levels, levels, indexing="ij")
-    features = _score_features(r.ravel(), fm.ravel(), fm.ravel(), bins, scheme["scale"])
-    names = _assign(scheme, features)
-    grid = pd.DataFrame(names.reshape(bins, bins), index=pd.Index(levels, name="r_score"),
-                        columns=pd.Index(levels, name="fm_score"))
-    return grid.iloc[::-1]
 
 
 def _assign(scheme: dict, features: pd.DataFrame) -> np.ndarray:
