@@ -28,8 +28,10 @@ h1 { font-size: 26px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 36px 0 12
 a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: underline; }
 .cards { display:grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 12px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
-.card .label { color:var(--muted); font-size:13px; } .card .value { font-size:24px; font-weight:600; }
+.card .label { color:var(--muted); font-size:13px; }
+.card .value { font-size:24px; font-weight:600; white-space:nowrap; font-variant-numeric: tabular-nums; }
 table { border-collapse: collapse; background:#fff; border:1px solid var(--line); font-size:14px; }
+table.wide { width: 100%; } td.date { white-space: nowrap; }
 th, td { padding: 7px 12px; border-bottom: 1px solid var(--line); text-align: left; }
 th { background:#f1f5f9; font-weight:600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -52,7 +54,7 @@ _NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block body_header -%}{{ super() }}
 <header class="clv-header">
   {%- if resources.clv.index_href %}<a class="clv-back" href="{{ resources.clv.index_href | e }}">&larr; all reports</a>{% endif %}
-  <h1 class="clv-title">{{ resources.clv.heading | e }}</h1>
+  {%- if resources.clv.heading %}<h1 class="clv-title">{{ resources.clv.heading | e }}</h1>{% endif %}
   <p class="clv-sub">{{ resources.clv.subtitle | e }}</p>
 </header>
 <!--CLV-TOC-->
@@ -61,14 +63,17 @@ _NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 _NOTEBOOK_CSS = """
 body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 24px 48px; }
-.clv-header { border-bottom: 1px solid #e4e7eb; padding: 24px 0 12px; margin-bottom: 12px; }
+.clv-header { border-bottom: 1px solid #e4e7eb; padding: 16px 0 10px; margin-bottom: 12px;
+              display: flex; flex-wrap: wrap; align-items: baseline; gap: 6px 18px; }
+.clv-header .clv-title { flex-basis: 100%; color: #b91c1c; }
 .clv-title { font: 600 26px/1.25 system-ui, sans-serif; margin: 4px 0; }
 .clv-sub { color: #616e7c; margin: 0; font: 14px system-ui, sans-serif; }
 .clv-back { font: 13px system-ui, sans-serif; color: #1d4ed8; text-decoration: none; }
 nav.clv-toc { background: #f8fafc; border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 18px;
               margin: 8px 0 20px; font: 14px/1.6 system-ui, sans-serif; }
 nav.clv-toc strong { display: block; margin-bottom: 2px; }
-nav.clv-toc ol { margin: 0; padding-left: 20px; } nav.clv-toc li.h3 { margin-left: 18px; list-style: circle; }
+nav.clv-toc ul { margin: 0; padding: 0; list-style: none; columns: 2 320px; column-gap: 32px; }
+nav.clv-toc li { break-inside: avoid; } nav.clv-toc li.h3 { padding-left: 18px; font-size: 13px; }
 nav.clv-toc a { color: #1d4ed8; text-decoration: none; }
 .jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; margin: 8px 0; }
 .jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f8fafc; }
@@ -121,7 +126,7 @@ def add_toc(page: str, *, min_headings: int = 2) -> str:
     --------
     >>> page = '<!--CLV-TOC--><h2 id="A">A</h2><h2 id="B-c">B <a class="anchor-link" href="#B-c">¶</a></h2>'
     >>> print(add_toc(page).split('</nav>')[0])
-    <nav class="clv-toc"><strong>Contents</strong><ol><li class="h2"><a href="#A">A</a></li><li class="h2"><a href="#B-c">B</a></li></ol>
+    <nav class="clv-toc"><strong>Contents</strong><ul><li class="h2"><a href="#A">A</a></li><li class="h2"><a href="#B-c">B</a></li></ul>
     """
     found = _HEADING.findall(page.split("<!--CLV-TOC-->", 1)[-1])
     # The notebook's own title (the first h1) repeats the page header; the contents list starts below it.
@@ -134,20 +139,22 @@ def add_toc(page: str, *, min_headings: int = 2) -> str:
             items.append(f'<li class="h{level}"><a href="#{anchor}">{html.escape(text)}</a></li>')
     toc = ""
     if len(items) >= min_headings:
-        toc = f'<nav class="clv-toc"><strong>Contents</strong><ol>{"".join(items)}</ol></nav>'
+        toc = f'<nav class="clv-toc"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
     return page.replace("<!--CLV-TOC-->", toc, 1)
 
 
-def notebook_to_html(nb: Any, *, heading: str, subtitle: str, title: str | None = None, no_code: bool = False,
-                     index_href: str | None = "index.html") -> str:
+def notebook_to_html(nb: Any, *, heading: str | None, subtitle: str, title: str | None = None,
+                     no_code: bool = False, index_href: str | None = "index.html") -> str:
     """Convert an executed notebook into one self-contained HTML page.
 
     Parameters
     ----------
     nb : nbformat.NotebookNode
         The executed notebook.
-    heading, subtitle : str
-        Shown at the top of the page (the report's name; the data and the as-of date).
+    heading : str or None
+        A heading above the notebook (e.g. "FAILED: ..."); None when the notebook's own title suffices.
+    subtitle : str
+        Shown at the top of the page: the data, the as-of date and the currency.
     title : str, optional
         The browser title; ``heading`` by default.
     no_code : bool, default False
@@ -161,7 +168,7 @@ def notebook_to_html(nb: Any, *, heading: str, subtitle: str, title: str | None 
         The HTML document.
     """
     resources = {
-        "metadata": {"name": title or heading},
+        "metadata": {"name": title or heading or subtitle},
         "clv": {"heading": heading, "subtitle": subtitle, "index_href": index_href, "math": _has_math(nb),
                 "css": _NOTEBOOK_CSS},
     }
@@ -170,12 +177,16 @@ def notebook_to_html(nb: Any, *, heading: str, subtitle: str, title: str | None 
 
 
 def format_figure(value: float | int | None, kind: str, currency: str = "USD") -> str:
-    """Format a headline figure for display: counts with thousands separators, money with the currency, shares in %.
+    """Format a headline figure: counts with thousands separators, money with the currency, shares in %.
+
+    ``kind`` is "count", "money", "amount" (money without the currency, for labelled columns) or "share".
 
     Examples
     --------
     >>> format_figure(1234567, "count"), format_figure(1234.5, "money", "EUR"), format_figure(0.4567, "share")
     ('1,234,567', '1,234.50 EUR', '45.7 %')
+    >>> format_figure(1234.5, "amount"), format_figure(82.675, "amount")
+    ('1,234', '82.67')
     >>> format_figure(None, "money")
     '–'
     """
@@ -185,6 +196,8 @@ def format_figure(value: float | int | None, kind: str, currency: str = "USD") -
         return f"{value:,.0f}"
     if kind == "money":
         return f"{value:,.2f} {currency}"
+    if kind == "amount":  # money in a column or card labelled with its currency: cents only for small amounts
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
     if kind == "share":
         return f"{100 * value:.1f} %"
     return f"{value:,}"

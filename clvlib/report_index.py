@@ -26,15 +26,15 @@ from .report_html import format_figure, index_page
 __all__ = ["load_run_data", "headline_figures", "file_sha256", "build_run_record", "write_run_index",
            "collect_history", "write_history_index", "period_ends", "HEADLINES"]
 
-# (key, label, kind) of the headline figures, in display order.
+# (key, label, kind) of the headline figures, in display order; labels name the currency of amounts.
 HEADLINES = [
     ("customers", "Customers", "count"),
     ("orders", "Orders", "count"),
-    ("revenue", "Revenue", "money"),
-    ("aov", "Average order value", "money"),
+    ("revenue", "Revenue ({currency})", "amount"),
+    ("aov", "Average order value ({currency})", "amount"),
     ("repeat_rate", "Repeat customers", "share"),
-    ("top20_share", "Revenue from top 20 % of customers", "share"),
-    ("clv_12m", "Predicted 12-month CLV per customer", "money"),
+    ("top20_share", "Revenue from the top 20 % of customers", "share"),
+    ("clv_12m", "Predicted 12-month CLV per customer ({currency})", "amount"),
 ]
 
 
@@ -126,6 +126,8 @@ def _cleaning(orders: pd.DataFrame) -> dict[str, Any]:
     excluded = report.excluded[report.excluded["rows"] > 0]
     return {
         "source": report.source, "rows_read": int(report.rows_read), "rows_kept": int(report.rows_kept),
+        "input_revenue": float(getattr(report, "input_revenue", float("nan"))),
+        "revenue": float(getattr(report, "revenue", float("nan"))),
         "excluded": [{"reason": str(reason), "rows": int(row["rows"]), "revenue": float(row["revenue"])}
                      for reason, row in excluded.iterrows()],
         "notes": list(getattr(report, "notes", [])),
@@ -134,8 +136,13 @@ def _cleaning(orders: pd.DataFrame) -> dict[str, Any]:
 
 def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, preset: str | None,
                      columns: dict | None, as_of: str, currency: str, params: dict | None, no_code: bool,
-                     timings: dict[str, float], jobs: int, reports: list[dict[str, str]]) -> dict[str, Any]:
-    """Everything ``run.json`` records: parameters, data file hash, versions, timings, cleaning, headline figures."""
+                     timings: dict[str, float], jobs: int, reports: list[dict[str, str]],
+                     headline: tuple[dict, list[str]] | None = None) -> dict[str, Any]:
+    """Everything ``run.json`` records: parameters, data file hash, versions, timings, cleaning, headline figures.
+
+    ``headline`` is :func:`headline_figures`'s result when already computed (the runner computes it while the
+    notebooks execute).
+    """
     import nbconvert
     import papermill
 
@@ -145,7 +152,7 @@ def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, pr
         data_file = Path(data).resolve()
     else:  # the bundled demo store: hash the file the notebooks read
         data_file = Path(clvlib.datasets.DEMO_STORE_DIR) / "orders.csv"
-    headline, notes = headline_figures(orders, as_of=as_of)
+    headline, notes = headline if headline is not None else headline_figures(orders, as_of=as_of)
     return {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "as_of": as_of,
@@ -166,7 +173,7 @@ def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, pr
 
 def _cards(record: dict) -> str:
     currency = record["parameters"]["currency"]
-    cards = [f'<div class="card"><div class="label">{html.escape(label)}</div>'
+    cards = [f'<div class="card"><div class="label">{html.escape(label.format(currency=currency))}</div>'
              f'<div class="value">{format_figure(record["headline"].get(key), kind, currency)}</div></div>'
              for key, label, kind in HEADLINES]
     return f'<div class="cards">{"".join(cards)}</div>'
@@ -175,9 +182,9 @@ def _cards(record: dict) -> str:
 def _cleaning_table(cleaning: dict, currency: str) -> str:
     if not cleaning:
         return '<p class="note">No cleaning report.</p>'
-    rows = [("Rows read", cleaning["rows_read"], None)]
+    rows = [("Rows read", cleaning["rows_read"], cleaning.get("input_revenue"))]
     rows += [(f"Excluded: {e['reason']}", e["rows"], e["revenue"]) for e in cleaning["excluded"]]
-    rows += [("Rows kept", cleaning["rows_kept"], None)]
+    rows += [("Rows kept", cleaning["rows_kept"], cleaning.get("revenue"))]
     body = "".join(f"<tr><td>{html.escape(label)}</td><td class=num>{n:,}</td>"
                    f"<td class=num>{format_figure(amount, 'money', currency)}</td></tr>" for label, n, amount in rows)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in cleaning.get("notes", []))
@@ -241,15 +248,18 @@ def _trend_chart(history: pd.DataFrame) -> str:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DateFormatter
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     from .plots._style import money_formatter, percent_formatter
 
     currency = str(history["currency"].iloc[-1])
     dates = pd.to_datetime(history.index)
+    counts = FuncFormatter(lambda x, _pos=None: f"{x:,.0f}")
     fig = Figure(figsize=(10, 3.2), dpi=110, layout="constrained")
     panels = [("revenue", f"Revenue ({currency})", money_formatter(currency)),
-              ("customers", "Customers", None),
+              ("customers", "Customers", counts),
               ("repeat_rate", "Repeat customers and top-20 % share", percent_formatter())]
     for ax, (key, title, formatter) in zip(fig.subplots(1, 3), panels):
         ax.plot(dates, history[key].astype(float), marker="o", color="#1d4ed8", label="repeat customers")
@@ -258,9 +268,16 @@ def _trend_chart(history: pd.DataFrame) -> str:
                     label="revenue from top 20 %")
             ax.legend(fontsize=8, frameon=False)
         ax.set(title=title, xlabel="as-of date")
-        if formatter is not None:
-            ax.yaxis.set_major_formatter(formatter)
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        ax.yaxis.set_major_formatter(formatter)
+        if key == "customers":
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(dates) <= 6:  # a tick on each run's date
+            ax.set_xticks(dates)
+            ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
+            ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        else:
+            locator = AutoDateLocator(maxticks=6)
+            ax.xaxis.set(major_locator=locator, major_formatter=ConciseDateFormatter(locator))
         ax.grid(alpha=0.3)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -275,10 +292,13 @@ def write_history_index(root: str | os.PathLike) -> Path:
     for as_of, row in history.iterrows():
         cells = "".join(f"<td class=num>{format_figure(row[key], kind, row['currency'])}</td>"
                         for key, _, kind in HEADLINES)
-        rows.append(f'<tr><td><a href="{html.escape(row["folder"])}/index.html">{html.escape(as_of)}</a></td>'
-                    f"<td>{html.escape(row['data'])}</td>{cells}</tr>")
-    head = "".join(f"<th class=num>{html.escape(label)}</th>" for _, label, _ in HEADLINES)
-    table = f"<table><thead><tr><th>As of</th><th>Data</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        rows.append(f'<tr><td class="date"><a href="{html.escape(row["folder"])}/index.html">{html.escape(as_of)}</a>'
+                    f"</td><td>{html.escape(row['data'])}</td>{cells}</tr>")
+    currencies = sorted(set(history["currency"]))
+    currency = currencies[0] if len(currencies) == 1 else "mixed currencies"
+    head = "".join(f"<th class=num>{html.escape(label.format(currency=currency))}</th>" for _, label, _ in HEADLINES)
+    table = (f'<table class="wide"><thead><tr><th>As of</th><th>Data</th>{head}</tr></thead>'
+             f"<tbody>{''.join(rows)}</tbody></table>")
     if len(history) >= 2:
         chart = f'<h2>Trend</h2><img class="chart" alt="Trend of the headline figures" src="{_trend_chart(history)}">'
     else:

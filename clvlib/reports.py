@@ -21,237 +21,19 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import NOTEBOOKS_DIR, REPORTS_DIR
-from .report_html import _exporter, notebook_to_html
-from .report_index import build_run_record, load_run_data, period_ends, write_history_index, write_run_index
+from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
+from .report_index import (build_run_record, headline_figures, load_run_data, period_ends, write_history_index,
+                           write_run_index)
 
 __all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "RunResult", "ProgressEvent",
            "COMMON_PARAMETERS"]
 
 COMMON_PARAMETERS = ("data", "preset", "columns", "as_of", "currency")
-_KERNEL = "python3"  # one kernel spec for every notebook, whatever their metadata say
-_ENGINE = "clvlib"
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """One step of a run: ``kind`` is "start", "cell" (a code cell starts), "done" or "failed".
-
-    ``cell`` counts code cells from 1 out of ``n_cells``; ``source`` is the cell's first line; ``elapsed`` is the
-    notebook's time so far, in seconds.
-    """
-
-    notebook: str
-    kind: str
-    elapsed: float
-    cell: int | None = None
-    n_cells: int | None = None
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class NotebookJob:
-    """One notebook to execute: plain values only, so that it can travel to a worker process."""
-
-    name: str
-    source: str
-    out_dir: str
-    parameters: dict
-    no_code: bool
-    subtitle: str
-
-
-@dataclass(frozen=True)
-class NotebookOutcome:
-    """The result of one notebook; on failure, where and why."""
-
-    name: str
-    ok: bool
-    seconds: float
-    cell_index: int | None = None
-    cell_source: str = ""
-    ename: str = ""
-    evalue: str = ""
-    heading: str = ""
-
-
-def notebook_parameters(path: str | Path) -> set[str]:
-    """The parameter names assigned in a notebook's cell tagged ``parameters``.
-
-    Read with :mod:`ast` rather than ``papermill.inspect_notebook``, whose pattern skips PEP 604 annotations
-    such as ``data: str | None = None``.
-    """
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
-    names: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            for node in ast.parse(cell.source).body:
-                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-                names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
-
-
-def _register_engine() -> None:
-    # papermill's nbclient engine with three changes: a hook on each cell start for progress; the kernel's own
-    # stderr (start-up chatter, not cell output) discarded; and an immediate kernel shutdown, which saves about
-    # two seconds per notebook over the graceful one (the notebook is finished; nothing is left to flush).
-    import logging
-    import subprocess
-
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
-
-    class ProgressEngine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, progress=None, start_timeout=60,
-                                     execution_timeout=None, log_output=False, stdout_file=None, stderr_file=None,
-                                     **kwargs):
-            if progress is not None:
-                code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
-                original = nb_man.cell_start
-
-                def cell_start(cell, cell_index=None, **kw):
-                    if cell.cell_type == "code":
-                        progress(code.index(cell_index) + 1, len(code), cell.source)
-                    return original(cell, cell_index, **kw)
-
-                nb_man.cell_start = cell_start
-            kwargs.pop("input_path", None)
-            client = PapermillNotebookClient(
-                nb_man, kernel_name=kernel_name, timeout=execution_timeout, startup_timeout=start_timeout,
-                log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file,
-                stderr_file=stderr_file, shutdown_kernel="immediate", **kwargs,
-            )
-            return client.execute(stderr=subprocess.DEVNULL)
-
-    papermill_engines.register(_ENGINE, ProgressEngine)
-
-
-def _first_line(source: str) -> str:
-    lines = [line for line in source.strip().splitlines() if line.strip()]
-    return lines[0].strip() if lines else ""
-
-
-def _heading(nb: Any, default: str) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return default
-
-
-def execute_job(job: NotebookJob, progress: Callable[[ProgressEvent], None] | None = None) -> NotebookOutcome:
-    """Execute one notebook with papermill into ``job.out_dir`` and convert it to HTML in-process.
-
-    On success writes ``<name>.ipynb`` and ``<name>.html``; on failure ``<name>.failed.ipynb`` and
-    ``<name>.failed.html`` (with code, so the failing cell and its traceback are visible).
-    """
-    import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    _register_engine()
-    out = Path(job.out_dir)
-    ipynb = out / f"{job.name}.ipynb"
-    started = time.perf_counter()
-
-    def emit(kind: str, **kw: Any) -> None:
-        if progress is not None:
-            progress(ProgressEvent(job.name, kind, round(time.perf_counter() - started, 2), **kw))
-
-    def on_cell(number: int, total: int, source: str) -> None:
-        emit("cell", cell=number, n_cells=total, source=_first_line(source))
-
-    emit("start")
-    try:
-        nb = papermill.execute_notebook(
-            job.source, str(ipynb), parameters=job.parameters, engine_name=_ENGINE, kernel_name=_KERNEL,
-            progress_bar=False, request_save_on_cell_execute=False, cwd=str(out), progress=on_cell,
-        )
-    except Exception as error:  # noqa: BLE001 - any failure is reported with the notebook's name
-        failure = NotebookOutcome(job.name, False, time.perf_counter() - started, ename=type(error).__name__,
-                                  evalue=str(error))
-        if isinstance(error, PapermillExecutionError):
-            failure = NotebookOutcome(job.name, False, failure.seconds, cell_index=error.cell_index,
-                                      cell_source=error.source, ename=error.ename, evalue=error.evalue)
-        if ipynb.exists():
-            failed_nb = nbformat.read(ipynb, as_version=4)
-            ipynb.replace(out / f"{job.name}.failed.ipynb")
-            page = notebook_to_html(failed_nb, heading=f"FAILED: {_heading(failed_nb, job.name)}",
-                                    subtitle=job.subtitle, no_code=False, index_href=None)
-            (out / f"{job.name}.failed.html").write_text(page, encoding="utf-8")
-        emit("failed")
-        return failure
-    heading = _heading(nb, job.name)
-    page = notebook_to_html(nb, heading=heading, subtitle=job.subtitle, no_code=job.no_code,
-                            title=f"{heading} — {job.subtitle}")
-    (out / f"{job.name}.html").write_text(page, encoding="utf-8")
-    emit("done")
-    return NotebookOutcome(job.name, True, round(time.perf_counter() - started, 3), heading=heading)
-
-
-_EVENTS: Any = None  # a worker process's queue back to the parent's progress callback
-
-
-def _init_worker(queue: Any) -> None:
-    global _EVENTS
-    _EVENTS = queue
-
-
-def _worker(job: NotebookJob) -> NotebookOutcome:
-    return execute_job(job, _EVENTS.put if _EVENTS is not None else None)
-
-
-def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[ProgressEvent], None] | None
-                  ) -> list[NotebookOutcome]:
-    import multiprocessing
-    import threading
-
-    # fork: workers inherit the imported papermill/nbconvert and the compiled HTML templates (warmed here)
-    # instead of loading them again, a few seconds each.
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    if ctx.get_start_method() == "fork":
-        _register_engine()
-        _exporter(jobs[0].no_code)
-    queue = ctx.Queue() if progress is not None else None
-
-    def relay() -> None:
-        for event in iter(queue.get, None):
-            progress(event)
-
-    outcomes: dict[str, NotebookOutcome] = {}
-    relay_thread = None
-    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(queue,)) as pool:
-        futures = [pool.submit(_worker, job) for job in jobs]  # the pool forks its workers here, before any thread
-        if queue is not None:
-            relay_thread = threading.Thread(target=relay, daemon=True)
-            relay_thread.start()
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                if future.cancelled():
-                    continue
-                outcome = future.result()
-                outcomes[outcome.name] = outcome
-                if not outcome.ok:  # fail fast: drop the notebooks not yet started
-                    for other in pending:
-                        other.cancel()
-    if relay_thread is not None:
-        queue.put(None)
-        relay_thread.join()
-    return [outcomes[job.name] for job in jobs if job.name in outcomes]
 
 
 class ReportError(RuntimeError):
@@ -330,18 +112,6 @@ def _replace_dir(new: Path, dest: Path) -> None:
     os.replace(new, dest)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def _run_jobs(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[ProgressEvent], None] | None
-              ) -> list[NotebookOutcome]:
-    if n_jobs <= 1 or len(jobs) == 1:
-        outcomes = []
-        for job in jobs:
-            outcomes.append(execute_job(job, progress))
-            if not outcomes[-1].ok:
-                break  # fail fast: the run is lost anyway; report this error now
-        return outcomes
-    return _run_parallel(jobs, n_jobs, progress)
 
 
 def run_report(
@@ -428,7 +198,8 @@ def run_report(
                 parameters={k: v for k, v in values.items() if k in names},
                 no_code=no_code, subtitle=f"Data: {data_label} · as of {as_of} · currency {currency}",
             ))
-        outcomes = _run_jobs(jobs_list, jobs, progress)
+        outcomes, headline = run_jobs(jobs_list, jobs, progress,
+                                      background=lambda: headline_figures(orders, as_of=as_of))
         failed = [o for o in outcomes if not o.ok]
         if failed:
             failed_dir = dest.with_name(f"{dest.name}.failed")
@@ -438,7 +209,8 @@ def run_report(
         reports = [{"name": o.name, "title": o.heading, "html": f"{o.name}.html", "ipynb": f"{o.name}.ipynb"}
                    for o in outcomes]
         record = build_run_record(orders, data=data, preset=preset, columns=columns, as_of=as_of, currency=currency,
-                                  params=params, no_code=no_code, timings=timings, jobs=jobs, reports=reports)
+                                  params=params, no_code=no_code, timings=timings, jobs=jobs, reports=reports,
+                                  headline=headline)
         record["timings"]["total"] = round(time.perf_counter() - started, 3)
         history = history if history is not None else out is None
         write_run_index(tmp, record, back_href="../index.html" if history else None)

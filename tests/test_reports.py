@@ -139,10 +139,11 @@ def test_history_index_rebuilt_from_every_run_json(tmp_path):
     assert list(history.index) == ["2024-01-31", "2024-02-29"]
     assert history["revenue"].tolist() == [1000.0, 2000.0]
     page = report_index.write_history_index(tmp_path).read_text()
-    rows = re.findall(r'<tr><td><a href="([^"]+)">([^<]+)</a></td>(.*?)</tr>', page)
+    rows = re.findall(r'<tr><td class="date"><a href="([^"]+)">([^<]+)</a></td>(.*?)</tr>', page)
     assert [(href, date) for href, date, _ in rows] == [("2024-01-31/index.html", "2024-01-31"),
                                                        ("2024-02-29/index.html", "2024-02-29")]
-    assert "2,000.00 EUR" in rows[1][2] and "25.0 %" in rows[1][2]
+    assert "<td class=num>2,000</td>" in rows[1][2] and "25.0 %" in rows[1][2]
+    assert "<th class=num>Revenue (EUR)</th>" in page
     assert page.count('src="data:image/png;base64,') == 1  # the trend chart, inline
 
 

@@ -1,0 +1,306 @@
+"""Executing the report notebooks: papermill with a progress hook, in-process HTML, sequential or in processes.
+
+The run's bookkeeping (folders, atomic replace, index pages) lives in :mod:`clvlib.reports`; this module only
+turns :class:`NotebookJob` values into executed notebooks and HTML files, and reports progress as it goes.
+
+Where the time goes, and what is overlapped: each notebook pays a kernel start, its own imports and cells, and an
+HTML conversion. Run sequentially, the conversion of one notebook and the run's other work (the headline
+figures) happen in a helper thread while the next notebook executes in its kernel, on the other core. In
+parallel, worker processes are forked from a parent that has already imported papermill and nbconvert and
+compiled the HTML templates, so no worker pays for them again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .report_html import _exporter, notebook_to_html
+
+__all__ = ["ProgressEvent", "NotebookJob", "NotebookOutcome", "notebook_parameters", "execute_job", "run_jobs"]
+
+_KERNEL = "python3"  # one kernel spec for every notebook, whatever their metadata say
+_ENGINE = "clvlib"
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a run: ``kind`` is "start", "cell" (a code cell starts), "done" or "failed".
+
+    ``cell`` counts code cells from 1 out of ``n_cells``; ``source`` is the cell's first line; ``elapsed`` is the
+    notebook's time so far, in seconds.
+    """
+
+    notebook: str
+    kind: str
+    elapsed: float
+    cell: int | None = None
+    n_cells: int | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """One notebook to execute: plain values only, so that it can travel to a worker process."""
+
+    name: str
+    source: str
+    out_dir: str
+    parameters: dict
+    no_code: bool
+    subtitle: str
+
+
+@dataclass(frozen=True)
+class NotebookOutcome:
+    """The result of one notebook; on failure, where and why."""
+
+    name: str
+    ok: bool
+    seconds: float
+    cell_index: int | None = None
+    cell_source: str = ""
+    ename: str = ""
+    evalue: str = ""
+    heading: str = ""
+
+
+def notebook_parameters(path: str | Path) -> set[str]:
+    """The parameter names assigned in a notebook's cell tagged ``parameters``.
+
+    Read with :mod:`ast` rather than ``papermill.inspect_notebook``, whose pattern skips PEP 604 annotations
+    such as ``data: str | None = None``.
+    """
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _register_engine() -> None:
+    # papermill's nbclient engine with three changes: a hook on each cell start for progress; the kernel's own
+    # stderr (start-up chatter, not cell output) discarded; and an immediate kernel shutdown, which saves about
+    # two seconds per notebook over the graceful one (the notebook is finished; nothing is left to flush).
+    import logging
+    import subprocess
+
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, progress=None, start_timeout=60,
+                                     execution_timeout=None, log_output=False, stdout_file=None, stderr_file=None,
+                                     **kwargs):
+            if progress is not None:
+                code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
+                original = nb_man.cell_start
+
+                def cell_start(cell, cell_index=None, **kw):
+                    if cell.cell_type == "code":
+                        progress(code.index(cell_index) + 1, len(code), cell.source)
+                    return original(cell, cell_index, **kw)
+
+                nb_man.cell_start = cell_start
+            kwargs.pop("input_path", None)
+            client = PapermillNotebookClient(
+                nb_man, kernel_name=kernel_name, timeout=execution_timeout, startup_timeout=start_timeout,
+                log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file,
+                stderr_file=stderr_file, shutdown_kernel="immediate", **kwargs,
+            )
+            return client.execute(stderr=subprocess.DEVNULL)
+
+    papermill_engines.register(_ENGINE, ProgressEngine)
+
+
+def _first_line(source: str) -> str:
+    lines = [line for line in source.strip().splitlines() if line.strip()]
+    return lines[0].strip() if lines else ""
+
+
+def _heading(nb: Any, default: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return default
+
+
+def _execute(job: NotebookJob, progress: Callable[[ProgressEvent], None] | None) -> tuple[NotebookOutcome, Any]:
+    # papermill into job.out_dir; on failure the notebook is kept as <name>.failed.ipynb with its HTML.
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    _register_engine()
+    out = Path(job.out_dir)
+    ipynb = out / f"{job.name}.ipynb"
+    started = time.perf_counter()
+
+    def emit(kind: str, **kw: Any) -> None:
+        if progress is not None:
+            progress(ProgressEvent(job.name, kind, round(time.perf_counter() - started, 2), **kw))
+
+    def on_cell(number: int, total: int, source: str) -> None:
+        emit("cell", cell=number, n_cells=total, source=_first_line(source))
+
+    emit("start")
+    try:
+        nb = papermill.execute_notebook(
+            job.source, str(ipynb), parameters=job.parameters, engine_name=_ENGINE, kernel_name=_KERNEL,
+            progress_bar=False, request_save_on_cell_execute=False, cwd=str(out), progress=on_cell,
+        )
+    except Exception as error:  # noqa: BLE001 - any failure is reported with the notebook's name
+        failure = NotebookOutcome(job.name, False, time.perf_counter() - started, ename=type(error).__name__,
+                                  evalue=str(error))
+        if isinstance(error, PapermillExecutionError):
+            failure = NotebookOutcome(job.name, False, failure.seconds, cell_index=error.cell_index,
+                                      cell_source=error.source, ename=error.ename, evalue=error.evalue)
+        if ipynb.exists():
+            failed_nb = nbformat.read(ipynb, as_version=4)
+            ipynb.replace(out / f"{job.name}.failed.ipynb")
+            page = notebook_to_html(failed_nb, heading=f"FAILED: {_heading(failed_nb, job.name)}",
+                                    subtitle=f"{failure.ename}: {failure.evalue} · {job.subtitle}",
+                                    no_code=False, index_href=None)
+            (out / f"{job.name}.failed.html").write_text(page, encoding="utf-8")
+        emit("failed")
+        return failure, None
+    emit("done")
+    return NotebookOutcome(job.name, True, round(time.perf_counter() - started, 3), heading=_heading(nb, job.name)), nb
+
+
+def _convert(job: NotebookJob, nb: Any, outcome: NotebookOutcome) -> None:
+    page = notebook_to_html(nb, heading=None, subtitle=job.subtitle, no_code=job.no_code,
+                            title=f"{outcome.heading} — {job.subtitle}")
+    (Path(job.out_dir) / f"{job.name}.html").write_text(page, encoding="utf-8")
+
+
+def execute_job(job: NotebookJob, progress: Callable[[ProgressEvent], None] | None = None) -> NotebookOutcome:
+    """Execute one notebook with papermill into ``job.out_dir`` and convert it to HTML in-process.
+
+    On success writes ``<name>.ipynb`` and ``<name>.html``; on failure ``<name>.failed.ipynb`` and
+    ``<name>.failed.html`` (with code, so the failing cell and its traceback are visible).
+    """
+    outcome, nb = _execute(job, progress)
+    if outcome.ok:
+        _convert(job, nb, outcome)
+    return outcome
+
+
+_EVENTS: Any = None  # a worker process's queue back to the parent's progress callback
+
+
+def _init_worker(queue: Any) -> None:
+    global _EVENTS
+    _EVENTS = queue
+
+
+def _worker(job: NotebookJob) -> NotebookOutcome:
+    return execute_job(job, _EVENTS.put if _EVENTS is not None else None)
+
+
+def _run_sequential(jobs: list[NotebookJob], progress: Callable[[ProgressEvent], None] | None,
+                    background: Callable[[], Any] | None) -> tuple[list[NotebookOutcome], Any]:
+    # One helper thread, first in first out: compile the HTML templates, the background work, then each
+    # notebook's conversion, all while the kernels run on the other core. Failures stop the loop at once.
+    outcomes = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clv-report") as helper:
+        helper.submit(_exporter, jobs[0].no_code)
+        extra = helper.submit(background) if background is not None else None
+        conversions = []
+        for job in jobs:
+            outcome, nb = _execute(job, progress)
+            outcomes.append(outcome)
+            if not outcome.ok:
+                break
+            conversions.append(helper.submit(_convert, job, nb, outcome))
+        for conversion in conversions:
+            conversion.result()  # re-raises a conversion error here
+        result = extra.result() if extra is not None and all(o.ok for o in outcomes) else None
+    return outcomes, result
+
+
+def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[ProgressEvent], None] | None,
+                  background: Callable[[], Any] | None) -> tuple[list[NotebookOutcome], Any]:
+    import multiprocessing
+    import threading
+
+    # fork: workers inherit the imported papermill/nbconvert and the compiled HTML templates (warmed here)
+    # instead of loading them again, a few seconds each.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    if ctx.get_start_method() == "fork":
+        _register_engine()
+        _exporter(jobs[0].no_code)
+    queue = ctx.Queue() if progress is not None else None
+
+    def relay() -> None:
+        for event in iter(queue.get, None):
+            progress(event)
+
+    outcomes: dict[str, NotebookOutcome] = {}
+    threads = []
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(queue,)) as pool:
+        futures = [pool.submit(_worker, job) for job in jobs]
+        # Threads only now: the pool forked its workers at the first submit, and a fork must not copy a thread
+        # that may hold a lock.
+        helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clv-report")
+        extra = helper.submit(background) if background is not None else None
+        if queue is not None:
+            threads.append(threading.Thread(target=relay, daemon=True))
+            threads[-1].start()
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.cancelled():
+                    continue
+                outcome = future.result()
+                outcomes[outcome.name] = outcome
+                if not outcome.ok:  # fail fast: drop the notebooks not yet started
+                    for other in pending:
+                        other.cancel()
+    if queue is not None:
+        queue.put(None)
+        threads[0].join()
+    ordered = [outcomes[job.name] for job in jobs if job.name in outcomes]
+    result = extra.result() if extra is not None and all(o.ok for o in ordered) else None
+    helper.shutdown(wait=True)
+    return ordered, result
+
+
+def run_jobs(jobs: list[NotebookJob], n_jobs: int = 1, progress: Callable[[ProgressEvent], None] | None = None,
+             background: Callable[[], Any] | None = None) -> tuple[list[NotebookOutcome], Any]:
+    """Execute the notebooks, sequentially or in ``n_jobs`` processes, stopping at the first failure.
+
+    Parameters
+    ----------
+    jobs : list of NotebookJob
+    n_jobs : int, default 1
+    progress : callable, optional
+        Receives every :class:`ProgressEvent`, in the calling process.
+    background : callable, optional
+        Other work of the run, done in a helper thread of this process while notebooks execute.
+
+    Returns
+    -------
+    (list of NotebookOutcome, object)
+        Outcomes in job order (up to the first failure when sequential), and ``background()``'s result (None when
+        a notebook failed).
+    """
+    if n_jobs <= 1 or len(jobs) == 1:
+        return _run_sequential(jobs, progress, background)
+    return _run_parallel(jobs, n_jobs, progress, background)

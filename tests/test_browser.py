@@ -1,0 +1,133 @@
+"""A real browser opens every page of a report run: images decode, no error text, index links resolve, screenshots.
+
+Debian's headless chromium loads a copy of each page with a small script appended; on ``load`` the script writes
+what it found (images and their natural widths, error outputs, traceback text, links) as JSON into the DOM, which
+``--dump-dom`` returns. The same chromium call saves a screenshot; their paths are printed (``pytest -s``).
+Skipped when chromium is missing, except under CI (env var CI set), where a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from test_reports import PLOT, make_notebook, make_orders
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+COLUMNS = ["--column", "customer_id=Email", "--column", "order_id=Order", "--column", "order_date=Date",
+           "--column", "revenue=Total"]
+
+PROBE = """<script>
+window.addEventListener("load", function () {
+  var images = Array.from(document.images).map(function (img) {
+    return {alt: img.alt, width: img.naturalWidth, complete: img.complete};
+  });
+  var text = document.body.innerText;
+  var errors = document.querySelectorAll(
+    '[data-mime-type="application/vnd.jupyter.stderr"], .jp-OutputArea-output .ansi-red-intense-fg');
+  var report = {
+    title: document.title,
+    images: images,
+    error_outputs: errors.length,
+    traceback: /Traceback \\(most recent call last\\)|\\b[A-Z]\\w*(Error|Exception): /.test(text),
+    links: Array.from(document.querySelectorAll("a[href]")).map(function (a) { return a.getAttribute("href"); }),
+    text_length: text.length
+  };
+  var pre = document.createElement("pre");
+  pre.id = "clv-probe";
+  pre.style.display = "none";  // read from the DOM, kept out of the screenshot
+  pre.textContent = JSON.stringify(report);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _chromium(url: str, screenshot: Path, profile: Path) -> str:
+    """The DOM after load (and a screenshot) from headless chromium; the process group is killed on timeout."""
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1280,2000",
+               "--virtual-time-budget=5000", f"--screenshot={screenshot}", "--dump-dom", url]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+    try:
+        out, _ = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return out
+
+
+def _probe(page: Path, shots: Path, profile: Path) -> dict:
+    # A copy beside the original, so that relative links and images resolve exactly as they do for a reader.
+    probe = page.with_name(f".probe-{page.name}")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>", 1), encoding="utf-8")
+    try:
+        screenshot = shots / f"{page.parent.name}-{page.stem}.png"
+        dom = _chromium(probe.as_uri(), screenshot, profile)
+    finally:
+        probe.unlink()
+    found = re.search(r'<pre id="clv-probe">(.*?)</pre>', dom, re.S)
+    assert found, f"{page}: the probe script did not run (chromium printed {len(dom)} characters)"
+    print(f"screenshot of {page}: {screenshot}")
+    assert screenshot.is_file() and screenshot.stat().st_size > 10_000
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory) -> Path:
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing and CI is set: run .ci/install_browser.sh")
+        pytest.skip("chromium is not installed (apt-get install chromium, or .ci/install_browser.sh)")
+    root = tmp_path_factory.mktemp("browser")
+    make_orders(root / "orders.csv")
+    make_notebook(root / "nb" / "01_plot.ipynb", PLOT, title="Plot report")
+    out = root / "reports"
+    completed = subprocess.run(
+        [sys.executable, "-m", "clvlib", "report", "--data", str(root / "orders.csv"), *COLUMNS,
+         "--as-of", "2024-02-29,2024-03-31", "--out", str(out), "--notebooks-dir", str(root / "nb"), "-q"],
+        capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"screenshots in {folder}")
+    return folder
+
+
+def _pages(out: Path) -> list[Path]:
+    return [out / "index.html", *sorted(p for p in out.glob("*/*.html") if not p.name.startswith("."))]
+
+
+def test_every_page_renders_without_errors_and_links_resolve(report_run, shots, tmp_path):
+    pages = _pages(report_run)
+    assert len(pages) == 5  # the history index, and per date its index and the report
+    for page in pages:
+        result = _probe(page, shots, tmp_path / "profile")
+        assert all(img["complete"] and img["width"] > 0 for img in result["images"]), (page, result["images"])
+        assert result["error_outputs"] == 0 and not result["traceback"], page
+        assert result["text_length"] > 200 and result["title"], page
+        is_run_index = page.name == "index.html" and page.parent != report_run
+        # The reports show the plot and the history shows the trend chart; a run's index is figures and links.
+        assert len(result["images"]) >= (0 if is_run_index else 1), page
+        if page.name == "index.html":
+            targets = [h for h in result["links"] if not h.startswith("#") and not urlparse(h).scheme]
+            assert targets, page
+            missing = [h for h in targets if not (page.parent / unquote(h)).is_file()]
+            assert missing == [], f"{page}: links to missing files {missing}"
