@@ -85,3 +85,38 @@ def test_bad_inputs():
         segment_migration(pd.DataFrame({"x": [1]}), pd.Series(["a"]))
     with pytest.raises(DataError, match="customer ids repeat"):
         segment_migration(pd.Series(["a", "b"], index=["x", "x"]), pd.Series(["a"], index=["x"]))
+
+
+@pytest.mark.slow
+def test_rfm_notebook_on_cdnow_headlines_and_files(tmp_path):
+    import nbformat
+    import papermill
+
+    from clvlib.config import DATA_DIR, NOTEBOOKS_DIR
+
+    out, exports = tmp_path / "04.ipynb", tmp_path / "segments"
+    papermill.execute_notebook(
+        str(NOTEBOOKS_DIR / "04_rfm.ipynb"), str(out), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
+        parameters={"data": "data/cdnow/CDNOW_master.txt", "preset": "cdnow", "export_dir": str(exports)},
+    )
+    markdown = "\n".join(
+        output["data"]["text/markdown"] for cell in nbformat.read(out, 4).cells
+        for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})
+    )
+    raw = pd.read_csv(DATA_DIR / "cdnow" / "CDNOW_master.txt", sep=r"\s+", header=0,
+                      names=["customer_id", "date", "quantity", "revenue"], dtype={"customer_id": str})
+    raw["date"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
+    first = raw.groupby("customer_id")["date"].min()
+    # CDNOW is one cohort (first purchases in Q1 1997): nobody is new since 31 Mar 1998.
+    assert f"**{first.size:,} customers** analysed as of **30 Jun 1998**, compared with **31 Mar 1998**" in markdown
+    assert f"Since 31 Mar 1998: **{int((first > '1998-03-31').sum()):,} new customers**" in markdown
+    # The combined file holds every customer once; the per-segment files add up to it.
+    combined = pd.read_csv(exports / "all_segments.csv", dtype={"customer_id": str})
+    assert sorted(combined["customer_id"]) == sorted(first.index)
+    parts = [p for p in exports.glob("*.csv") if p.name != "all_segments.csv"]
+    assert sum(len(pd.read_csv(p)) for p in parts) == first.size
+    # The headline's top-revenue segment and its revenue share, recomputed from the file with plain pandas.
+    totals = combined.groupby("segment")["total_revenue"].sum()
+    top = totals.idxmax()
+    share = totals.max() / totals.sum()
+    assert f"**{top}** bring the most revenue: {share:.0%} of it" in markdown
