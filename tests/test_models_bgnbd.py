@@ -86,7 +86,7 @@ def test_compressed_weighted_likelihood_equals_plain_sum(cdnow):
     data, weights, inverse = compress_rows(x, t_x, T)
     assert len(weights) < len(x) and weights.sum() == len(x)
     theta = np.log(CDNOW_PARAMS)
-    compressed, _ = BetaGeo._negative_log_likelihood(theta, data, weights)
+    compressed, _ = BetaGeo._negative_log_likelihood(theta, BetaGeo._prepare(data, weights), weights)
     assert -compressed == pytest.approx(bgnbd_log_likelihood(CDNOW_PARAMS, x, t_x, T).sum(), rel=1e-12)
     np.testing.assert_array_equal(data[0][inverse], x)
 
@@ -95,7 +95,8 @@ def test_compressed_weighted_likelihood_equals_plain_sum(cdnow):
 def test_analytic_gradient_matches_finite_differences(cdnow, params):
     x, t_x, T = (cdnow[c].to_numpy() for c in ["frequency", "recency", "T"])
     theta = np.log(params)
-    _, grad = BetaGeo._negative_log_likelihood(theta, (x, t_x, T), np.ones_like(x))
+    ones = np.ones_like(x)
+    _, grad = BetaGeo._negative_log_likelihood(theta, BetaGeo._prepare((x, t_x, T), ones), ones)
     h = 1e-5
     numeric = [
         -(bgnbd_log_likelihood(np.exp(theta + h * e), x, t_x, T).sum()

@@ -76,7 +76,8 @@ def test_analytic_gradient_matches_finite_differences(cdnow):
     repeat = cdnow[cdnow["frequency"] > 0]
     x, m = repeat["frequency"].to_numpy(), repeat["monetary_value"].to_numpy()
     theta = np.log([6.0, 3.5, 14.0])
-    _, grad = GammaGamma._negative_log_likelihood(theta, (x, m), np.ones_like(x))
+    ones = np.ones_like(x)
+    _, grad = GammaGamma._negative_log_likelihood(theta, GammaGamma._prepare((x, m), ones), ones)
     h = 1e-5
     numeric = [
         -(gamma_gamma_log_likelihood(np.exp(theta + h * e), x, m).sum()

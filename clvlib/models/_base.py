@@ -120,13 +120,18 @@ def _hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarr
 class BaseModel:
     """Shared machinery of the maximum-likelihood models (not used directly).
 
-    Subclasses set ``_param_names``, implement ``_prepare(customers)`` (returning the data tuple and weights),
+    Subclasses set ``_param_names`` and implement ``_start(data, weights)`` (starting log-parameters) and
     ``_negative_log_likelihood(log_params, data, weights)`` (the weighted total and its gradient in the
-    log-parameters) and ``_start(data, weights)`` (starting log-parameters).
+    log-parameters); ``_prepare(data, weights)`` may precompute what every evaluation reuses.
     """
 
     _param_names: tuple[str, ...] = ()
     _hessian_step: float = 1e-5
+
+    @staticmethod
+    def _prepare(data: tuple, weights: np.ndarray):
+        """Precompute whatever the likelihood reuses across evaluations (default: nothing)."""
+        return data
 
     def __init__(self, penalizer_coef: float = 0.0):
         if penalizer_coef < 0:
@@ -151,6 +156,7 @@ class BaseModel:
             return value / n + penalty * np.sum(params**2), grad / n + penalty * 2 * params**2
 
         x0 = self._start(data, weights)
+        data = self._prepare(data, weights)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             # BFGS: the log-parameters are unconstrained, and it needs no BLAS-threaded bookkeeping (L-BFGS-B's
             # costs more than the likelihood itself on a busy machine). L-BFGS-B is the fallback.

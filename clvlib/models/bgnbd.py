@@ -14,6 +14,8 @@ References
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyp2f1
@@ -76,27 +78,67 @@ def bgnbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
     return log_a12 + np.logaddexp(log_a3, log_a4)
 
 
-def _log_likelihood_and_gradient(params, x, t_x, T):
-    """Per-row log-likelihood and its gradient in the natural parameters (rows × 4)."""
+class _Prepared(NamedTuple):
+    """Compressed rows split into the levels each likelihood term depends on, computed once per fit.
+
+    The gamma-function terms depend on x alone, log(α+T) on T alone and log(α+t_x) on t_x alone; evaluating each
+    on its distinct values and gathering leaves only a handful of cheap array operations per row.
+    """
+
+    x: np.ndarray
+    w: np.ndarray
+    repeat: np.ndarray
+    ux: np.ndarray
+    ix: np.ndarray
+    wx: np.ndarray
+    uT: np.ndarray
+    iT: np.ndarray
+    utx: np.ndarray
+    itx: np.ndarray
+
+
+def _prepare(data, weights) -> _Prepared:
+    x, t_x, T = data
+    ix, ux = pd.factorize(x)
+    iT, uT = pd.factorize(T)
+    itx, utx = pd.factorize(t_x)
+    wx = np.bincount(ix, weights=weights, minlength=len(ux))
+    return _Prepared(x, weights, x > 0, np.asarray(ux), ix, wx, np.asarray(uT), iT, np.asarray(utx), itx)
+
+
+def _weighted_log_likelihood_and_gradient(params, d: _Prepared) -> tuple[float, np.ndarray]:
+    """Weighted total of [1] eq. (6) and its gradient in the natural parameters, on prepared levels."""
     r, alpha, a, b = _split(params)
-    log_a12, log_a3, log_a4 = _log_terms(params, x, t_x, T)
+    ux, w = d.ux, d.w
+    repeat_level = ux > 0
+    # Terms of x alone (ln A1 + ln A2 and their derivatives), on the few distinct frequencies.
+    a12 = (
+        gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+        + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux)
+    )
+    with np.errstate(divide="ignore"):
+        c4 = np.where(repeat_level, np.log(a) - np.log(np.where(repeat_level, b + ux - 1, 1.0)), -np.inf)
+    log_T, log_tx = np.log(alpha + d.uT)[d.iT], np.log(alpha + d.utx)[d.itx]
+    rx = r + d.x
+    log_a3 = -rx * log_T
+    log_a4 = c4[d.ix] - rx * log_tx
     log_bracket = np.logaddexp(log_a3, log_a4)
     w3 = np.exp(log_a3 - log_bracket)  # share of the "still alive" term
     w4 = 1.0 - w3
-    repeat = x > 0
-    safe_bx1 = np.where(repeat, b + x - 1, 1.0)
-    grad = np.empty((x.size, 4))
-    grad[:, 0] = (
-        digamma(r + x) - digamma(r) + np.log(alpha)
-        - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
-    )
-    grad[:, 1] = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-    grad[:, 2] = digamma(a + b) - digamma(a + b + x) + w4 / a
-    grad[:, 3] = (
-        digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x)
-        - np.where(repeat, w4 / safe_bx1, 0.0)
-    )
-    return log_a12 + log_bracket, grad
+    total = float(d.wx @ a12 + np.einsum("i,i->", w, log_bracket))
+
+    ww3, ww4 = w * w3, w * w4
+    w4_by_x = np.bincount(d.ix, weights=ww4, minlength=len(ux))
+    inv_T, inv_tx = (1.0 / (alpha + d.uT))[d.iT], (1.0 / (alpha + d.utx))[d.itx]
+    grad = np.array([
+        d.wx @ (digamma(r + ux) - digamma(r) + np.log(alpha))
+        - np.einsum("i,i->", ww3, log_T) - np.einsum("i,i->", ww4, log_tx),
+        d.wx.sum() * r / alpha - np.einsum("i,i->", rx, ww3 * inv_T + ww4 * inv_tx),
+        d.wx @ (digamma(a + b) - digamma(a + b + ux)) + w4_by_x.sum() / a,
+        d.wx @ (digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))
+        - np.sum(np.where(repeat_level, w4_by_x / np.where(repeat_level, b + ux - 1, 1.0), 0.0)),
+    ])
+    return total, grad
 
 
 def bgnbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
@@ -194,9 +236,11 @@ class BetaGeo(PurchaseModel):
         alpha = np.average(T, weights=weights) / mean_x
         return np.log([1.0, max(alpha, 1e-3), 1.0, 2.0])
 
+    _prepare = staticmethod(_prepare)
+
     @staticmethod
-    def _negative_log_likelihood(theta, data, weights):
+    def _negative_log_likelihood(theta, data: _Prepared, weights):
         params = np.exp(theta)
-        ll, grad = _log_likelihood_and_gradient(params, *data)
+        total, grad = _weighted_log_likelihood_and_gradient(params, data)
         # Chain rule to log-parameters: d/dθ = d/dp · p.
-        return -float(np.einsum("i,i->", weights, ll)), -np.einsum("i,ij->j", weights, grad) * params
+        return -total, -grad * params

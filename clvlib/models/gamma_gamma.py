@@ -15,6 +15,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,15 +56,46 @@ def gamma_gamma_log_likelihood(params, frequency, monetary_value) -> np.ndarray:
     )
 
 
-def _gradient(params, x, m) -> np.ndarray:
-    p, q, v = params
-    px = p * x
-    log_vmx = np.log(v + m * x)
-    grad = np.empty((x.size, 3))
-    grad[:, 0] = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_vmx)
-    grad[:, 1] = digamma(px + q) - digamma(q) + np.log(v) - log_vmx
-    grad[:, 2] = q / v - (px + q) / (v + m * x)
-    return grad
+class _Prepared(NamedTuple):
+    """Rows plus the sums that do not depend on the parameters (so each evaluation needs one log per row)."""
+
+    x: np.ndarray
+    mx: np.ndarray
+    w: np.ndarray
+    wx_row: np.ndarray
+    ux: np.ndarray
+    wx: np.ndarray
+    sum_w_log_m: float
+    sum_wx_log_mx: float
+
+
+def _prepare(data, weights) -> _Prepared:
+    x, m = data
+    ix, ux = pd.factorize(x)
+    ux = np.asarray(ux)
+    wx = np.bincount(ix, weights=weights, minlength=len(ux))
+    return _Prepared(
+        x, m * x, weights, weights * x, ux, wx,
+        float(weights @ np.log(m)), float((weights * x) @ (np.log(m) + np.log(x))),
+    )
+
+
+def _weighted_log_likelihood_and_gradient(params, d: _Prepared) -> tuple[float, np.ndarray]:
+    """Weighted total of [2] eq. (3) and its gradient in ``(p, q, v)``."""
+    p, q, v = (float(c) for c in params)
+    pux = p * d.ux
+    log_vmx = np.log(v + d.mx)
+    inv_vmx = 1.0 / (v + d.mx)
+    level = gammaln(pux + q) - gammaln(pux) - gammaln(q) + q * np.log(v)
+    wx_log = np.einsum("i,i->", d.wx_row, log_vmx)
+    w_log = np.einsum("i,i->", d.w, log_vmx)
+    total = d.wx @ level + p * d.sum_wx_log_mx - d.sum_w_log_m - p * wx_log - q * w_log
+    grad = np.array([
+        d.wx @ (d.ux * (digamma(pux + q) - digamma(pux))) + d.sum_wx_log_mx - wx_log,
+        d.wx @ (digamma(pux + q) - digamma(q) + np.log(v)) - w_log,
+        q * d.wx.sum() / v - p * np.einsum("i,i->", d.wx_row, inv_vmx) - q * np.einsum("i,i->", d.w, inv_vmx),
+    ])
+    return float(total), grad
 
 
 def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
@@ -159,13 +191,13 @@ class GammaGamma(BaseModel):
         mean_m = np.average(m, weights=weights)
         return np.log([1.0, 3.0, 2.0 * mean_m])
 
+    _prepare = staticmethod(_prepare)
+
     @staticmethod
-    def _negative_log_likelihood(theta, data, weights):
+    def _negative_log_likelihood(theta, data: _Prepared, weights):
         params = np.exp(theta)
-        x, m = data
-        ll = gamma_gamma_log_likelihood(params, x, m)
-        grad = _gradient(params, x, m)
-        return -float(np.einsum("i,i->", weights, ll)), -np.einsum("i,ij->j", weights, grad) * params
+        total, grad = _weighted_log_likelihood_and_gradient(params, data)
+        return -total, -grad * params
 
     def expected_spend(self, customers: pd.DataFrame) -> pd.Series:
         """Conditional expected average order value per customer, [2] eq. (5); Series ``expected_spend``.
