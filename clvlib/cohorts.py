@@ -121,7 +121,8 @@ def _spend_by_month(marketing_spend: pd.DataFrame) -> pd.DataFrame:
 
 def _acquired(customers: pd.DataFrame, spend: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Customers acquired in the months the spend table covers (so spend and customers describe the same months)."""
-    validate_columns(customers, ("channel",), source="customers", what="customer table")
+    if "channel" in keys:
+        validate_columns(customers, ("channel",), source="customers", what="customer table")
     frame = _with_cohort(customers, keys + ["cohort"])
     return frame[frame["cohort"].isin(set(spend["cohort"]))]
 

@@ -79,6 +79,8 @@ def test_cac_counts_only_months_with_spend_and_handles_organic_and_empty_months(
     assert got.loc["ads", "new_customers"] == 3           # e (May) is outside the spend months
     assert got.loc["ads", "cac"] == pytest.approx(120 / 3)
     assert got.loc["organic", "cac"] == 0.0               # customers, no spend
+    monthly = cac_by_channel(spend, customers.drop(columns="channel"), by="cohort")  # no channel needed
+    assert monthly["new_customers"].tolist() == [4, 0] and monthly["cac"].iloc[0] == pytest.approx(90 / 4)
     both = cac_by_channel(spend, customers, by=["channel", "cohort"])
     assert np.isnan(both.loc[("ads", pd.Period("2024-02", "M")), "cac"])   # spend, nobody acquired
     with pytest.raises(ValueError, match="The value for `by` must be one of"):
