@@ -9,7 +9,8 @@ import pytest
 
 import clvlib
 from clvlib.plots import (
-    plot_clv_by_group, plot_clv_histogram, plot_clv_vs_cac, plot_cohort_curves, plot_ltv_cac, plot_payback_curves, plot_what_if,
+    plot_clv_by_group, plot_clv_histogram, plot_clv_vs_cac, plot_cohort_curves, plot_ltv_cac, plot_payback_curves,
+    plot_what_if,
 )
 
 
