@@ -20,11 +20,13 @@ References
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1
 
-from ._base import PurchaseModel, numeric_gradient
+from ._base import PurchaseModel, compress_rows
 
 __all__ = [
     "ParetoNBD",
@@ -40,29 +42,119 @@ def _split(params) -> tuple[float, float, float, float]:
     return r, alpha, s, beta
 
 
-def _log_boundary(a: np.ndarray, b: np.ndarray, base: float, shift: float, y: np.ndarray) -> np.ndarray:
-    """log of ₂F₁(a, b; a+1; shift/(base+y)) / (base+y)^a, through Euler's transformation."""
-    z = shift / (base + y)
-    return (1 - b) * np.log1p(-z) + np.log(hyp2f1(1.0, a + 1 - b, a + 1, z)) - a * np.log(base + y)
+def _log_boundary(a, b, base: float, other: float, y, grad: bool = False):
+    """log of ₂F₁(a, b; a+1; z) / (base+y)^a with z = (base−other)/(base+y), through Euler's transformation.
+
+    With ``grad``, also its derivatives in ``base`` and ``other``. They need no further ₂F₁: H(z) = ₂F₁(1, b₁; c; z)
+    satisfies (1−z)H' = b₁H − (c−1)(H−1)/z (from the ratio of its series terms).
+    """
+    z = (base - other) / (base + y)
+    b1, c = a + 1 - b, a + 1
+    hyp = hyp2f1(1.0, b1, c, z)
+    value = (1 - b) * np.log1p(-z) + np.log(hyp) - a * np.log(base + y)
+    if not grad:
+        return value
+    small = z < 1e-6  # (H − 1)/z cancels there; its series starts b₁/c + b₁(b₁+1)/(c(c+1)) z
+    safe_z = np.where(small, 1.0, z)
+    h_minus_1_over_z = np.where(small, b1 / c + b1 * (b1 + 1) / (c * (c + 1)) * z, (hyp - 1) / safe_z)
+    dlog_dz = (1 - b) / -(1 - z) + (b1 * hyp - (c - 1) * h_minus_1_over_z) / ((1 - z) * hyp)
+    d_base = dlog_dz * (other + y) / (base + y) ** 2 - a / (base + y)
+    d_other = -dlog_dz / (base + y)
+    return value, d_base, d_other
+
+
+def _boundary(params, x, y, grad: bool = False):
+    """log F(y) = log[₂F₁(r+s+x, ·; r+s+x+1; z(y)) / (max(α,β)+y)^(r+s+x)], the integral's end-point term.
+
+    With ``grad``: ``(value, d/dα, d/dβ)``.
+    """
+    r, alpha, s, beta = _split(params)
+    if alpha >= beta:
+        return _log_boundary(r + s + x, s + 1.0, alpha, beta, y, grad)
+    out = _log_boundary(r + s + x, r + x, beta, alpha, y, grad)
+    return (out[0], out[2], out[1]) if grad else out
+
+
+def _alive(params, x, T) -> np.ndarray:
+    """log of 1 / ((α+T)^(r+x) (β+T)^s): survived to T."""
+    r, alpha, s, beta = _split(params)
+    return -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+
+
+def _front(params, x) -> tuple[np.ndarray, np.ndarray]:
+    """log Γ(r+x)α^rβ^s/Γ(r) and log(s/(r+s+x)): the terms of x alone."""
+    r, alpha, s, beta = _split(params)
+    log_front = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    return log_front, np.log(s) - np.log(r + s + x)
+
+
+def _died(log_share, log_at_T, log_at_tx) -> np.ndarray:
+    """log of s/(r+s+x) · A0, the "died in (t_x, T]" term ([2] eq. 23)."""
+    # A0 = F(t_x) − F(T) > 0; log(F1 − F2) = log F1 + log(−expm1(log F2 − log F1)), exact even when they are close.
+    with np.errstate(divide="ignore"):
+        return log_share + log_at_tx + np.log(-np.expm1(log_at_T - log_at_tx))
 
 
 def _log_terms(params, x, t_x, T):
     """Log of Γ(r+x)α^rβ^s/Γ(r), of the "alive at T" term, and of the "died in (t_x, T]" term ([2] eqs. 22–23)."""
+    log_front, log_share = _front(params, x)
+    log_died = _died(log_share, _boundary(params, x, T), _boundary(params, x, t_x))
+    return log_front, _alive(params, x, T), log_died
+
+
+class _Prepared(NamedTuple):
+    """Rows with their distinct x, (x, T) and (x, t_x) values: each term is evaluated once per distinct value."""
+
+    ux: np.ndarray
+    ix: np.ndarray
+    wx: np.ndarray
+    w: np.ndarray
+    x_T: np.ndarray
+    T: np.ndarray
+    i_T: np.ndarray
+    x_tx: np.ndarray
+    t_x: np.ndarray
+    i_tx: np.ndarray
+
+
+def _prepare(data, weights) -> _Prepared:
+    x, t_x, T = data
+    (xT, TT), _, i_T = compress_rows(x, T)
+    (xt, tt), _, i_tx = compress_rows(x, t_x)
+    ix, ux = pd.factorize(x)
+    wx = np.bincount(ix, weights=weights, minlength=len(ux))
+    return _Prepared(np.asarray(ux), ix, wx, weights, xT, TT, i_T, xt, tt, i_tx)
+
+
+def _weighted_log_likelihood(params, d: _Prepared, grad: bool = False):
+    """Weighted total of [2] eq. (22), each term on the distinct values it depends on, then gathered per row.
+
+    With ``grad``, also the analytic derivatives in α and β (the ₂F₁ parameters, and so r and s, have none).
+    """
     r, alpha, s, beta = _split(params)
-    rsx = r + s + x
-    log_front = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    log_alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    if alpha >= beta:
-        b, base, shift = s + 1.0, alpha, alpha - beta
-    else:
-        b, base, shift = r + x, beta, beta - alpha
-    log_at_tx = _log_boundary(rsx, b, base, shift, t_x)
-    log_at_T = _log_boundary(rsx, b, base, shift, T)
-    # A0 = F(t_x) − F(T) > 0; log(F1 − F2) = log F1 + log(−expm1(log F2 − log F1)), exact even when they are close.
-    with np.errstate(divide="ignore"):
-        log_a0 = log_at_tx + np.log(-np.expm1(log_at_T - log_at_tx))
-    log_died = np.log(s) - np.log(rsx) + log_a0
-    return log_front, log_alive, log_died
+    log_front, log_share = _front(params, d.ux)
+    log_alive = _alive(params, d.x_T, d.T)[d.i_T]
+    at_T, at_tx = _boundary(params, d.x_T, d.T, grad), _boundary(params, d.x_tx, d.t_x, grad)
+    if not grad:
+        log_died = _died(log_share[d.ix], at_T[d.i_T], at_tx[d.i_tx])
+        return float(d.wx @ log_front + np.einsum("i,i->", d.w, np.logaddexp(log_alive, log_died)))
+    l_T, l_tx = at_T[0][d.i_T], at_tx[0][d.i_tx]
+    log_died = _died(log_share[d.ix], l_T, l_tx)
+    log_bracket = np.logaddexp(log_alive, log_died)
+    w_alive = d.w * np.exp(log_alive - log_bracket)
+    w_died = d.w - w_alive
+    # d log(F(t_x) − F(T)) = (dF(t_x)/F(t_x) − q dF(T)/F(T)) / (1 − q), q = F(T)/F(t_x); weightless where q = 1.
+    q = np.exp(l_T - l_tx)
+    scale = np.divide(w_died, 1 - q, out=np.zeros_like(q), where=q < 1)
+    x_T, total_w = d.x_T[d.i_T], d.wx.sum()
+    grads = []
+    for k, (front, alive) in enumerate(((r / alpha, -(r + x_T) / (alpha + d.T[d.i_T])),
+                                         (s / beta, -s / (beta + d.T[d.i_T])))):
+        d_T, d_tx = at_T[k + 1][d.i_T], at_tx[k + 1][d.i_tx]
+        died = np.einsum("i,i->", scale, d_tx - q * d_T)
+        grads.append(total_w * front + np.einsum("i,i->", w_alive, alive) + died)
+    total = float(d.wx @ log_front + np.einsum("i,i->", d.w, log_bracket))
+    return total, grads[0], grads[1]
 
 
 def pareto_nbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
@@ -138,9 +230,9 @@ def pareto_nbd_expected_purchases_new_customer(params, t) -> np.ndarray:
 class ParetoNBD(PurchaseModel):
     """The Pareto/NBD purchase model, fitted by maximum likelihood.
 
-    Same interface as :class:`~clvlib.BetaGeo`; ``params_`` is indexed ``r, alpha, s, beta``. The gradient is a
-    central finite difference of the vectorised likelihood (the ₂F₁ terms have no convenient derivative in their
-    parameters); rows are compressed first, so it stays fast.
+    Same interface as :class:`~clvlib.BetaGeo`; ``params_`` is indexed ``r, alpha, s, beta``. The gradient is
+    analytic in α and β and a central finite difference in r and s (they enter the ₂F₁ parameters, which have no
+    closed-form derivative); each ₂F₁ is evaluated once per distinct (x, t_x) or (x, T) pair.
 
     Examples
     --------
@@ -167,17 +259,28 @@ class ParetoNBD(PurchaseModel):
         mean_T = np.average(T, weights=weights)
         return np.log([1.0, max(mean_T / mean_x, 1e-3), 1.0, max(mean_T, 1e-3)])
 
+    _prepare = staticmethod(_prepare)
+
     @staticmethod
-    def _total(theta, data, weights) -> float:
+    def _total(theta, data: _Prepared, weights) -> float:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return -float(weights @ pareto_nbd_log_likelihood(np.exp(theta), *data))
+            return -_weighted_log_likelihood(np.exp(theta), data)
 
     @classmethod
     def _negative_log_likelihood(cls, theta, data, weights):
-        def total(th):
-            return cls._total(th, data, weights)
-
-        return total(theta), numeric_gradient(total, theta, step=1e-5)
+        """Total and gradient in the log-parameters: analytic for α and β, central differences for r and s."""
+        params = np.exp(theta)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            total, d_alpha, d_beta = _weighted_log_likelihood(params, data, grad=True)
+        grad = np.empty(4)
+        grad[1], grad[3] = -d_alpha * params[1], -d_beta * params[3]
+        for i in (0, 2):
+            h = 1e-5 * max(1.0, abs(theta[i]))
+            up, down = theta.copy(), theta.copy()
+            up[i] += h
+            down[i] -= h
+            grad[i] = (cls._total(up, data, weights) - cls._total(down, data, weights)) / (2 * h)
+        return -total, grad
 
     def _hessian(self, theta, data, weights) -> np.ndarray:
         """Second differences of the likelihood itself (differencing a numeric gradient would square the noise)."""
