@@ -164,7 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import reports
     from .errors import DataError
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)  # our own progress lines replace papermill's log
+    # Our own progress lines replace papermill's log; nbconvert's notes (e.g. on images without alt text) are for
+    # notebook authors, not for someone running the reports.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
     warnings.showwarning = _show_warning
     progress = _Progress(args.quiet)
     common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,

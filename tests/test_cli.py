@@ -120,9 +120,9 @@ def test_index_links_every_report_and_shows_figures(good_run):
 def test_no_code_hides_code(workspace, tmp_path):
     out = tmp_path / "business"
     code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "--no-code",
-                 "--notebooks", "01", "--notebooks-dir", str(workspace / "nb"), "-q"])
+                 "--notebooks-dir", str(workspace / "nb"), "-q"])
     assert code == 0
-    assert sorted(p.name for p in out.glob("*.html")) == ["01_params.html", "index.html"]
+    assert sorted(p.name for p in out.glob("*.html")) == ["01_params.html", "02_plot.html", "index.html"]
     page = (out / "01_params.html").read_text()
     text = _text(page)
     assert "parameters recorded" in text and "First section" in text  # outputs and narrative stay
@@ -130,6 +130,19 @@ def test_no_code_hides_code(workspace, tmp_path):
         assert source_text not in text
     assert 'class="jp-CodeMirrorEditor' not in page and 'class="highlight' not in page
     assert page.count(" jp-CodeCell ") == page.count(" jp-mod-noInput") == 4  # every code cell, injected one too
+    assert "import matplotlib" not in _text((out / "02_plot.html").read_text())
+
+
+def test_sequential_run_warms_the_next_kernel_without_changing_the_notebook(workspace, tmp_path):
+    # The second notebook's kernel starts and imports its modules while the first runs (sequential runs only);
+    # the notebook must still see a fresh namespace (its first cell asserts it) and count executions from 1.
+    out = tmp_path / "sequential"
+    assert main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "-q",
+                 "--notebooks-dir", str(workspace / "nb")]) == 0
+    executed = nbformat.read(out / "02_plot.ipynb", as_version=4)
+    counts = [cell.execution_count for cell in executed.cells if cell.cell_type == "code"]
+    assert counts == [1, 2, 3, 4]
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', (out / "02_plot.html").read_text())) == 1
 
 
 def test_bad_data_fails_before_any_notebook(workspace, tmp_path, capsys):

@@ -33,7 +33,8 @@ received = dict(data=data, preset=preset, columns=columns, as_of=as_of, currency
 json.dump(received, open(os.path.join(export_dir, "params.json"), "w"))
 print("parameters recorded")'''
 
-PLOT = '''import matplotlib
+PLOT = '''assert "matplotlib" not in globals() and "io" not in globals()  # a clean namespace, even when warmed
+import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure
 from IPython.display import Image, display
