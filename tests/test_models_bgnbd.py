@@ -182,3 +182,23 @@ def test_errors_name_the_problem(cdnow, fitted):
         fitted.expected_purchases(daily, t=10)
     with pytest.raises(DataError, match="missing required column"):
         BetaGeo().fit(cdnow.drop(columns="recency"))
+
+
+def test_recovers_the_demo_store_truth_in_any_time_unit():
+    # The demo store's consumers buy by BG/NBD and spend by Gamma-Gamma with known parameters (data/demo_store);
+    # B2B accounts are outside that truth, so they are left out. Cleaning (cancellations, refunds) is applied.
+    store = clvlib.load_demo_store()
+    b2b = store["customers"].loc[store["customers"]["segment"] == "b2b", "customer_id"]
+    consumers = store["orders"][~store["orders"]["customer_id"].isin(b2b)]
+    estimates = {}
+    for unit in ("W", "D"):
+        customers = clvlib.customer_summary(consumers, as_of="2025-06-30", time_unit=unit)
+        truth = clvlib.demo_store_true_params(unit)
+        table = pd.concat([BetaGeo().fit(customers).summary(), clvlib.GammaGamma().fit(customers).summary()])
+        inside = (table["lower 95%"] < truth[table.index]) & (truth[table.index] < table["upper 95%"])
+        assert inside.all(), table.assign(true=truth)
+        estimates[unit] = table["coef"]
+    # A weekly and a daily fit are the same model: only alpha (a time scale) changes, by the factor 7.
+    ratio = estimates["D"] / estimates["W"]
+    np.testing.assert_allclose(ratio.drop("alpha"), 1.0, rtol=1e-4)
+    assert ratio["alpha"] == pytest.approx(7.0, rel=1e-4)
