@@ -7,6 +7,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clvlib import (
     DataError, cac_by_channel, cac_payback, clv_by_group, cohort_revenue_table, cumulative_value_curves,
@@ -218,3 +220,21 @@ def test_read_marketing_spend_parses_and_sums(tmp_path):
         read_marketing_spend(path)
     demo = read_marketing_spend()
     assert set(demo.columns) == {"month", "channel", "spend"} and (demo["spend"] >= 0).all() and len(demo) > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 150), st.floats(1, 500)), min_size=1, max_size=25))
+def test_cohort_curves_rise_to_each_cohorts_revenue_per_customer(rows):
+    # Within a cohort every customer is observed equally long, so the curve never falls and ends at the cohort's
+    # total revenue divided by its size.
+    orders = pd.DataFrame(rows, columns=["customer_id", "day", "revenue"])
+    orders["order_date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(orders["day"], unit="D")
+    before = orders.copy()
+    curves = cumulative_value_curves(orders)
+    pd.testing.assert_frame_equal(orders, before)
+    first = orders.groupby("customer_id")["order_date"].transform("min").dt.to_period("M")
+    for cohort, part in curves.groupby("cohort"):
+        values = part.sort_values("months_since_first_order")["cumulative_per_customer"].to_numpy()
+        assert np.all(np.diff(values) >= -1e-9)
+        members = orders[first == cohort]
+        assert values[-1] == pytest.approx(members["revenue"].sum() / members["customer_id"].nunique())
