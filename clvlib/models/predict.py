@@ -49,11 +49,19 @@ def _time_unit(purchase_model, spend_model, customers: pd.DataFrame) -> str:
     return next(iter(known.values()))
 
 
-def _discounted_purchases(expected_fn, params, months: np.ndarray, unit_per_month: float, discount, data):
-    """Σ_k ΔE[Y(k·u)] · discount_k on the unique (x, t_x, T) rows, plus the undiscounted total."""
-    cumulative = np.stack([expected_fn(params, k * unit_per_month, *data) for k in months])
-    monthly = np.diff(cumulative, axis=0, prepend=0.0)
-    return discount @ monthly, cumulative[-1]
+def _discounted_purchases(model, params, months: np.ndarray, unit_per_month: float, discount, rows):
+    """Σ_k ΔE[Y(k·u)] · discount_k per unique (x, t_x, T) row, plus the undiscounted total over the horizon.
+
+    Both models factor as E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) · E[Y(t) | alive, x, T]: the second factor,
+    the only one with ₂F₁ and the only one that depends on t, is computed once per distinct (x, T) pair (as
+    E[Y(t) | x, t_x = T, T] / P(alive | x, T, T), which is never 0).
+    """
+    data, (x_p, T_p), pair = rows
+    if_alive = np.stack([model._expected_fn(params, k * unit_per_month, x_p, T_p, T_p) for k in months])
+    if_alive /= model._p_alive_fn(params, x_p, T_p, T_p)
+    discounted = discount @ np.diff(if_alive, axis=0, prepend=0.0)
+    p_alive = model._p_alive_fn(params, *data)
+    return p_alive * discounted[pair], p_alive * if_alive[-1][pair]
 
 
 def _group_codes(customers: pd.DataFrame, by) -> tuple[np.ndarray, list, str | None]:
@@ -150,14 +158,14 @@ def predictive_clv(
     x, t_x, T = purchase_model._arrays(customers)
     m = customers["monetary_value"].to_numpy(dtype=np.float64)
     data, _, inverse = compress_rows(x, t_x, T)
+    pairs, _, pair = compress_rows(data[0], data[2])
+    rows = (data, pairs, pair)
     months = np.arange(1, int(np.ceil(horizon_months)) + 1, dtype=np.float64)
     months[-1] = horizon_months  # a fractional horizon ends part-way through its last month
     monthly_rate = (1 + annual_discount_rate) ** (1 / 12) - 1
     discount = (1 + monthly_rate) ** -months
-    expected_fn = purchase_model._expected_fn
-
     disc, total_purchases = _discounted_purchases(
-        expected_fn, purchase_model.params_.to_numpy(), months, unit_per_month, discount, data
+        purchase_model, purchase_model.params_.to_numpy(), months, unit_per_month, discount, rows
     )
     spend = gamma_gamma_expected_spend(spend_model.params_.to_numpy(), x, m)
     predicted = margin * spend * disc[inverse]
@@ -186,7 +194,7 @@ def predictive_clv(
         draws_p = purchase_model.sample_params(n_draws, rng)
         draws_s = spend_model.sample_params(n_draws, rng)
         disc_draws = np.stack([
-            _discounted_purchases(expected_fn, d, months, unit_per_month, discount, data)[0] for d in draws_p
+            _discounted_purchases(purchase_model, d, months, unit_per_month, discount, rows)[0] for d in draws_p
         ])
         lower, upper = np.empty(len(x)), np.empty(len(x))
         n_groups = max(len(labels), 1)
