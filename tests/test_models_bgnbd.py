@@ -81,6 +81,22 @@ def test_p_alive_is_a_probability(x, t_x_share, T, params):
         assert p == 1.0
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    x=st.integers(0, 1000),
+    t_x_share=st.floats(0, 1),
+    T=st.floats(0.1, 500),
+    t=st.floats(0.1, 2000),
+    params=st.tuples(st.floats(0.05, 5), st.floats(0.5, 50), st.floats(0.1, 5), st.floats(0.1, 10)),
+)
+def test_expected_purchases_finite_nonnegative_and_increasing(x, t_x_share, T, t, params):
+    if abs(params[2] - 1) < 1e-3:  # (a+b+x−1)/(a−1): the closed form has a removable singularity at a = 1
+        return
+    t_x = 0.0 if x == 0 else t_x_share * T
+    near, far = clvlib.bgnbd_expected_purchases(params, [t, 2 * t], [x, x], [t_x, t_x], [T, T])
+    assert np.isfinite(far) and 0 <= near <= far * (1 + 1e-9) + 1e-12
+
+
 def test_compressed_weighted_likelihood_equals_plain_sum(cdnow):
     x, t_x, T = (cdnow[c].to_numpy() for c in ["frequency", "recency", "T"])
     data, weights, inverse = compress_rows(x, t_x, T)
@@ -162,6 +178,11 @@ def test_fit_does_not_mutate_and_records_unit(cdnow):
 def test_penalizer_shrinks_parameters(cdnow, fitted):
     shrunk = BetaGeo(penalizer_coef=0.1).fit(cdnow)
     assert shrunk.params_["alpha"] < fitted.params_["alpha"]
+
+
+def test_convergence_error_carries_the_optimiser_message(cdnow):
+    with pytest.raises(clvlib.ConvergenceError, match="did not converge: .*Try `tol=`"):
+        BetaGeo().fit(cdnow, maxiter=1)
 
 
 def test_errors_name_the_problem(cdnow, fitted):

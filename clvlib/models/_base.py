@@ -206,7 +206,7 @@ class BaseModel:
                 f"{type(self).__name__}: the Hessian at the optimum is singular, so standard errors are unavailable "
                 "(the data barely identify some parameters).",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # _set_uncertainty < _optimise < fit < the caller
             )
             cov_log = np.full((len(theta), len(theta)), np.nan)
         self._log_covariance = cov_log

@@ -154,10 +154,18 @@ def bgnbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
     """
     r, alpha, a, b = _split(params)
     x, t_x, T, t = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T, t))
-    hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-    first = (a + b + x - 1) / (a - 1)
-    numerator = 1 - np.exp((r + x) * np.log((alpha + T) / (alpha + T + t))) * hyp
-    return first * numerator / _dropout_odds_plus_one(params, x, t_x, T)
+    z = t / (alpha + T + t)
+    return (a + b + x - 1) / (a - 1) * _one_minus_tail(r, a, b, x, z) / _dropout_odds_plus_one(params, x, t_x, T)
+
+
+def _one_minus_tail(r, a, b, x, z) -> np.ndarray:
+    """1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z), written with Euler's transformation.
+
+    ₂F₁(r+x, b+x; c; z) = (1−z)^(a−1−r−x) ₂F₁(a+b−1−r, a−1; c; z), so the term is (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; c; z):
+    the direct form multiplies a vanishing power by a diverging ₂F₁ and returns NaN for heavy buyers over long
+    horizons (Fader & Hardie's "#NUM!" problem, note 027); this one stays finite.
+    """
+    return 1 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
 
 
 def _dropout_odds_plus_one(params, x, t_x, T) -> np.ndarray:
@@ -186,8 +194,7 @@ def bgnbd_expected_purchases_new_customer(params, t) -> np.ndarray:
     """
     r, alpha, a, b = _split(params)
     t = np.asarray(t, dtype=np.float64)
-    hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
-    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
+    return (a + b - 1) / (a - 1) * _one_minus_tail(r, a, b, 0.0, t / (alpha + t))
 
 
 class BetaGeo(PurchaseModel):
