@@ -6,8 +6,8 @@ Three ways to put a number on a customer, from the simplest to the one the model
   estimated from the store's orders (:func:`store_clv_inputs`) and a what-if table (:func:`what_if_table`);
 * the **retention formula** of Gupta & Lehmann, ``m · r / (1 + d − r)`` (:func:`retention_clv`);
 * **historical CLV**, what each customer has brought so far (:func:`historical_clv`), and its profit version,
-  which shows how far a customer's lifetime profit runs ahead of the first order's (:func:`profit_clv`,
-  :func:`profit_gap_table`).
+  whose profit version (:mod:`clvlib.profit`) shows how far a customer's lifetime profit runs ahead of the
+  first order's.
 
 Money is in the orders' currency; rates are fractions (0.1 = 10 %).
 """
@@ -19,11 +19,9 @@ import pandas as pd
 
 from ._validation import validate_columns
 from .errors import DataError
+from .profit import order_profit
 
-__all__ = [
-    "simple_clv", "retention_clv", "what_if_table", "store_clv_inputs",
-    "historical_clv", "order_profit", "margin_rate", "profit_clv", "profit_gap_table",
-]
+__all__ = ["simple_clv", "retention_clv", "what_if_table", "store_clv_inputs", "historical_clv"]
 
 
 def _shape_like(values: np.ndarray, *inputs):
@@ -327,165 +325,3 @@ def historical_clv(customers: pd.DataFrame, *, margin: float | str = 1.0) -> pd.
     validate_columns(customers, needed, source="customers", what="customer table")
     value = customers[margin] if isinstance(margin, str) else customers["total_revenue"] * float(margin)
     return customers[["n_orders", "total_revenue"]].assign(historical_clv=value.astype(np.float64))
-
-
-def order_profit(orders: pd.DataFrame, *, margin: float | None = None) -> pd.Series:
-    """Gross margin of each order: ``gross_margin``, else ``revenue − cost``, else ``revenue × margin``.
-
-    Parameters
-    ----------
-    orders : DataFrame
-        Canonical orders table.
-    margin : float, optional
-        A share of revenue to use instead of the data's cost. None uses ``gross_margin`` or ``cost`` when present
-        and otherwise the revenue itself (margin 1.0).
-
-    Returns
-    -------
-    Series named ``gross_margin``, aligned with ``orders``.
-    """
-    validate_columns(orders, ("revenue",), source="orders", what="orders table")
-    if margin is not None:
-        profit = orders["revenue"] * float(margin)
-    elif "gross_margin" in orders.columns:
-        profit = orders["gross_margin"]
-    elif "cost" in orders.columns:
-        profit = orders["revenue"] - orders["cost"]
-    else:
-        profit = orders["revenue"]
-    return profit.astype(np.float64).rename("gross_margin")
-
-
-def margin_rate(orders: pd.DataFrame, *, margin: float | None = None) -> float:
-    """The store's gross margin rate: a given ``margin``, else gross margin / revenue over all orders, else 1.0.
-
-    Parameters
-    ----------
-    orders : DataFrame
-        Canonical orders table.
-    margin : float, optional
-        A known rate; returned as is (after a range check).
-
-    Returns
-    -------
-    float
-        Share of revenue kept as gross margin: from ``gross_margin`` or ``cost`` when the orders carry them (revenue
-        CLV, 1.0, otherwise).
-
-    Examples
-    --------
-    >>> margin_rate(pd.DataFrame({"revenue": [100.0, 300.0], "cost": [70.0, 150.0]}))
-    0.45
-    """
-    if margin is not None:
-        if not 0 < margin <= 1:
-            raise ValueError(f"`margin` must be in (0, 1], but {margin!r} was passed.")
-        return float(margin)
-    revenue = float(orders["revenue"].sum()) if "revenue" in orders.columns else 0.0
-    if not {"gross_margin", "cost"} & set(orders.columns) or revenue <= 0:
-        return 1.0
-    return float(order_profit(orders).sum()) / revenue
-
-
-def profit_clv(
-    orders: pd.DataFrame,
-    *,
-    as_of=None,
-    margin: float | None = None,
-    predicted: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Each customer's first-order profit beside the profit of their whole history (and, optionally, the future).
-
-    A store that judges acquisition by the first order's profit undervalues every customer who comes back; this
-    table shows the gap.
-
-    Parameters
-    ----------
-    orders : DataFrame
-        Canonical orders table (``customer_id``, ``order_date``, ``revenue``; the first order is the earliest by
-        date, then by ``order_id`` when present). Guest orders are left out.
-    as_of : date-like, optional
-        Orders after it are ignored.
-    margin : float, optional
-        As in :func:`order_profit`: None uses the data's cost when present, else revenue.
-    predicted : Series, optional
-        Predicted future profit per customer (indexed by ``customer_id``), e.g. from a predictive CLV model.
-
-    Returns
-    -------
-    DataFrame indexed by ``customer_id`` with ``n_orders``, ``first_order_revenue``, ``first_order_profit``,
-    ``lifetime_revenue``, ``lifetime_profit`` (historical, to ``as_of``) and ``profit_multiple`` (lifetime /
-    first-order profit; NaN when the first order made no profit); with ``predicted``, also ``predicted_profit``
-    (0 where missing) and ``total_profit`` (lifetime + predicted).
-
-    Examples
-    --------
-    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
-    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05"]),
-    ...                        "revenue": [100.0, 300.0, 50.0], "cost": [71.0, 200.0, 40.0]})
-    >>> profit_clv(orders)[["first_order_profit", "lifetime_profit", "profit_multiple"]]
-                 first_order_profit  lifetime_profit  profit_multiple
-    customer_id
-    a                          29.0            129.0         4.448276
-    b                          10.0             10.0         1.000000
-    """
-    validate_columns(orders, ("customer_id", "order_date", "revenue"), source="orders", what="orders table")
-    data = orders[orders["customer_id"].notna()]
-    if as_of is not None:
-        data = data[data["order_date"] <= pd.Timestamp(as_of)]
-    data = data.assign(_profit=order_profit(data, margin=margin))
-    keys = ["order_date", "order_id"] if "order_id" in data.columns else ["order_date"]
-    data = data.sort_values(keys, kind="stable")
-    first = data.drop_duplicates("customer_id").set_index("customer_id")
-    grouped = data.groupby("customer_id", sort=True)
-    table = pd.DataFrame({
-        "n_orders": grouped.size().astype(np.int64),
-        "first_order_revenue": first["revenue"].astype(np.float64),
-        "first_order_profit": first["_profit"],
-        "lifetime_revenue": grouped["revenue"].sum().astype(np.float64),
-        "lifetime_profit": grouped["_profit"].sum(),
-    })
-    table.index.name = "customer_id"
-    positive = table["first_order_profit"] > 0
-    table["profit_multiple"] = (table["lifetime_profit"] / table["first_order_profit"]).where(positive)
-    if predicted is not None:
-        future = predicted.reindex(table.index).fillna(0.0).astype(np.float64)
-        table["predicted_profit"] = future
-        table["total_profit"] = table["lifetime_profit"] + future
-    return table
-
-
-def profit_gap_table(profits: pd.DataFrame, *, top_share: float = 0.1) -> pd.DataFrame:
-    """Mean first-order profit against mean lifetime profit, for all, one-time, repeat and top customers.
-
-    Parameters
-    ----------
-    profits : DataFrame
-        Output of :func:`profit_clv`.
-    top_share : float, default 0.1
-        Share of customers, by lifetime profit (or total profit when present), in the "top" row.
-
-    Returns
-    -------
-    DataFrame indexed by ``group`` ("all customers", "one-time buyers", "repeat buyers", "top 10 %") with
-    ``customers``, ``first_order_profit`` and ``lifetime_profit`` (means, money), ``multiple`` (ratio of the two
-    means) and, when ``profits`` has them, ``total_profit`` (mean).
-    """
-    validate_columns(profits, ("n_orders", "first_order_profit", "lifetime_profit"), source="profits",
-                     what="profit table")
-    value = "total_profit" if "total_profit" in profits.columns else "lifetime_profit"
-    n_top = max(1, int(np.ceil(top_share * len(profits))))
-    groups = {
-        "all customers": profits,
-        "one-time buyers": profits[profits["n_orders"] == 1],
-        "repeat buyers": profits[profits["n_orders"] > 1],
-        f"top {top_share:.0%}".replace("%", " %"): profits.nlargest(n_top, value),
-    }
-    columns = ["first_order_profit", "lifetime_profit"] + (["total_profit"] if value == "total_profit" else [])
-    rows = {name: {"customers": len(g), **g[columns].mean().to_dict()} for name, g in groups.items()}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "group"
-    table["customers"] = table["customers"].astype(np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table.insert(3, "multiple", table["lifetime_profit"] / table["first_order_profit"])
-    return table

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_argument, validate_columns
-from .clv import order_profit
+from .profit import order_profit
 from .config import DATA_DIR
 from .errors import DataError
 
