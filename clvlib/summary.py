@@ -22,6 +22,9 @@ encoding of the id column, ranked so the result is sorted by id), dates become i
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -38,6 +41,7 @@ SUMMARY_COLUMNS = [
     "n_orders", "total_revenue", "aov", "first_order", "last_order",
 ]
 _REQUIRED = ("customer_id", "order_date", "revenue")
+_PARALLEL_ROWS = 1_000_000  # below this, a second thread costs more than it saves
 
 
 def _rank_codes(codes: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -62,6 +66,39 @@ def _arrow_strings(ids: pd.Series) -> pa.ChunkedArray | None:
     return None
 
 
+def _encode_serial(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Arrow dictionary encoding: int32 indices (-1 for a missing id) and the distinct ids in first-seen order."""
+    encoded = pc.dictionary_encode(values)
+    if encoded.num_chunks == 0:
+        return np.zeros(0, dtype=np.int32), pa.array([], type=values.type)
+    # The chunks of a chunked dictionary encoding share one dictionary.
+    indices = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in encoded.chunks])
+    return indices, encoded.chunks[0].dictionary
+
+
+def _encode_arrow(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """:func:`_encode_serial`, in two threads for large arrays.
+
+    Hashing the ids is most of a summary's time, and Arrow's hash kernel is single-threaded but releases the GIL:
+    each half is encoded in its own thread, then the second half's (small) dictionary is mapped onto the first's.
+    """
+    if len(values) < _PARALLEL_ROWS or (os.cpu_count() or 1) < 2:
+        return _encode_serial(values)
+    half = len(values) // 2
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        (first, first_dict), (second, second_dict) = pool.map(
+            _encode_serial, [values.slice(0, half), values.slice(half)]
+        )
+    position = pc.index_in(second_dict, value_set=first_dict)  # null: an id the first half never saw
+    new = pc.is_null(position).to_numpy(zero_copy_only=False)
+    mapping = np.empty(len(second_dict) + 1, dtype=np.int32)
+    mapping[:-1] = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
+    mapping[:-1][new] = len(first_dict) + np.arange(np.count_nonzero(new), dtype=np.int32)
+    mapping[-1] = -1  # index -1 (a missing id) stays -1
+    dictionary = pa.concat_arrays([first_dict, second_dict.filter(pa.array(new))])
+    return np.concatenate([first, mapping[second]]), dictionary
+
+
 def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """int32 codes of the customer ids (-1 for a missing id) and the labels they index, sorted.
 
@@ -76,13 +113,7 @@ def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
         return _rank_codes(codes, order), pd.Index(categories[order], name="customer_id")
     arrow = _arrow_strings(ids)
     if arrow is not None:
-        encoded = pc.dictionary_encode(arrow)
-        chunks = encoded.chunks
-        if not chunks:
-            return np.zeros(0, dtype=np.int32), pd.Index(ids.iloc[:0], name="customer_id")
-        # The chunks of a chunked dictionary encoding share one dictionary.
-        indices = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks])
-        dictionary = chunks[0].dictionary
+        indices, dictionary = _encode_arrow(arrow)
         order = pc.array_sort_indices(dictionary).to_numpy()
         labels = pd.Index(pd.array(dictionary.take(order), dtype=ids.dtype), name="customer_id")
         return _rank_codes(indices, order), labels

@@ -138,3 +138,24 @@ def test_every_id_storage_gives_the_same_summary(storage):
     assert got.attrs["guest_orders"] == 1
     thirty = 30 if storage == "int" else "30"  # orders on Jan 3 (two), Jan 10: one repeat day
     assert got.loc[thirty, "frequency"] == 1 and got.loc[thirty, "n_orders"] == 3
+
+
+def test_two_thread_encoding_matches_the_single_thread_one(monkeypatch, rng):
+    # Large id columns are encoded in two halves whose dictionaries are merged; force that path on a small table
+    # where ids appear in one half only, in both halves, and missing.
+    import clvlib.summary as summary
+
+    n = 400
+    ids = pd.Series(rng.choice([f"c{i:03d}" for i in range(120)], n), dtype="str")
+    ids[:100] = ids[:100].str.replace("c", "early")  # ids only in the first half
+    ids[rng.choice(n, 10, replace=False)] = None
+    orders = pd.DataFrame({
+        "customer_id": ids,
+        "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), unit="D"),
+        "revenue": rng.uniform(5, 50, n).round(2),
+    })
+    expected = customer_summary(orders.assign(customer_id=ids.astype(object)))
+    monkeypatch.setattr(summary, "_PARALLEL_ROWS", 10)
+    got = customer_summary(orders)
+    pd.testing.assert_frame_equal(got, expected, check_index_type=False)
+    assert got.attrs["guest_orders"] == 10

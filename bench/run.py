@@ -1,0 +1,268 @@
+"""The benchmark suite in one command: every step of the kit against its baseline, as one markdown table.
+
+    python bench/run.py                       # 100k, 1M and 10M rows, 3 runs each -> bench/RESULTS.md
+    python bench/run.py --quick               # smoke run: 100k rows, 1 run, no reports -> bench/out/RESULTS-quick.md
+    python bench/run.py --steps summary,fit   # only the steps whose name contains one of these words
+
+Each (step, size) runs in a fresh Python process, so imports, caches and memory of one step never leak into
+another. Inside it, the inputs are loaded untimed, then the variants (clvlib first, then its baselines) run
+interleaved — clvlib, baseline, clvlib, baseline, … — so that load on a shared machine hits them alike. Times are
+wall-clock medians; peak memory is the growth of the process's resident set during the call (the kernel's
+high-water mark ``VmHWM``, reset before each call through ``/proc/self/clear_refs``), so it counts every
+temporary array and the result, but not the inputs. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+MB = 2**20
+
+
+# -- measuring (worker process) --------------------------------------------------------------------------------
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # resets VmHWM to the current resident set
+
+
+def _children_peak() -> int:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB, largest finished child
+
+
+def measure(index: int, size: int | None, repeat: int, largest: int) -> dict:
+    """Run one step at one size: medians and peaks of each variant, plus the step's check."""
+    import steps
+
+    step = steps.steps(largest)[index]
+    inputs = step.setup(size)
+    stats = {label: {"times": [], "peaks": []} for label, _ in step.variants}
+    outputs = {}
+    for run in range(repeat):
+        for label, function in step.variants:
+            if run and label in step.once:
+                continue
+            gc.collect()
+            before, children = _status_kb("VmRSS"), _children_peak()
+            _reset_peak()
+            started = time.perf_counter()
+            result = function(inputs)
+            seconds = time.perf_counter() - started
+            peak_kb = _status_kb("VmHWM") - before
+            if _children_peak() > children:  # the work ran in a child process (reports)
+                peak_kb = max(peak_kb, _children_peak())
+            stats[label]["times"].append(seconds)
+            stats[label]["peaks"].append(peak_kb / 1024)
+            if step.check is not None and label not in outputs:
+                outputs[label] = result
+            del result
+    variants = {
+        label: {"median": statistics.median(s["times"]), "runs": len(s["times"]), "peak_mb": max(s["peaks"])}
+        for label, s in stats.items()
+    }
+    return {
+        "variants": variants,
+        "input_mb": inputs["input_bytes"] / MB if "input_bytes" in inputs else None,
+        "check": step.check(outputs) if step.check else {},
+    }
+
+
+# -- orchestrating ----------------------------------------------------------------------------------------------
+def _sizes_for(sizes_kind: str, sizes: list[int]) -> list[int | None]:
+    return {"all": sizes, "largest": [max(sizes)], "fixed": [None]}[sizes_kind]
+
+
+def _run_worker(index: int, size: int | None, repeat: int, largest: int) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(index), "--repeat", str(repeat),
+               "--largest", str(largest)] + (["--size", str(size)] if size else [])
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": last[:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _target(kind: str, bound: float, clv: dict, base: dict | None, result: dict) -> tuple[str, bool | None]:
+    """The target's text and whether it is met."""
+    if kind == "ratio":
+        return f"≤ {bound:g}×", clv["median"] / base["median"] <= bound
+    if kind == "speedup":
+        return f"≥ {bound:g}× faster", base["median"] / clv["median"] >= bound
+    if kind == "seconds":
+        return f"< {bound:g} s", clv["median"] < bound
+    if kind == "memory":
+        ratio = clv["peak_mb"] / result["input_mb"]
+        return f"peak ≤ {bound:g}× input ({ratio:.2f}×)", ratio <= bound
+    if kind == "params":
+        value = result["check"]["max relative parameter difference"]
+        return f"same parameters to {bound:g} ({value:.1e})", value <= bound
+    raise ValueError(kind)
+
+
+def _rows(step, size: int | None, result: dict, largest: int) -> list[list[str]]:
+    data = generate.size_label(size) + " rows" if size else "—"
+    if "error" in result:
+        return [[step.name, data, "skipped", "", "", "", "", "", "", result["error"]]]
+    variants = result["variants"]
+    clv_label, *base_labels = list(variants)
+    clv = variants[clv_label]
+    judged = size in (None, largest)
+    rows = []
+    for label in base_labels or [None]:
+        base = variants[label] if label else None
+        texts, met = [], []
+        for key, (kind, bound) in step.targets.items():
+            own = key in ("clvlib", "input columns", "parameters")
+            if judged and ((own and label == base_labels[0]) or key == label):
+                text, ok = _target(kind, bound, clv, base, result)
+                texts.append(text)
+                met.append(ok)
+        rows.append([
+            step.name if label in (None, base_labels[0]) else "",
+            data,
+            f"{clv['median']:.3g}" + ("" if clv["runs"] > 1 else "¹"),
+            f"{clv['peak_mb']:.0f}",
+            label or "",
+            f"{base['median']:.3g}" + ("" if base["runs"] > 1 else "¹") if base else "",
+            f"{base['peak_mb']:.0f}" if base else "",
+            f"{clv['median'] / base['median']:.2f}" if base else "",
+            "; ".join(texts),
+            ("✅ met" if all(met) else "❌ missed") if met else "",
+        ])
+    return rows
+
+
+def _machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import duckdb
+    import numpy
+    import pandas
+    import pyarrow
+    import scipy
+
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory:.0f} GiB; {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; numpy {numpy.__version__}, pandas {pandas.__version__}, "
+        f"pyarrow {pyarrow.__version__}, scipy {scipy.__version__}, duckdb {duckdb.__version__}",
+    ]
+
+
+def _report_rows(repeats: int) -> list[list[str]]:
+    """The report suite on the bundled data against its floor (bench/bench_reports.py, the report engineer's)."""
+    try:
+        import bench_reports
+
+        result = bench_reports.bench_reports(repeats=repeats)
+    except Exception as exc:  # reported as a skipped row, the rest of the table stands
+        return [["report suite, bundled demo store", "—", "skipped", "", "", "", "", "", "", str(exc)[:200]]]
+    rows = []
+    for key, value in result.items():
+        if key.startswith("report_jobs"):
+            jobs = int(key.removeprefix("report_jobs"))
+            bound = result["floor"] * result["notebooks"] / jobs
+            ratio = value / bound
+            rows.append([
+                f"report suite, bundled demo store, --jobs {jobs}" if jobs == 1 else f"… --jobs {jobs}",
+                f"{result['notebooks']} notebooks", f"{value:.3g}", "",
+                f"floor {result['floor']:.2f} s × {result['notebooks']} ÷ {jobs}", f"{bound:.3g}", "",
+                f"{ratio:.2f}", "≤ 1.3×", "✅ met" if ratio <= 1.3 else "❌ missed",
+            ])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100k,1M,10M", help="transaction counts (default 100k,1M,10M)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument("--steps", default="", help="comma-separated words; only steps whose name contains one")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 100k rows, 1 run, no reports")
+    parser.add_argument("--no-reports", action="store_true", help="skip the report steps (they take minutes)")
+    parser.add_argument("--out", type=Path, default=None, help="markdown file (default bench/RESULTS.md)")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--largest", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker is not None:
+        print(json.dumps(measure(args.worker, args.size, args.repeat, args.largest)))
+        return
+
+    if args.quick:
+        args.sizes, args.repeat, args.no_reports = "100k", 1, True
+    out = args.out or (HERE / "out" / "RESULTS-quick.md" if args.quick else HERE / "RESULTS.md")
+    sizes = [generate.parse_size(s) for s in args.sizes.split(",")]
+    largest = max(sizes)
+    for size in sizes:
+        generate.ensure(size)
+    import steps
+
+    load_before, started = os.getloadavg(), time.perf_counter()
+    words = [w.strip().lower() for w in args.steps.split(",") if w.strip()]
+    header = ["Step", "Data", "clvlib (s)", "clvlib peak (MB)", "Baseline", "baseline (s)", "baseline peak (MB)",
+              "ratio clvlib ÷ baseline", "Target", "Met"]
+    rows = []
+    for index, step in enumerate(steps.steps(largest)):
+        if words and not any(w in step.name.lower() for w in words):
+            continue
+        if args.no_reports and "report" in step.name:
+            continue
+        for size in _sizes_for(step.sizes, sizes):
+            print(f"… {step.name} {generate.size_label(size) if size else ''}", file=sys.stderr, flush=True)
+            rows += _rows(step, size, _run_worker(index, size, args.repeat, largest), largest)
+    if not args.no_reports and (not words or any(w in "report suite" for w in words)):
+        print("… report suite", file=sys.stderr, flush=True)
+        rows += _report_rows(repeats=1)
+    load_after, elapsed = os.getloadavg(), time.perf_counter() - started
+
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table += ["| " + " | ".join(row) + " |" for row in rows]
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = "\n".join([
+        "# Benchmark results",
+        "",
+        f"`python bench/run.py --sizes {args.sizes} --repeat {args.repeat}` — {stamp}, {elapsed / 60:.1f} min.",
+        "Medians of the runs (¹: measured once, too slow to repeat); peak = growth of the resident set during the "
+        "call; ratio below 1 means clvlib is faster. Targets are judged on the largest size. Method: "
+        "[README](README.md).",
+        "",
+        *table,
+        "",
+        "## Machine",
+        "",
+        *_machine(),
+        f"- Load average (1, 5, 15 min) at the start {load_before[0]:.2f}, {load_before[1]:.2f}, "
+        f"{load_before[2]:.2f}; at the end {load_after[0]:.2f}, {load_after[1]:.2f}, {load_after[2]:.2f} "
+        "(other work on the machine slows both sides of each ratio alike, more or less).",
+        "",
+    ])
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
