@@ -223,3 +223,14 @@ def test_recovers_the_demo_store_truth_in_any_time_unit():
     ratio = estimates["D"] / estimates["W"]
     np.testing.assert_allclose(ratio.drop("alpha"), 1.0, rtol=1e-4)
     assert ratio["alpha"] == pytest.approx(7.0, rel=1e-4)
+
+
+def test_hyp2f1_guard_against_scipy_spurious_inf():
+    from clvlib.models._base import hyp2f1
+
+    # Power series summed directly: 2F1(1, -0.5; 99.5; 0.95) = 0.99520324... (scipy 1.17 returns inf here).
+    term, total = 1.0, 1.0
+    for k in range(400):
+        term *= (1 + k) * (-0.5 + k) / ((99.5 + k) * (k + 1)) * 0.95
+        total += term
+    assert hyp2f1(1.0, -0.5, 99.5, np.array([0.95]))[0] == pytest.approx(total, rel=1e-12)

@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import optimize, special
 
 from .._validation import check_time_unit, validate_columns
 from ..errors import ConvergenceError, DataError, NotFittedError
 
-__all__ = ["BaseModel", "PurchaseModel", "compress_rows", "purchase_arrays", "numeric_gradient"]
+__all__ = ["BaseModel", "PurchaseModel", "compress_rows", "purchase_arrays", "numeric_gradient", "hyp2f1"]
 
 _Z95 = 1.959963984540054
 
@@ -59,6 +59,22 @@ def purchase_arrays(customers: pd.DataFrame, source: str = "customers") -> tuple
                 f"clvlib.customer_summary. First rows:\n{_first_rows(customers, bad, cols)}"
             )
     return x, np.minimum(t_x, T), T
+
+
+def hyp2f1(a, b, c, z) -> np.ndarray:
+    """``scipy.special.hyp2f1`` with a guard for its spurious ``inf``.
+
+    For z > 0.9 and an integer c − a − b (e.g. ₂F₁(1, −0.5; 99.5; 0.95)) scipy 1.17 can return inf although the
+    series converges; moving c by one part in 10¹² lands off that branch and changes the value far below float
+    precision of the likelihood.
+    """
+    value = np.asarray(special.hyp2f1(a, b, c, z), dtype=np.float64)
+    bad = ~np.isfinite(value)
+    if bad.any():
+        a, b, c, z = (np.broadcast_to(np.asarray(v, dtype=np.float64), value.shape)[bad] for v in (a, b, c, z))
+        value = value.copy()
+        value[bad] = special.hyp2f1(a, b, c * (1 + 1e-12), z)
+    return value
 
 
 def compress_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:

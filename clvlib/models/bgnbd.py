@@ -18,9 +18,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln, hyp2f1
+from scipy.special import digamma, gammaln
 
-from ._base import PurchaseModel
+from ._base import PurchaseModel, hyp2f1
 
 __all__ = [
     "BetaGeo",
@@ -165,7 +165,10 @@ def _one_minus_tail(r, a, b, x, z) -> np.ndarray:
     the direct form multiplies a vanishing power by a diverging ₂F₁ and returns NaN for heavy buyers over long
     horizons (Fader & Hardie's "#NUM!" problem, note 027); this one stays finite.
     """
-    return 1 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    first = a + b - 1 - r
+    # ₂F₁(0, ·; ·; z) = 1; scipy returns inf for a first parameter of rounding-error size (~1e-17) when z > 0.9.
+    first = 0.0 if abs(first) < 1e-13 else first
+    return 1 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(first, a - 1, a + b + x - 1, z)
 
 
 def _dropout_odds_plus_one(params, x, t_x, T) -> np.ndarray:

@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln, hyp2f1
+from scipy.special import gammaln
 
-from ._base import PurchaseModel, compress_rows
+from ._base import PurchaseModel, compress_rows, hyp2f1
 
 __all__ = [
     "ParetoNBD",
