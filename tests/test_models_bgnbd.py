@@ -90,8 +90,6 @@ def test_p_alive_is_a_probability(x, t_x_share, T, params):
     params=st.tuples(st.floats(0.05, 5), st.floats(0.5, 50), st.floats(0.1, 5), st.floats(0.1, 10)),
 )
 def test_expected_purchases_finite_nonnegative_and_increasing(x, t_x_share, T, t, params):
-    if abs(params[2] - 1) < 1e-3:  # (a+b+x−1)/(a−1): the closed form has a removable singularity at a = 1
-        return
     t_x = 0.0 if x == 0 else t_x_share * T
     near, far = clvlib.bgnbd_expected_purchases(params, [t, 2 * t], [x, x], [t_x, t_x], [T, T])
     assert np.isfinite(far) and 0 <= near <= far * (1 + 1e-9) + 1e-12
@@ -234,3 +232,13 @@ def test_hyp2f1_guard_against_scipy_spurious_inf():
         term *= (1 + k) * (-0.5 + k) / ((99.5 + k) * (k + 1)) * 0.95
         total += term
     assert hyp2f1(1.0, -0.5, 99.5, np.array([0.95]))[0] == pytest.approx(total, rel=1e-12)
+
+
+def test_expectations_are_continuous_through_a_equal_one():
+    # (a+b+x−1)/(a−1) · [...] is 0/0 at a = 1; the value there must sit between its neighbours.
+    args = ([3.0, 3.0], [20.0, 20.0], [39.0, 39.0])
+    values = [clvlib.bgnbd_expected_purchases([0.3, 5.0, a, 2.0], [39.0, 100.0], *args) for a in (0.999, 1.0, 1.001)]
+    assert np.all(np.isfinite(values[1]))
+    assert np.all((np.minimum(values[0], values[2]) <= values[1]) & (values[1] <= np.maximum(values[0], values[2])))
+    new = [clvlib.bgnbd_expected_purchases_new_customer([0.3, 5.0, a, 2.0], 39.0) for a in (0.999, 1.0, 1.001)]
+    assert min(new[0], new[2]) <= new[1] <= max(new[0], new[2])

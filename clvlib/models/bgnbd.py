@@ -155,7 +155,23 @@ def bgnbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
     r, alpha, a, b = _split(params)
     x, t_x, T, t = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T, t))
     z = t / (alpha + T + t)
-    return (a + b + x - 1) / (a - 1) * _one_minus_tail(r, a, b, x, z) / _dropout_odds_plus_one(params, x, t_x, T)
+    return _if_alive(r, a, b, x, z) / _dropout_odds_plus_one(params, x, t_x, T)
+
+
+def _if_alive(r, a, b, x, z) -> np.ndarray:
+    """(a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)], continuous through a = 1.
+
+    At a = 1 both factors' numerator and denominator vanish; within 1e-4 of it the value is interpolated between
+    a = 1 ± 1e-4 (error ~1e-8 relative), where the subtraction still keeps ~12 digits.
+    """
+    def direct(a):
+        return (a + b + x - 1) / (a - 1) * _one_minus_tail(r, a, b, x, z)
+
+    delta = 1e-4
+    if abs(a - 1) >= delta:
+        return direct(a)
+    low, high = direct(1 - delta), direct(1 + delta)
+    return low + (high - low) * (a - (1 - delta)) / (2 * delta)
 
 
 def _one_minus_tail(r, a, b, x, z) -> np.ndarray:
@@ -197,7 +213,7 @@ def bgnbd_expected_purchases_new_customer(params, t) -> np.ndarray:
     """
     r, alpha, a, b = _split(params)
     t = np.asarray(t, dtype=np.float64)
-    return (a + b - 1) / (a - 1) * _one_minus_tail(r, a, b, 0.0, t / (alpha + t))
+    return _if_alive(r, a, b, 0.0, t / (alpha + t))
 
 
 class BetaGeo(PurchaseModel):
