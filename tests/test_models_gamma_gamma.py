@@ -123,3 +123,11 @@ def test_errors(cdnow):
         GammaGamma().fit(one_timers)
     with pytest.raises(DataError, match="`monetary_value`"):
         GammaGamma().fit(cdnow.drop(columns="monetary_value"))
+
+
+def test_warns_when_mean_spend_is_infinite(rng):
+    # q < 1: the customer-level scale ν has so much mass near 0 that mean spend p·v/(q−1) does not exist.
+    sim = simulate_gamma_gamma([2.0, 0.7, 10.0], rng.integers(1, 6, size=3000), seed=3)
+    with pytest.warns(UserWarning, match="q = .* <= 1"):
+        model = GammaGamma().fit(sim)
+    assert model.population_mean_spend() == float("inf")

@@ -14,6 +14,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -182,6 +183,14 @@ class GammaGamma(BaseModel):
         self._record_time_unit(customers, time_unit)
         data, weights, _ = compress_rows(x[positive], m[positive])
         self._optimise(data, weights, tol, maxiter)
+        if self.params_["q"] <= 1:
+            warnings.warn(
+                f"GammaGamma: q = {self.params_['q']:.3g} <= 1, so the model's mean order value p·v/(q − 1) is "
+                "infinite (a few customers' spend varies wildly). Expected spend is unreliable; check for outliers "
+                "or use the average order value.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     @staticmethod
