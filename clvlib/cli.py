@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="order export to analyse (CSV, Excel, Parquet); default: the bundled demo store. "
                              "Example: --data exports/orders.csv")
     report.add_argument("--preset", metavar="NAME",
-                        help="known export layout: shopify, woocommerce, online_retail, cdnow. Example: --preset shopify")
+                        help="known export layout: shopify, woocommerce, online_retail, cdnow. "
+                             "Example: --preset shopify")
     report.add_argument("--column", action="append", metavar="CANONICAL=SOURCE", default=[],
                         help="map a canonical column to a column of the file; repeatable. "
                              "Example: --column customer_id=Email --column revenue=Total")
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "order date. Example: --as-of 2025-03-31")
     report.add_argument("--every", choices=["month", "quarter"],
                         help="one run per month or quarter end between --from and --to. Example: --every month")
-    report.add_argument("--from", dest="start", metavar="DATE", help="first date for --every. Example: --from 2025-01-01")
+    report.add_argument("--from", dest="start", metavar="DATE",
+                        help="first date for --every. Example: --from 2025-01-01")
     report.add_argument("--to", dest="end", metavar="DATE", help="last date for --every. Example: --to 2025-06-30")
     report.add_argument("--out", metavar="DIR",
                         help="output folder; default reports/<as-of>/. With several dates, the parent of one "
@@ -137,8 +139,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
+def _skip_slow_optional_imports() -> None:
+    # jsonschema (imported by nbformat) loads rfc3987_syntax when it is installed, only to check the "iri" string
+    # format, which notebook schemas do not use; building that package's grammar costs seconds at every start.
+    # A None entry makes the import fail, and jsonschema then does what it does when the package is absent.
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``clv`` and ``python -m clvlib``; returns the exit status."""
+    _skip_slow_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     report = parser._subparsers._group_actions[0].choices["report"]  # for errors worded under `clv report`

@@ -7,7 +7,9 @@ Where the time goes, and what is overlapped: each notebook pays a kernel start, 
 HTML conversion. Run sequentially, the conversion of one notebook and the run's other work (the headline
 figures) happen in a helper thread while the next notebook executes in its kernel, on the other core. In
 parallel, worker processes are forked from a parent that has already imported papermill and nbconvert and
-compiled the HTML templates, so no worker pays for them again.
+compiled the HTML templates, so no worker pays for them again. Either way, a notebook's kernel is started ahead
+of time when possible (the next notebook's, or a spare for the worker's next one), and boots and imports the
+notebooks' modules while the current notebook runs.
 """
 
 from __future__ import annotations
@@ -117,8 +119,8 @@ def _notebook_imports(path: str) -> list[str]:
     return modules
 
 
-def _start_kernel(job: NotebookJob) -> Any:
-    """Start the kernel for ``job`` now and let it import the notebook's modules while it boots.
+def _start_kernel(cwd: str, modules: list[str]) -> Any:
+    """Start a kernel in ``cwd`` now and let it import ``modules`` (a notebook's own imports) while it boots.
 
     The imports run through ``__import__`` at kernel start-up (``exec_lines``, not in the history, no execution
     count, no name bound), so the notebook sees the same fresh namespace, only with its modules already loaded.
@@ -128,10 +130,10 @@ def _start_kernel(job: NotebookJob) -> Any:
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    warm = "; ".join(f"__import__({m!r})" for m in _notebook_imports(job.source))
+    warm = "; ".join(f"__import__({m!r})" for m in modules)
     arguments = ["--HistoryManager.hist_file=:memory:"] + ([f"--IPKernelApp.exec_lines={warm}"] if warm else [])
     km = AsyncKernelManager(kernel_name=_KERNEL)
-    run_sync(km.start_kernel)(extra_arguments=arguments, cwd=job.out_dir, env=_kernel_env(),
+    run_sync(km.start_kernel)(extra_arguments=arguments, cwd=cwd, env=_kernel_env(),
                               stderr=subprocess.DEVNULL)
     return km
 
@@ -264,16 +266,39 @@ def execute_job(job: NotebookJob, progress: Callable[[ProgressEvent], None] | No
     return outcome
 
 
-_EVENTS: Any = None  # a worker process's queue back to the parent's progress callback
+# A worker process's state: the queue back to the parent's progress callback, the shared count of notebooks not
+# yet started, the pool's size, the modules the notebooks import, and a kernel started ahead for the next notebook.
+_WORKER: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any) -> None:
-    global _EVENTS
-    _EVENTS = queue
+def _init_worker(queue: Any, unstarted: Any, n_workers: int, modules: list[str]) -> None:
+    from multiprocessing.util import Finalize
+
+    _WORKER.update(queue=queue, unstarted=unstarted, n_workers=n_workers, modules=modules, spare=None)
+    Finalize(None, _drop_spare, exitpriority=10)  # a spare kernel must not outlive its worker
+
+
+def _drop_spare() -> None:
+    km, _WORKER["spare"] = _WORKER.get("spare"), None
+    _stop_kernel(km)
 
 
 def _worker(job: NotebookJob) -> NotebookOutcome:
-    return execute_job(job, _EVENTS.put if _EVENTS is not None else None)
+    # Each worker keeps one kernel ahead when enough notebooks remain for every worker to take another one,
+    # so that the next notebook it takes finds its kernel booted and its modules imported.
+    with _WORKER["unstarted"].get_lock():
+        _WORKER["unstarted"].value -= 1
+        left = _WORKER["unstarted"].value
+    km, _WORKER["spare"] = _WORKER["spare"], None
+    if left >= _WORKER["n_workers"]:
+        _WORKER["spare"] = _start_kernel(job.out_dir, _WORKER["modules"])
+    queue = _WORKER["queue"]
+    outcome, nb = _execute(job, queue.put if queue is not None else None, km=km)
+    if outcome.ok:
+        _convert(job, nb, outcome)
+    else:
+        _drop_spare()
+    return outcome
 
 
 def _run_sequential(jobs: list[NotebookJob], progress: Callable[[ProgressEvent], None] | None,
@@ -289,7 +314,9 @@ def _run_sequential(jobs: list[NotebookJob], progress: Callable[[ProgressEvent],
         next_km = None
         try:
             for i, job in enumerate(jobs):
-                km, next_km = next_km, (_start_kernel(jobs[i + 1]) if i + 1 < len(jobs) else None)
+                following = jobs[i + 1] if i + 1 < len(jobs) else None
+                km, next_km = next_km, (_start_kernel(following.out_dir, _notebook_imports(following.source))
+                                        if following is not None else None)
                 outcome, nb = _execute(job, progress, km=km)
                 outcomes.append(outcome)
                 if not outcome.ok:
@@ -322,8 +349,10 @@ def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[Prog
 
     outcomes: dict[str, NotebookOutcome] = {}
     threads = []
-    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(queue,)) as pool:
+    n_workers = min(n_jobs, len(jobs))
+    modules = list(dict.fromkeys(m for job in jobs for m in _notebook_imports(job.source)))
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(queue, ctx.Value("i", len(jobs)), n_workers, modules)) as pool:
         futures = [pool.submit(_worker, job) for job in jobs]
         # Threads only now: the pool forked its workers at the first submit, and a fork must not copy a thread
         # that may hold a lock.

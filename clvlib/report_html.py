@@ -53,7 +53,9 @@ _NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block extra_css -%}<style type="text/css">{{ resources.clv.css }}</style>{%- endblock extra_css -%}
 {%- block body_header -%}{{ super() }}
 <header class="clv-header">
-  {%- if resources.clv.index_href %}<a class="clv-back" href="{{ resources.clv.index_href | e }}">&larr; all reports</a>{% endif %}
+  {%- if resources.clv.index_href -%}
+  <a class="clv-back" href="{{ resources.clv.index_href | e }}">&larr; all reports</a>
+  {%- endif %}
   {%- if resources.clv.heading %}<h1 class="clv-title">{{ resources.clv.heading | e }}</h1>{% endif %}
   <p class="clv-sub">{{ resources.clv.subtitle | e }}</p>
 </header>
@@ -125,8 +127,8 @@ def add_toc(page: str, *, min_headings: int = 2) -> str:
     Examples
     --------
     >>> page = '<!--CLV-TOC--><h2 id="A">A</h2><h2 id="B-c">B <a class="anchor-link" href="#B-c">¶</a></h2>'
-    >>> print(add_toc(page).split('</nav>')[0])
-    <nav class="clv-toc"><strong>Contents</strong><ul><li class="h2"><a href="#A">A</a></li><li class="h2"><a href="#B-c">B</a></li></ul>
+    >>> re.findall(r'<li class="(h\\d)"><a href="(#[^"]+)">([^<]+)</a>', add_toc(page))
+    [('h2', '#A', 'A'), ('h2', '#B-c', 'B')]
     """
     found = _HEADING.findall(page.split("<!--CLV-TOC-->", 1)[-1])
     # The notebook's own title (the first h1) repeats the page header; the contents list starts below it.

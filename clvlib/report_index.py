@@ -214,7 +214,8 @@ def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str |
         + "<h2>Data cleaning</h2>" + _cleaning_table(record["cleaning"], currency)
     )
     data = record["data"]
-    footer = (f'Run record: <a href="run.json">run.json</a> · data sha256 {html.escape(str(data["sha256"]))[:16]}… · '
+    digest = html.escape(str(data["sha256"]))[:16]
+    footer = (f'Run record: <a href="run.json">run.json</a> · data sha256 {digest}… · '
               f'created {html.escape(record["created"])} · clvlib {html.escape(record["versions"]["clvlib"])}')
     page = index_page(title=f"CLV reports — {data['label']}, as of {record['as_of']}",
                       heading=f"CLV reports as of {record['as_of']}",

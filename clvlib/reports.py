@@ -198,8 +198,12 @@ def run_report(
                 parameters={k: v for k, v in values.items() if k in names},
                 no_code=no_code, subtitle=f"Data: {data_label} · as of {as_of} · currency {currency}",
             ))
+        if jobs > 1:  # longest first (by the last run's timings), so that a long notebook does not start last
+            previous = _previous_timings(dest)
+            jobs_list.sort(key=lambda job: -previous.get(job.name, float("inf")))
         outcomes, headline = run_jobs(jobs_list, jobs, progress,
                                       background=lambda: headline_figures(orders, as_of=as_of))
+        outcomes = sorted(outcomes, key=lambda o: o.name)
         failed = [o for o in outcomes if not o.ok]
         if failed:
             failed_dir = dest.with_name(f"{dest.name}.failed")
@@ -224,6 +228,21 @@ def run_report(
         write_history_index(dest.parent)
     return RunResult(out_dir=dest, as_of=as_of, timings=timings, seconds=time.perf_counter() - started,
                      record=record)
+
+
+def _previous_timings(dest: Path) -> dict[str, float]:
+    # Seconds per notebook in the newest run.json of this folder or of its siblings (earlier dates).
+    import json
+
+    candidates = [dest / "run.json", *dest.parent.glob("*/run.json")]
+    existing = [p for p in candidates if p.is_file()]
+    if not existing:
+        return {}
+    try:
+        timings = json.loads(max(existing, key=lambda p: p.stat().st_mtime).read_text(encoding="utf-8"))["timings"]
+        return {name: float(seconds) for name, seconds in timings.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _keep_failed(tmp: Path, failed: list[NotebookOutcome], failed_dir: Path) -> None:

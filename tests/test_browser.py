@@ -1,8 +1,9 @@
 """A real browser opens every page of a report run: images decode, no error text, index links resolve, screenshots.
 
-Debian's headless chromium loads a copy of each page with a small script appended; once every image has decoded the script writes
-what it found (images and their natural widths, error outputs, traceback text, links) as JSON into the DOM, which
-``--dump-dom`` returns. The same chromium call saves a screenshot; their paths are printed (``pytest -s``).
+Debian's headless chromium loads a copy of each page with a small script appended; once every image has decoded,
+the script writes what it found (images and their natural widths, error outputs, traceback text, links) as JSON
+into the DOM, which ``--dump-dom`` returns. The same chromium call saves a screenshot; their paths are printed
+(``pytest -s``).
 Skipped when chromium is missing, except under CI (env var CI set), where a missing browser fails.
 """
 
