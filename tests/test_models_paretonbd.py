@@ -56,7 +56,8 @@ def test_btyd_worked_examples():
 
 
 def test_likelihood_matches_direct_numerical_integration():
-    # Schmittlein et al. (1987): L = Γ(r+x)α^rβ^s/Γ(r) [ (α+T)^-(r+x) (β+T)^-s + s ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ ]
+    # Schmittlein et al. (1987): L = Γ(r+x)α^rβ^s/Γ(r) [(α+T)^-(r+x) (β+T)^-s
+    #                                                   + s ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ]
     from scipy.special import gammaln
 
     for params in (BTYD_PARAMS, [2.0, 3.0, 1.5, 30.0]):

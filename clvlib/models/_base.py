@@ -264,7 +264,9 @@ class BaseModel:
         self._check_fitted()
         table = pd.concat([self.params_.rename("coef"), self.standard_errors_, self.confidence_intervals_], axis=1)
         table.index.name = "parameter"
-        table.attrs.update(log_likelihood=self.log_likelihood_, n_customers=self.n_customers_, time_unit=self.time_unit_)
+        table.attrs.update(
+            log_likelihood=self.log_likelihood_, n_customers=self.n_customers_, time_unit=self.time_unit_
+        )
         return table
 
     def sample_params(self, n_draws: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
@@ -308,9 +310,9 @@ class PurchaseModel(BaseModel):
         """Fit on a customer table with ``frequency``, ``recency`` and ``T``; returns the fitted model.
 
         ``time_unit`` defaults to ``customers.attrs["time_unit"]``; ``tol`` is the optimiser's tolerance on the
-        gradient of the mean log-likelihood per customer (BFGS ``gtol``). Raises :class:`~clvlib.DataError` when no customer has a repeat purchase
-        (then buying and dropping out cannot be told apart) and :class:`~clvlib.ConvergenceError` with the
-        optimiser's message when the fit fails.
+        gradient of the mean log-likelihood per customer (BFGS ``gtol``). Raises :class:`~clvlib.DataError` when
+        no customer has a repeat purchase (then buying and dropping out cannot be told apart) and
+        :class:`~clvlib.ConvergenceError` with the optimiser's message when the fit fails.
         """
         x, t_x, T = purchase_arrays(customers)
         if not (x > 0).any():

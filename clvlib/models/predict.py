@@ -242,7 +242,9 @@ def _totals(out: pd.DataFrame, codes: np.ndarray, labels: list, h: str) -> pd.Da
     return table
 
 
-def p_alive_grid(purchase_model, *, T: float | None = None, max_frequency: int = 30, n_recency: int = 40) -> pd.DataFrame:
+def p_alive_grid(
+    purchase_model, *, T: float | None = None, max_frequency: int = 30, n_recency: int = 40
+) -> pd.DataFrame:
     """P(alive) over a frequency × recency grid for customers of age ``T`` (the classic heat map's table).
 
     Parameters

@@ -225,7 +225,7 @@ def _verdict(totals: pd.DataFrame, metrics: pd.DataFrame) -> str:
 
 
 def tracking_table(orders: pd.DataFrame, purchase_model, calibration_end, *, freq: str = "W") -> pd.DataFrame:
-    """Cumulative repeat purchases over calendar time, actual vs expected, for customers acquired by ``calibration_end``.
+    """Cumulative repeat purchases over calendar time, actual vs expected, for the calibration-period cohort.
 
     The expected curve sums each customer's :meth:`expected_purchases_new_customer` over the time since their first
     purchase: E[repeat purchases by date d] = Σ_i E[X(d − first_i)] (customers are grouped by first purchase day,

@@ -67,13 +67,14 @@ def plot_clv_distribution(
     cap = float(np.quantile(values, clip_quantile)) if 0 < clip_quantile < 1 else float(values.max())
     ax.hist(np.minimum(values, cap), bins=bins, color=_ACTUAL, alpha=0.85, label="customers")
     mean, median = float(values.mean()), float(np.median(values))
-    ax.axvline(mean, color=_MODEL, linewidth=2, label=f"mean {money_formatter(currency)(mean)}")
-    ax.axvline(median, color=_BASELINE, linewidth=2, linestyle="--", label=f"median {money_formatter(currency)(median)}")
+    money = money_formatter(currency)
+    ax.axvline(mean, color=_MODEL, linewidth=2, label=f"mean {money(mean)}")
+    ax.axvline(median, color=_BASELINE, linewidth=2, linestyle="--", label=f"median {money(median)}")
     horizon = clv_table.attrs.get("horizon_months")
     span = f"{horizon:g} months" if horizon is not None else column.rsplit("_", 1)[-1].replace("m", " months")
     title = f"Predicted CLV per customer over the next {span}"
     if cap < values.max():
-        title += f"\n(top {1 - clip_quantile:.0%} pooled at {money_formatter(currency)(cap)})"
+        title += f"\n(top {1 - clip_quantile:.0%} pooled at {money(cap)})"
     ax.set(title=title, xlabel=f"Predicted CLV over {span} ({currency})", ylabel="Customers")
     ax.xaxis.set_major_formatter(money_formatter(currency))
     ax.legend(frameon=False)
