@@ -130,3 +130,15 @@ def test_p_alive_grid_matches_model_p_alive(models):
     one = pd.DataFrame({"frequency": [float(x)], "recency": [t_x], "T": [grid.attrs["T"]]})
     assert grid.loc[x, t_x] == pytest.approx(purchases.p_alive(one).iloc[0])
     assert grid.loc[0, grid.columns[0]] == 1.0 and grid.loc[0, grid.columns[1:]].isna().all()
+
+
+def test_models_round_trip_through_json(models, weekly):
+    purchases, spend = models
+    restored = BetaGeo.from_json(purchases.to_json()), GammaGamma.from_json(spend.to_json())
+    pd.testing.assert_series_equal(restored[0].params_, purchases.params_)
+    pd.testing.assert_frame_equal(restored[1].summary(), spend.summary())
+    pd.testing.assert_frame_equal(
+        predictive_clv(*restored, weekly, n_draws=20, seed=1), predictive_clv(*models, weekly, n_draws=20, seed=1)
+    )
+    with pytest.raises(ValueError, match="holds a 'BetaGeo' model, not a GammaGamma"):
+        GammaGamma.from_json(purchases.to_json())

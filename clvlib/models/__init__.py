@@ -1,4 +1,12 @@
-"""Probabilistic CLV models: BG/NBD, Pareto/NBD and Gamma-Gamma, predictive CLV, diagnostics and simulators."""
+"""Probabilistic CLV models: BG/NBD, Pareto/NBD and Gamma-Gamma, predictive CLV, diagnostics and simulators.
+
+* ``bgnbd``, ``paretonbd``, ``gamma_gamma``: the fitters (``BetaGeo``, ``ParetoNBD``, ``GammaGamma``) and their
+  vectorised module functions (per-customer log-likelihoods and predictions, natural parameters);
+* ``predict``: ``predictive_clv`` (per customer and totals, with intervals) and ``p_alive_grid``;
+* ``scorecard``: ``holdout_scorecard`` (model vs naive baselines) and ``tracking_table``;
+* ``checks``: ``check_data_sufficiency`` (run it before predicting);
+* ``simulate``: draw customer tables from each model (parameter recovery, Monte Carlo checks, benchmarks).
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ so this equals the inverse of the natural-scale Hessian.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable
 
@@ -277,6 +278,39 @@ class BaseModel:
         rng = np.random.default_rng(seed)
         draws = rng.multivariate_normal(np.log(self.params_.to_numpy()), self._log_covariance, size=n_draws)
         return np.exp(draws)
+
+    def to_json(self) -> str:
+        """The fitted model as JSON (parameters, log-scale covariance, time unit): persist this, not a pickle."""
+        self._check_fitted()
+        return json.dumps({
+            "model": type(self).__name__,
+            "params": self.params_.to_dict(),
+            "log_covariance": np.where(np.isfinite(self._log_covariance), self._log_covariance, None).tolist(),
+            "time_unit": self.time_unit_,
+            "log_likelihood": self.log_likelihood_,
+            "n_customers": self.n_customers_,
+            "penalizer_coef": self.penalizer_coef,
+            "max_T": getattr(self, "max_T_", None),
+        })
+
+    @classmethod
+    def from_json(cls, text: str):
+        """A model restored from :meth:`to_json`, ready to predict."""
+        state = json.loads(text)
+        if state.get("model") != cls.__name__:
+            raise ValueError(f"The JSON holds a {state.get('model')!r} model, not a {cls.__name__}.")
+        model = cls(penalizer_coef=state["penalizer_coef"])
+        model.params_ = pd.Series(state["params"], name="coef")[list(cls._param_names)]
+        model._log_covariance = np.array(state["log_covariance"], dtype=np.float64)
+        jac = np.diag(model.params_.to_numpy())
+        names = list(cls._param_names)
+        model.variance_matrix_ = pd.DataFrame(jac @ model._log_covariance @ jac, index=names, columns=names)
+        model.time_unit_ = state["time_unit"]
+        model.log_likelihood_ = state["log_likelihood"]
+        model.n_customers_ = state["n_customers"]
+        if state.get("max_T") is not None:
+            model.max_T_ = state["max_T"]
+        return model
 
     def __repr__(self) -> str:
         name = type(self).__name__

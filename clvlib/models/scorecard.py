@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import validate_columns
+from ..config import DAYS_PER_UNIT
 from ..errors import DataError
 
 __all__ = ["HoldoutScorecard", "holdout_scorecard", "top_decile_capture", "tracking_table"]
@@ -249,8 +250,6 @@ def tracking_table(orders: pd.DataFrame, purchase_model, calibration_end, *, fre
     (in the period), ``actual_cumulative`` and ``expected_cumulative``; ``attrs`` has ``calibration_end``,
     ``time_unit`` and ``freq``.
     """
-    from ..config import DAYS_PER_UNIT
-
     validate_columns(orders, ["customer_id", "order_date"], source="orders", what="orders table")
     unit = purchase_model.time_unit_
     if unit is None:
