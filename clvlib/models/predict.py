@@ -21,7 +21,7 @@ import pandas as pd
 from .._validation import validate_columns
 from ..config import DAYS_PER_MONTH, DAYS_PER_UNIT
 from ..errors import DataError
-from ._base import compress_rows
+from ._base import PurchaseModel, compress_rows
 from .gamma_gamma import GammaGamma, gamma_gamma_expected_spend
 
 __all__ = ["predictive_clv", "p_alive_grid"]
@@ -78,7 +78,7 @@ def _group_codes(customers: pd.DataFrame, by) -> tuple[np.ndarray, list, str | N
 
 
 def predictive_clv(
-    purchase_model,
+    purchase_model: PurchaseModel,
     spend_model: GammaGamma,
     customers: pd.DataFrame,
     *,
