@@ -8,7 +8,7 @@ import pytest
 
 import clvlib
 from clvlib.errors import DataError
-from clvlib.models import BetaGeo, GammaGamma, predictive_clv
+from clvlib.models import BetaGeo, GammaGamma, clv_totals, predictive_clv
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_intervals_bracket_point_estimates(clv):
 
 
 def test_totals_sum_customers_and_sum_draws_before_percentiles(clv, weekly):
-    totals = clv.attrs["totals"]
+    totals = clv_totals(clv)
     assert list(totals.index) == ["all customers", "one-time", "repeat"]
     assert totals.loc["all customers", "customers"] == len(weekly)
     for group, rows in clv.groupby("segment"):
@@ -106,7 +106,7 @@ def test_fractional_horizon_and_by_series(models, weekly):
     two = predictive_clv(*models, weekly, horizon_months=2, intervals=False)
     assert (one["predicted_clv_1m"] < half["predicted_clv_1.5m"]).all()
     assert (half["predicted_clv_1.5m"] < two["predicted_clv_2m"]).all()
-    assert "seg" in half.columns and list(half.attrs["totals"].index) == ["all customers", "one-time", "repeat"]
+    assert "seg" in half.columns and list(clv_totals(half).index) == ["all customers", "one-time", "repeat"]
 
 
 def test_errors(models, weekly):
@@ -142,3 +142,13 @@ def test_models_round_trip_through_json(models, weekly):
     )
     with pytest.raises(ValueError, match="holds a 'BetaGeo' model, not a GammaGamma"):
         GammaGamma.from_json(purchases.to_json())
+
+
+def test_clv_table_survives_everyday_pandas_operations(cdnow_sample_orders):
+    # A DataFrame inside attrs made nlargest raise "truth value of a DataFrame is ambiguous" under pandas 3.
+    customers = clvlib.customer_summary(cdnow_sample_orders, time_unit="W")
+    clv = predictive_clv(BetaGeo().fit(customers), GammaGamma().fit(customers), customers, n_draws=20, seed=3)
+    top = clv.nlargest(5, "predicted_clv_12m")
+    assert top["predicted_clv_12m"].is_monotonic_decreasing
+    assert len(pd.concat([clv, clv])) == 2 * len(clv)
+    assert clv_totals(top).loc["all customers", "customers"] == len(clv)  # totals describe the whole base

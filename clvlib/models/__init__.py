@@ -26,7 +26,7 @@ from .paretonbd import (
 )
 from .gamma_gamma import GammaGamma, IndependenceCheck, gamma_gamma_expected_spend, gamma_gamma_log_likelihood
 from .checks import SufficiencyReport, check_data_sufficiency
-from .predict import p_alive_grid, predictive_clv
+from .predict import clv_totals, p_alive_grid, predictive_clv
 from .scorecard import HoldoutScorecard, holdout_scorecard, top_decile_capture, tracking_table
 from .simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd
 
@@ -36,6 +36,7 @@ __all__ = [
     "GammaGamma",
     "IndependenceCheck",
     "predictive_clv",
+    "clv_totals",
     "p_alive_grid",
     "holdout_scorecard",
     "HoldoutScorecard",

@@ -24,7 +24,7 @@ from ..errors import DataError
 from ._base import PurchaseModel, compress_rows
 from .gamma_gamma import GammaGamma, gamma_gamma_expected_spend
 
-__all__ = ["predictive_clv", "p_alive_grid"]
+__all__ = ["predictive_clv", "clv_totals", "p_alive_grid"]
 
 _CHUNK = 50_000  # customers per block when draws × customers would not fit comfortably in memory
 
@@ -121,8 +121,10 @@ def predictive_clv(
     ``expected_purchases_{H}m`` (repeat purchases in the horizon, undiscounted), ``expected_spend``,
     ``predicted_clv_{H}m``, ``total_clv_{H}m`` (historical + predicted) and, with intervals,
     ``predicted_clv_{H}m_lower/_upper`` and ``total_clv_{H}m_lower/_upper`` (H = horizon in months), plus the
-    ``by`` column when given. ``attrs["totals"]`` holds the same figures summed for the whole base and per group
-    (rows ``"all customers"`` and each group; column ``customers`` counts them); ``attrs`` also carries
+    ``by`` column when given. The same figures summed for the whole base and per group come back as a table from
+    :func:`clv_totals` (rows ``"all customers"`` and each group; column ``customers`` counts them); they are kept
+    in ``attrs["totals"]`` as plain records, so the table survives ``nlargest``, ``concat`` and joins, and writes
+    to JSON as it is. ``attrs`` also carries
     ``time_unit``, ``horizon_months``, ``horizon`` (in the time unit), ``annual_discount_rate``, ``margin`` and
     ``level``.
 
@@ -135,7 +137,7 @@ def predictive_clv(
     ...     "monetary_value"]
     >>> customers["total_revenue"] = customers["monetary_value"] * (customers["frequency"] + 1)
     >>> clv = predictive_clv(BetaGeo().fit(customers), GammaGamma().fit(customers), customers, n_draws=50)
-    >>> clv.attrs["totals"].index.tolist()
+    >>> clv_totals(clv).index.tolist()
     ['all customers']
     >>> bool((clv["predicted_clv_12m_lower"] <= clv["predicted_clv_12m"]).all())
     True
@@ -222,9 +224,26 @@ def predictive_clv(
         margin=margin,
         level=level if intervals else None,
         n_draws=n_draws if intervals else 0,
-        totals=totals,
+        # Records, not a DataFrame: pandas compares attrs when it combines frames, and a frame there is ambiguous.
+        totals={"by": by if isinstance(by, str) or by is None else by.name,
+                "rows": totals.reset_index(names="group").to_dict(orient="records")},
     )
     return out
+
+
+def clv_totals(clv: pd.DataFrame) -> pd.DataFrame:
+    """CLV summed for the whole base and per group, with intervals summed draw by draw (:func:`predictive_clv`).
+
+    Returns
+    -------
+    DataFrame indexed by group (``"all customers"`` first) with ``customers``, ``historical_clv``,
+    ``expected_purchases_{H}m``, ``predicted_clv_{H}m``, ``total_clv_{H}m`` and their ``_lower``/``_upper`` bounds.
+    """
+    if "totals" not in clv.attrs:
+        raise ValueError("`clv` carries no totals: pass the table returned by predictive_clv.")
+    table = pd.DataFrame.from_records(clv.attrs["totals"]["rows"]).set_index("group")
+    table.index.name = clv.attrs["totals"]["by"]
+    return table
 
 
 def _totals(out: pd.DataFrame, codes: np.ndarray, labels: list, h: str) -> pd.DataFrame:
