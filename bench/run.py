@@ -8,13 +8,15 @@ Each (step, size) runs in a fresh Python process, so imports, caches and memory 
 another. Inside it, the inputs are loaded untimed, then the variants (clvlib first, then its baselines) run
 interleaved — clvlib, baseline, clvlib, baseline, … — so that load on a shared machine hits them alike. Times are
 wall-clock medians; peak memory is the growth of the process's resident set during the call (the kernel's
-high-water mark ``VmHWM``, reset before each call through ``/proc/self/clear_refs``), so it counts every
-temporary array and the result, but not the inputs. See bench/README.md.
+high-water mark ``VmHWM``, reset before each call through ``/proc/self/clear_refs``, after freed heap pages are
+handed back with ``malloc_trim``), so it counts every temporary array and the result, but not the inputs. See
+bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -49,6 +51,16 @@ def _reset_peak() -> None:
         clear.write("5")  # resets VmHWM to the current resident set
 
 
+def _release_free_memory() -> None:
+    """Hand freed heap pages back to the kernel, so that a call reusing them shows up in its peak."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the peak may then undercount reused memory
+        pass
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+
+
 def _children_peak() -> int:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB, largest finished child
 
@@ -66,6 +78,7 @@ def measure(index: int, size: int | None, repeat: int, largest: int) -> dict:
             if run and label in step.once:
                 continue
             gc.collect()
+            _release_free_memory()
             before, children = _status_kb("VmRSS"), _children_peak()
             _reset_peak()
             started = time.perf_counter()

@@ -44,14 +44,14 @@ SQL_DIALECTS = {
 }
 
 _TEMPLATE = """\
-WITH orders AS (
+WITH known_orders AS (  -- guest orders (no customer id) are not a customer's
     SELECT {cid} AS customer_id, CAST({date} AS DATE) AS order_day, CAST({rev} AS DOUBLE) AS revenue
     FROM {source}
     WHERE {cid} IS NOT NULL
 ),
 purchase_days AS (  -- several orders on one day are one purchase
     SELECT customer_id, order_day, SUM(revenue) AS day_revenue, COUNT(*) AS day_orders
-    FROM orders
+    FROM known_orders
     WHERE order_day <= {as_of}
     GROUP BY customer_id, order_day
 ),
@@ -68,8 +68,8 @@ customers AS (
 )
 SELECT customer_id,
        CAST(purchase_days - 1 AS DOUBLE) AS frequency,
-       {recency} / {unit_days} AS recency,
-       {age} / {unit_days} AS {T},
+       CAST({recency} AS DOUBLE) / {unit_days} AS recency,
+       CAST({age} AS DOUBLE) / {unit_days} AS {T},
        CASE WHEN purchase_days > 1
             THEN (total_revenue - first_day_revenue) / (purchase_days - 1) ELSE 0.0 END AS monetary_value,
        CAST(n_orders AS BIGINT) AS n_orders,
@@ -126,7 +126,7 @@ def summary_sql(
     unit_days = check_time_unit(time_unit)
     check_argument("dialect", list(SQL_DIALECTS), dialect)
     quote, diff = SQL_DIALECTS[dialect]
-    end = "(SELECT MAX(order_day) FROM orders)" if as_of is None else _date_literal(as_of)
+    end = "(SELECT MAX(order_day) FROM known_orders)" if as_of is None else _date_literal(as_of)
     return _TEMPLATE.format(
         source=source,
         cid=quote.format(customer_id),

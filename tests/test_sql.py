@@ -59,15 +59,17 @@ def test_files_and_hive_partitions_read_without_pandas(cdnow_orders, tmp_path):
     assert got.index[0] == "00001"
 
 
-def test_summary_sql_text_runs_with_other_column_names(cdnow_orders):
-    # A warehouse table with its own names: the text alone (no clvlib at run time) gives the pandas figures.
+@pytest.mark.parametrize("as_of", [None, "1998-01-31"])
+def test_summary_sql_text_runs_with_other_column_names(cdnow_orders, as_of):
+    # A warehouse table with its own names: the text alone (no clvlib at run time) gives the pandas figures; without
+    # as_of the query finds the last order date itself.
     shop = cdnow_orders.rename(columns={"customer_id": "email", "order_date": "placed at", "revenue": "net"})
-    sql = summary_sql("shop", customer_id="email", order_date="placed at", revenue="net",
-                      as_of="1998-06-30", time_unit="M")
+    sql = summary_sql("shop", customer_id="email", order_date="placed at", revenue="net", as_of=as_of,
+                      time_unit="M")
     with duckdb.connect() as con:
         con.register("shop", shop)
         got = con.execute(sql).df().set_index("customer_id")
-    expected = customer_summary(cdnow_orders, as_of="1998-06-30", time_unit="M")
+    expected = customer_summary(cdnow_orders, as_of=as_of, time_unit="M")
     assert list(got.index) == list(expected.index)
     for column in ["frequency", "recency", "T", "monetary_value", "n_orders", "total_revenue", "aov"]:
         np.testing.assert_allclose(got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-12)
