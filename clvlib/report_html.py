@@ -1,20 +1,24 @@
 """HTML for the report runner: executed notebooks → self-contained pages, and the run's index page.
 
 Everything here is string work on finished results; the numbers come from :mod:`clvlib.report_index`. Pages are
-self-contained: images are inline (nbconvert embeds PNG outputs as data URIs), styles are inline, and the only
-external reference kept is MathJax, and only in pages whose markdown holds formulas (without a network the
-formulas show as TeX source, which is still readable).
+self-contained, with no external reference: images are inline (nbconvert embeds PNG outputs as data URIs), styles
+are inline, and the formulas of markdown cells are typeset here, with matplotlib's mathtext, into inline SVG images
+(MathJax would need a network, and would also mistake two prices such as "$82 ... $49" in an output for a formula).
+A formula mathtext cannot parse is shown as its TeX source.
 """
 
 from __future__ import annotations
 
+import base64
+import copy
 import html
+import io
 import re
 from functools import lru_cache
 from string import Template
 from typing import Any
 
-__all__ = ["notebook_to_html", "index_page", "add_toc", "format_figure", "PAGE_CSS"]
+__all__ = ["notebook_to_html", "index_page", "add_toc", "render_math", "format_figure", "PAGE_CSS"]
 
 # Shared by the index and history pages: a quiet, print-friendly layout with right-aligned tabular numbers.
 PAGE_CSS = """
@@ -44,12 +48,12 @@ img.chart { max-width:100%; background:#fff; border:1px solid var(--line); borde
 footer { margin-top:40px; color:var(--muted); font-size:12px; }
 """
 
-# Extends nbconvert's lab template: drops require.js and mermaid (no widgets or diagrams in our reports), keeps
-# MathJax only where formulas exist, and adds a header naming the data and the date, plus a table of contents.
+# Extends nbconvert's lab template: drops require.js, mermaid and MathJax (no widgets or diagrams in our reports,
+# formulas are typeset beforehand), and adds a header naming the data and the date, plus a table of contents.
 _NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block html_head_js_mathjax -%}{%- if resources.clv.math -%}{{ super() }}{%- endif -%}{%- endblock -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block extra_css -%}<style type="text/css">{{ resources.clv.css }}</style>{%- endblock extra_css -%}
 {%- block body_header -%}{{ super() }}
 <header class="clv-header">
@@ -80,11 +84,21 @@ nav.clv-toc a { color: #1d4ed8; text-decoration: none; }
 .jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; margin: 8px 0; }
 .jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f8fafc; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
+img.clv-math { display: inline-block; margin: 0 1px; }
+div.clv-math-display { text-align: center; margin: 10px 0; }
 """
 
 _HEADING = re.compile(r'<h([1-3])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAG = re.compile(r"<[^>]+>")
-_MATH = re.compile(r"\$[^$\n]+\$|\\\(|\\\[|\\begin\{")
+# Markdown math, as Jupyter and pandoc read it: $$display$$, and $inline$ with no space just inside the dollars
+# and no digit or letter right after the closing one (so "$82 and $49" is two prices). Code spans are left alone.
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
+_DISPLAY = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$", re.S)
+_INLINE = re.compile(r"(?<![\\$\w])\$(?=[^\s$])([^$\n]*?[^\s\\$])\$(?![\w$])")
+# LaTeX spellings mathtext lacks, and their mathtext equivalents.
+_TEX_ALIASES = [(re.compile(r"\\(le|ge|ne)(?![a-zA-Z])"), r"\\\1q"), (re.compile(r"\\dots(?![a-zA-Z])"), r"\\ldots"),
+                (re.compile(r"\\(text|operatorname|textrm)\{"), r"\\mathrm{"), (re.compile(r"\\[dt]frac"), r"\\frac"),
+                (re.compile(r"\\displaystyle"), " ")]
 
 
 @lru_cache(maxsize=2)
@@ -105,8 +119,63 @@ def _exporter(no_code: bool):
     return exporter
 
 
-def _has_math(nb: Any) -> bool:
-    return any(cell.cell_type == "markdown" and _MATH.search(cell.source) for cell in nb.cells)
+@lru_cache(maxsize=1024)
+def _formula(tex: str, display: bool) -> str:
+    # One formula as an inline SVG <img> (alt text: the TeX); its TeX source in <code> when mathtext cannot parse it.
+    from matplotlib import mathtext, rc_context
+    from matplotlib.font_manager import FontProperties
+
+    source = tex.strip()
+    for pattern, replacement in _TEX_ALIASES:
+        source = pattern.sub(replacement, source)
+    buffer = io.BytesIO()
+    try:
+        with rc_context({"mathtext.fontset": "cm", "svg.fonttype": "path", "svg.hashsalt": "clv"}):
+            depth = mathtext.math_to_image(f"${source}$", buffer, prop=FontProperties(size=15 if display else 12),
+                                           format="svg")
+    except (ValueError, RuntimeError):
+        return f"<code>{html.escape(tex.strip())}</code>"
+    uri = "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    image = (f'<img class="clv-math" alt="{html.escape(tex.strip(), quote=True)}" src="{uri}" '
+             f'style="vertical-align: -{depth:.1f}pt">')
+    return f'\n\n<div class="clv-math-display">{image}</div>\n\n' if display else image
+
+
+def render_math(markdown: str) -> str:
+    """Replace the formulas of a markdown text by inline SVG images (matplotlib mathtext), leaving code alone.
+
+    Parameters
+    ----------
+    markdown : str
+        A markdown cell's source.
+
+    Returns
+    -------
+    str
+        The same markdown with each ``$...$`` / ``$$...$$`` formula replaced by an ``<img>`` whose ``alt`` is the
+        TeX source (or by the TeX in ``<code>`` when mathtext cannot parse it).
+
+    Examples
+    --------
+    >>> out = render_math("Spend $x_i$ over `$HOME` costs $82 and $49.")
+    >>> out.count('<img class="clv-math" alt="x_i"'), "`$HOME`" in out, "costs $82 and $49." in out
+    (1, True, True)
+    """
+    parts = _CODE.split(markdown)
+    for i in range(0, len(parts), 2):  # even parts are prose, odd ones the code spans the split kept
+        prose = _DISPLAY.sub(lambda m: _formula(m.group(1), True), parts[i])
+        parts[i] = _INLINE.sub(lambda m: _formula(m.group(1), False), prose)
+    return "".join(parts)
+
+
+def _typeset(nb: Any) -> Any:
+    if not any(cell.cell_type == "markdown" and "$" in cell.source for cell in nb.cells):
+        return nb
+    nb = copy.deepcopy(nb)  # the caller's notebook (also written as .ipynb) keeps its TeX
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "$" in cell.source:
+            cell.source = render_math(cell.source)
+    return nb
 
 
 def add_toc(page: str, *, min_headings: int = 2) -> str:
@@ -171,10 +240,9 @@ def notebook_to_html(nb: Any, *, heading: str | None, subtitle: str, title: str 
     """
     resources = {
         "metadata": {"name": title or heading or subtitle},
-        "clv": {"heading": heading, "subtitle": subtitle, "index_href": index_href, "math": _has_math(nb),
-                "css": _NOTEBOOK_CSS},
+        "clv": {"heading": heading, "subtitle": subtitle, "index_href": index_href, "css": _NOTEBOOK_CSS},
     }
-    body, _ = _exporter(no_code).from_notebook_node(nb, resources=resources)
+    body, _ = _exporter(no_code).from_notebook_node(_typeset(nb), resources=resources)
     return add_toc(body)
 
 
