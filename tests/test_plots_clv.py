@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 import clvlib
+from clvlib import DataError
 from clvlib.plots import (
-    plot_clv_by_group, plot_clv_histogram, plot_clv_vs_cac, plot_cohort_curves, plot_ltv_cac, plot_payback_curves,
+    plot_clv_by_group, plot_clv_distribution, plot_clv_vs_cac, plot_cohort_curves, plot_ltv_cac, plot_payback_curves,
     plot_what_if,
 )
 
@@ -96,19 +97,33 @@ def test_clv_by_group_bars():
     assert ax.get_xlabel() == "product" and "USD" in ax.get_ylabel()
 
 
-def test_clv_histogram_counts_customers_and_marks_mean_and_median():
+def test_clv_distribution_counts_customers_and_marks_mean_and_median():
     values = pd.DataFrame({"historical_clv": [0.0, 10.0, 20.0, 30.0, 40.0, 5000.0]})
-    ax = plot_clv_histogram(values)  # 5000 > 20 x median (25): log axis, the 0 is counted but not drawn
+    ax = plot_clv_distribution(values)  # 5000 > 20 x median (25): log axis, the 0 is counted but not drawn
     assert ax.get_xscale() == "log"
     assert sum(_bar_heights(ax)) == 5
     marks = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
     assert marks == {"median $25": 25.0, "mean $850": pytest.approx(5100 / 6)}
     assert "1 at or below 0" in ax.get_legend().get_texts()[0].get_text()
-    tiny = plot_clv_histogram(pd.DataFrame({"historical_clv": [0.01, 0.5, 5.0, 20.0, 900.0]}), ax=plt.figure().gca())
+    tiny = plot_clv_distribution(pd.DataFrame({"historical_clv": [0.01, 0.5, 5.0, 20.0, 900.0]}), ax=plt.figure().gca())
     assert tiny.get_xlim()[0] >= 0.5 and sum(_bar_heights(tiny)) == 5   # under $1 pooled in the first bar
     assert "under $1 in the first bar" in tiny.get_legend().get_texts()[0].get_text()
-    linear = plot_clv_histogram(values.iloc[:5], log=None, ax=plt.figure().gca())
+    linear = plot_clv_distribution(values.iloc[:5], log=None, ax=plt.figure().gca())
     assert linear.get_xscale() == "linear" and sum(_bar_heights(linear)) == 5
+
+
+def test_clv_distribution_defaults_to_the_predicted_column_and_pools_the_tail():
+    # 100 customers at 1..100 plus one at 10,000: the 99th percentile caps the drawn values, all are counted.
+    clv = pd.DataFrame({"historical_clv": 1.0, "predicted_clv_12m": [*range(1, 101), 10_000.0]})
+    clv.attrs["horizon_months"] = 12
+    ax = plot_clv_distribution(clv, log=False, clip_quantile=0.99, currency="EUR")
+    assert sum(_bar_heights(ax)) == 101
+    marks = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
+    assert marks["mean €149"] == pytest.approx((5050 + 10_000) / 101)
+    assert "12 months" in ax.get_title() and "pooled" in ax.get_title()
+    assert ax.get_xlabel() == "Predicted CLV over the next 12 months per customer (EUR)"
+    with pytest.raises(DataError, match="`nope`"):
+        plot_clv_distribution(clv, column="nope")
 
 
 def test_plots_draw_on_the_given_axes_only(ratios):

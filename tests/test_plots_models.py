@@ -9,7 +9,7 @@ import pytest
 
 import clvlib
 from clvlib.plots import (
-    plot_calibration_vs_holdout, plot_clv_distribution, plot_p_alive_heatmap, plot_tracking,
+    plot_calibration_vs_holdout, plot_p_alive_heatmap, plot_tracking,
 )
 
 CAL_END = "1997-09-30"
@@ -19,21 +19,6 @@ CAL_END = "1997-09-30"
 def fitted(cdnow_sample_orders):
     cal = clvlib.calibration_holdout(cdnow_sample_orders, CAL_END, "1998-06-30", time_unit="W")
     return cal, clvlib.BetaGeo().fit(cal), clvlib.GammaGamma().fit(cal)
-
-
-def test_clv_distribution_draws_every_customer_and_marks_mean(fitted):
-    cal, purchases, spend = fitted
-    clv = clvlib.predictive_clv(purchases, spend, cal, intervals=False)
-    ax = plot_clv_distribution(clv, currency="EUR", clip_quantile=0.99)
-    counts = sum(patch.get_height() for patch in ax.patches)
-    assert counts == len(clv)
-    mean_line = ax.get_lines()[0]
-    assert mean_line.get_xdata()[0] == pytest.approx(clv["predicted_clv_12m"].mean())
-    assert "12 months" in ax.get_title() and "pooled" in ax.get_title()
-    assert ax.get_xlabel() == "Predicted CLV over 12 months (EUR)"
-    assert ax.get_ylabel() == "Customers"
-    with pytest.raises(ValueError, match="The value for `column`"):
-        plot_clv_distribution(clv, column="nope")
 
 
 def test_calibration_vs_holdout_plots_scorecard_rows(fitted):

@@ -1,9 +1,11 @@
-"""Unit-economics figures: CLV beside CAC, LTV:CAC, cohort curves, payback curves, the what-if levers, CLV by group.
+"""CLV figures: the CLV distribution, CLV beside CAC, LTV:CAC, cohort and payback curves, what-if levers, CLV by group.
 
 Each function draws a table computed by :mod:`clvlib.clv` or :mod:`clvlib.cohorts` and returns the Axes.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,7 +18,7 @@ from ._style import get_ax, money_formatter
 
 __all__ = [
     "plot_clv_vs_cac", "plot_ltv_cac", "plot_cohort_curves", "plot_payback_curves", "plot_what_if",
-    "plot_clv_by_group", "plot_clv_histogram",
+    "plot_clv_by_group", "plot_clv_distribution",
 ]
 
 _CLV, _CAC, _GOOD, _BAD, _GREY = "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8c8c8c"
@@ -216,25 +218,38 @@ def plot_clv_by_group(
     return ax
 
 
-def plot_clv_histogram(
-    customers: pd.DataFrame, *, clv: str = "historical_clv", log: bool | None = None, bins: int = 40,
-    label: str = "historical CLV", currency: str = "USD", ax: Axes | None = None,
+def plot_clv_distribution(
+    customers: pd.DataFrame, *, column: str | None = None, label: str | None = None, log: bool | None = None,
+    clip_quantile: float | None = None, bins: int = 40, currency: str = "USD", ax: Axes | None = None,
 ) -> Axes:
-    """Histogram of a per-customer CLV column, with its mean and median marked: how skewed customer value is.
+    """Histogram of a per-customer CLV column with its mean and median marked: how skewed customer value is.
 
     Parameters
     ----------
     customers : DataFrame
-        One row per customer with the ``clv`` column (money), e.g. :func:`clvlib.historical_clv` output.
+        One row per customer with the ``column`` (money): :func:`clvlib.predictive_clv` or
+        :func:`clvlib.historical_clv` output.
+    column : str, optional
+        Column to draw; defaults to the table's ``predicted_clv_{H}m`` column, else ``historical_clv``.
+    label : str, optional
+        What the values are, for the labels; defaults to "predicted CLV over the next H months" or the column name.
     log : bool, optional
         Logarithmic money axis (log-spaced bins over the positive values). None chooses it when the largest value
         is more than 20 times the median. Customers at 0 or below are then counted in the legend, not drawn.
-    label : str
-        What the values are, for the labels.
+    clip_quantile : float, optional
+        On a linear axis, values above this quantile are pooled in the last bar (the title says so), so that a few
+        very large customers do not flatten the picture.
     """
-    validate_columns(customers, (clv,), source="customers", what="customer table")
+    if column is None:
+        predicted = [c for c in customers.columns if re.fullmatch(r"predicted_clv_[\d.]+m", str(c))]
+        column = predicted[0] if predicted else "historical_clv"
+    validate_columns(customers, (column,), source="customers", what="customer table")
+    if label is None:
+        horizon = customers.attrs.get("horizon_months")
+        label = (f"predicted CLV over the next {horizon:g} months" if column.startswith("predicted_clv_") and horizon
+                 else column.replace("_", " ").replace("clv", "CLV"))
     ax = get_ax(ax)
-    values = customers[clv].to_numpy(dtype=float)
+    values = customers[column].to_numpy(dtype=float)
     values = values[np.isfinite(values)]
     median, mean = float(np.median(values)), float(values.mean())
     if log is None:
@@ -242,7 +257,7 @@ def plot_clv_histogram(
     drawn = values[values > 0] if log else values
     hidden = values.size - drawn.size
     label_hist = f"customers ({hidden:,} at or below 0 not shown)" if hidden else "customers"
-    edges = bins
+    edges, title = bins, f"Distribution of {label}: a few customers bring most of the value"
     if log and drawn.size:
         # Values under one money unit would need ticks like $0.001; they are pooled into the first bar instead.
         floor = max(float(drawn.min()), min(1.0, median))
@@ -250,6 +265,11 @@ def plot_clv_histogram(
             label_hist += f"; under {format_money(floor, currency)} in the first bar"
         drawn = np.clip(drawn, floor, None)
         edges = np.geomspace(floor, max(float(drawn.max()), floor * 1.01), bins + 1)
+    elif clip_quantile is not None and 0 < clip_quantile < 1 and drawn.size:
+        cap = float(np.quantile(drawn, clip_quantile))
+        if cap < drawn.max():
+            drawn = np.minimum(drawn, cap)
+            title += f"\n(top {format_pct(1 - clip_quantile)} pooled at {format_money(cap, currency)})"
     ax.hist(drawn, bins=edges, color=_CLV, alpha=0.85, label=label_hist)
     ax.axvline(median, color=_CAC, linestyle="--", label=f"median {format_money(median, currency)}")
     ax.axvline(mean, color=_BAD, linestyle=":", label=f"mean {format_money(mean, currency)}")
@@ -257,6 +277,6 @@ def plot_clv_histogram(
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(money_formatter(currency))
     ax.set(xlabel=f"{label[0].upper()}{label[1:]} per customer ({currency}{', log scale' if log else ''})",
-           ylabel="Customers", title=f"Distribution of {label}: a few customers bring most of the value")
+           ylabel="Customers", title=title)
     ax.legend(frameon=False)
     return ax

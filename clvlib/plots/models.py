@@ -1,84 +1,26 @@
-"""Figures for the CLV models: predicted CLV distribution, holdout check by frequency, tracking, P(alive) map.
+"""Figures for the CLV models: holdout check by frequency, tracking, P(alive) map.
 
 Each function draws a table computed by a public :mod:`clvlib.models` function and does no modelling:
-:func:`~clvlib.predictive_clv`, :func:`~clvlib.holdout_scorecard`, :func:`~clvlib.tracking_table` and
+:func:`~clvlib.holdout_scorecard`, :func:`~clvlib.tracking_table` and
 :func:`~clvlib.p_alive_grid`.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .._validation import check_argument
 from ..config import TIME_UNIT_NAMES
-from ._style import get_ax, money_formatter
+from ._style import get_ax
 
-__all__ = ["plot_clv_distribution", "plot_calibration_vs_holdout", "plot_tracking", "plot_p_alive_heatmap"]
+__all__ = ["plot_calibration_vs_holdout", "plot_tracking", "plot_p_alive_heatmap"]
 
 _ACTUAL, _MODEL, _BASELINE = "#1f4e79", "#d9822b", "#8c8c8c"
 
 
 def _unit_name(unit: str | None) -> str:
     return TIME_UNIT_NAMES.get(unit, "time units") if unit else "time units"
-
-
-def plot_clv_distribution(
-    clv_table: pd.DataFrame,
-    *,
-    column: str | None = None,
-    bins: int = 40,
-    clip_quantile: float = 0.99,
-    currency: str = "USD",
-    ax: Axes | None = None,
-) -> Axes:
-    """Histogram of customers' predicted CLV, with the mean and median marked.
-
-    Parameters
-    ----------
-    clv_table : DataFrame
-        Output of :func:`clvlib.predictive_clv`.
-    column : str, optional
-        Column to draw; defaults to the table's ``predicted_clv_{H}m`` column.
-    bins : int
-        Histogram bins.
-    clip_quantile : float
-        Values above this quantile are pooled in the last bin so a few very large customers do not flatten the
-        picture (the title says so).
-    currency : str
-        Currency for the axis labels.
-    ax : Axes, optional
-
-    Returns
-    -------
-    Axes
-    """
-    if column is None:
-        candidates = [c for c in clv_table.columns if re.fullmatch(r"predicted_clv_[\d.]+m", str(c))]
-        if not candidates:
-            raise ValueError("`clv_table` has no `predicted_clv_<H>m` column; pass `column=`.")
-        column = candidates[0]
-    check_argument("column", list(clv_table.columns), column)
-    values = clv_table[column].to_numpy(dtype=np.float64)
-    ax = get_ax(ax)
-    cap = float(np.quantile(values, clip_quantile)) if 0 < clip_quantile < 1 else float(values.max())
-    ax.hist(np.minimum(values, cap), bins=bins, color=_ACTUAL, alpha=0.85, label="customers")
-    mean, median = float(values.mean()), float(np.median(values))
-    money = money_formatter(currency)
-    ax.axvline(mean, color=_MODEL, linewidth=2, label=f"mean {money(mean)}")
-    ax.axvline(median, color=_BASELINE, linewidth=2, linestyle="--", label=f"median {money(median)}")
-    horizon = clv_table.attrs.get("horizon_months")
-    span = f"{horizon:g} months" if horizon is not None else column.rsplit("_", 1)[-1].replace("m", " months")
-    title = f"Predicted CLV per customer over the next {span}"
-    if cap < values.max():
-        title += f"\n(top {1 - clip_quantile:.0%} pooled at {money(cap)})"
-    ax.set(title=title, xlabel=f"Predicted CLV over {span} ({currency})", ylabel="Customers")
-    ax.xaxis.set_major_formatter(money_formatter(currency))
-    ax.legend(frameon=False)
-    return ax
 
 
 def plot_calibration_vs_holdout(
