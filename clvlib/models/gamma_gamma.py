@@ -20,7 +20,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import digamma, gammaln
 
 from .._validation import validate_columns
@@ -239,6 +238,8 @@ class GammaGamma(BaseModel):
         repeat = customers[(customers["frequency"] > 0) & (customers["monetary_value"] > 0)]
         if len(repeat) < 3 or repeat["frequency"].nunique() < 2:
             return IndependenceCheck(np.nan, np.nan, len(repeat), "Too few repeat buyers to check independence.")
+        from scipy import stats  # ~1 s to import: only this check needs it, so `import clvlib` stays light
+
         corr, p_value = stats.pearsonr(repeat["frequency"], repeat["monetary_value"])
         strength = "weak" if abs(corr) < threshold else "strong"
         advice = (
