@@ -99,6 +99,7 @@ def measure(index: int, size: int | None, repeat: int, largest: int) -> dict:
     return {
         "variants": variants,
         "input_mb": inputs["input_bytes"] / MB if "input_bytes" in inputs else None,
+        "customers": inputs.get("n_customers"),
         "check": step.check(outputs) if step.check else {},
     }
 
@@ -137,6 +138,8 @@ def _target(kind: str, bound: float, clv: dict, base: dict | None, result: dict)
 
 def _rows(step, size: int | None, result: dict, largest: int) -> list[list[str]]:
     data = generate.size_label(size) + " rows" if size else "—"
+    if result.get("customers"):
+        data = f"{result['customers']:,} customers" + (f" ({data})" if size else "")
     if "error" in result:
         return [[step.name, data, "skipped", "", "", "", "", "", "", result["error"]]]
     variants = result["variants"]
@@ -237,13 +240,19 @@ def main(argv: list[str] | None = None) -> None:
     words = [w.strip().lower() for w in args.steps.split(",") if w.strip()]
     header = ["Step", "Data", "clvlib (s)", "clvlib peak (MB)", "Baseline", "baseline (s)", "baseline peak (MB)",
               "ratio clvlib ÷ baseline", "Target", "Met"]
-    rows = []
+    rows, notes = [], []
     for index, step in enumerate(steps.steps(largest)):
         if words and not any(w in step.name.lower() for w in words):
             continue
         if args.no_reports and "report" in step.name:
             continue
+        if step.note:
+            notes.append(f"- {step.name}: {step.note}.")
         for size in _sizes_for(step.sizes, sizes):
+            if size and step.max_size and size > step.max_size:
+                rows.append([step.name, generate.size_label(size) + " rows", "not run", "", "", "", "", "", "",
+                             f"above {generate.size_label(step.max_size)} rows: too slow for one bench run"])
+                continue
             print(f"… {step.name} {generate.size_label(size) if size else ''}", file=sys.stderr, flush=True)
             rows += _rows(step, size, _run_worker(index, size, args.repeat, largest), largest)
     if not args.no_reports and (not words or any(w in "report suite" for w in words)):
@@ -263,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
         "[README](README.md).",
         "",
         *table,
+        "",
+        *notes,
         "",
         "## Machine",
         "",
