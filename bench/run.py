@@ -200,12 +200,13 @@ def _report_rows(repeats: int) -> list[list[str]]:
     for key, value in result.items():
         if key.startswith("report_jobs"):
             jobs = int(key.removeprefix("report_jobs"))
-            bound = result["floor"] * result["notebooks"] / jobs
-            ratio = value / bound
+            # bench_reports' own ratio (its definition of the floor bound) when it gives one.
+            ratio = result.get(f"ratio_jobs{jobs}", value / (result["floor"] * result["notebooks"] / jobs))
+            bound = value / ratio
             rows.append([
                 f"report suite, bundled demo store, --jobs {jobs}" if jobs == 1 else f"… --jobs {jobs}",
                 f"{result['notebooks']} notebooks", f"{value:.3g}", "",
-                f"floor {result['floor']:.2f} s × {result['notebooks']} ÷ {jobs}", f"{bound:.3g}", "",
+                f"floor ({result['floor']:.2f} s) × notebooks ÷ jobs", f"{bound:.3g}", "",
                 f"{ratio:.2f}", "≤ 1.3×", "✅ met" if ratio <= 1.3 else "❌ missed",
             ])
     return rows
@@ -236,56 +237,69 @@ def main(argv: list[str] | None = None) -> None:
         generate.ensure(size)
     import steps
 
-    load_before, started = os.getloadavg(), time.perf_counter()
+    run = {"args": args, "started": time.perf_counter(), "loads": [os.getloadavg()], "rows": [], "notes": []}
     words = [w.strip().lower() for w in args.steps.split(",") if w.strip()]
-    header = ["Step", "Data", "clvlib (s)", "clvlib peak (MB)", "Baseline", "baseline (s)", "baseline peak (MB)",
-              "ratio clvlib ÷ baseline", "Target", "Met"]
-    rows, notes = [], []
     for index, step in enumerate(steps.steps(largest)):
         if words and not any(w in step.name.lower() for w in words):
             continue
         if args.no_reports and "report" in step.name:
             continue
         if step.note:
-            notes.append(f"- {step.name}: {step.note}.")
+            run["notes"].append(f"- {step.name}: {step.note}.")
         for size in _sizes_for(step.sizes, sizes):
             if size and step.max_size and size > step.max_size:
-                rows.append([step.name, generate.size_label(size) + " rows", "not run", "", "", "", "", "", "",
-                             f"above {generate.size_label(step.max_size)} rows: too slow for one bench run"])
+                run["rows"].append([step.name, generate.size_label(size) + " rows", "not run", "", "", "", "", "",
+                                    "", f"above {generate.size_label(step.max_size)} rows: too slow for one run"])
                 continue
             print(f"… {step.name} {generate.size_label(size) if size else ''}", file=sys.stderr, flush=True)
-            rows += _rows(step, size, _run_worker(index, size, args.repeat, largest), largest)
-    if not args.no_reports and (not words or any(w in "report suite" for w in words)):
+            run["rows"] += _rows(step, size, _run_worker(index, size, args.repeat, largest), largest)
+            run["loads"].append(os.getloadavg())
+            _write(out, _render(run, done=False))  # a partial table survives an interrupted run
+    if not args.no_reports and (not words or "report" in words):
         print("… report suite", file=sys.stderr, flush=True)
-        rows += _report_rows(repeats=1)
-    load_after, elapsed = os.getloadavg(), time.perf_counter() - started
+        run["rows"] += _report_rows(repeats=1)
+        run["loads"].append(os.getloadavg())
+    text = _render(run, done=True)
+    print(text)
+    _write(out, text)
 
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _render(run: dict, done: bool) -> str:
+    """The results page: the table, the step notes, the machine and its load during the run."""
+    args, loads = run["args"], run["loads"]
+    header = ["Step", "Data", "clvlib (s)", "clvlib peak (MB)", "Baseline", "baseline (s)", "baseline peak (MB)",
+              "ratio clvlib ÷ baseline", "Target", "Met"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    table += ["| " + " | ".join(row) + " |" for row in rows]
+    table += ["| " + " | ".join(row) + " |" for row in run["rows"]]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = "\n".join([
-        "# Benchmark results",
+    minutes = (time.perf_counter() - run["started"]) / 60
+    one_minute = [load[0] for load in loads]
+    return "\n".join([
+        "# Benchmark results" + ("" if done else " (run in progress)"),
         "",
-        f"`python bench/run.py --sizes {args.sizes} --repeat {args.repeat}` — {stamp}, {elapsed / 60:.1f} min.",
+        f"`python bench/run.py --sizes {args.sizes} --repeat {args.repeat}` — {stamp}, {minutes:.1f} min.",
         "Medians of the runs (¹: measured once, too slow to repeat); peak = growth of the resident set during the "
         "call; ratio below 1 means clvlib is faster. Targets are judged on the largest size. Method: "
         "[README](README.md).",
         "",
         *table,
         "",
-        *notes,
+        *run["notes"],
         "",
         "## Machine",
         "",
         *_machine(),
-        f"- Load average (1, 5, 15 min) at the start {load_before[0]:.2f}, {load_before[1]:.2f}, "
-        f"{load_before[2]:.2f}; at the end {load_after[0]:.2f}, {load_after[1]:.2f}, {load_after[2]:.2f} "
-        "(other work on the machine slows both sides of each ratio alike, more or less).",
+        f"- Load average during the run (1-minute, sampled after each step): {min(one_minute):.2f} to "
+        f"{max(one_minute):.2f}, median {statistics.median(one_minute):.2f}, on {os.cpu_count()} cores; "
+        f"15-minute average at the start {loads[0][2]:.2f}, at the end {loads[-1][2]:.2f}. Other work on the "
+        "machine slows both sides of a ratio alike, as the variants run interleaved.",
         "",
     ])
-    print(text)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
 
 
 if __name__ == "__main__":
