@@ -94,11 +94,14 @@ _TAG = re.compile(r"<[^>]+>")
 # and no digit or letter right after the closing one (so "$82 and $49" is two prices). Code spans are left alone.
 _CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
 _DISPLAY = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$", re.S)
+_DOLLAR = re.compile(r"(?<!\\)\$")
 _INLINE = re.compile(r"(?<![\\$\w])\$(?=[^\s$])([^$\n]*?[^\s\\$])\$(?![\w$])")
 # LaTeX spellings mathtext lacks, and their mathtext equivalents.
+# (Text in \text{...} keeps its spaces: mathtext drops plain spaces, so they become explicit "\ ".)
 _TEX_ALIASES = [(re.compile(r"\\(le|ge|ne)(?![a-zA-Z])"), r"\\\1q"), (re.compile(r"\\dots(?![a-zA-Z])"), r"\\ldots"),
-                (re.compile(r"\\(text|operatorname|textrm)\{"), r"\\mathrm{"), (re.compile(r"\\[dt]frac"), r"\\frac"),
-                (re.compile(r"\\displaystyle"), " ")]
+                (re.compile(r"\\(?:text|operatorname|textrm|mathrm)\{([^{}]*)\}"),
+                 lambda m: "\\mathrm{" + m.group(1).replace(" ", "\\ ") + "}"),
+                (re.compile(r"\\[dt]frac"), r"\\frac"), (re.compile(r"\\displaystyle"), " ")]
 
 
 @lru_cache(maxsize=2)
@@ -157,24 +160,35 @@ def render_math(markdown: str) -> str:
 
     Examples
     --------
-    >>> out = render_math("Spend $x_i$ over `$HOME` costs $82 and $49.")
-    >>> out.count('<img class="clv-math" alt="x_i"'), "`$HOME`" in out, "costs $82 and $49." in out
+    >>> out = render_math("Spend $x_i$ over `$HOME`: **$82** and **$49**.")
+    >>> out.count('<img class="clv-math" alt="x_i"'), "`$HOME`" in out, out.endswith(r"**\\$82** and **\\$49**.")
     (1, True, True)
+    >>> render_math(r"$\\unknownmacro{x}$")
+    '<code>\\\\unknownmacro{x}</code>'
+    >>> _TEX_ALIASES[2][0].sub(_TEX_ALIASES[2][1], r"1 + \\text{share of customers}")
+    '1 + \\\\mathrm{share\\\\ of\\\\ customers}'
+    
     """
     parts = _CODE.split(markdown)
     for i in range(0, len(parts), 2):  # even parts are prose, odd ones the code spans the split kept
         prose = _DISPLAY.sub(lambda m: _formula(m.group(1), True), parts[i])
-        parts[i] = _INLINE.sub(lambda m: _formula(m.group(1), False), prose)
+        prose = _INLINE.sub(lambda m: _formula(m.group(1), False), prose)
+        # Every dollar left is a dollar: escaped, so that the markdown renderer does not take "$200** ... **$2"
+        # for a formula either.
+        parts[i] = _DOLLAR.sub(r"\\$", prose)
     return "".join(parts)
 
 
 def _typeset(nb: Any) -> Any:
-    if not any(cell.cell_type == "markdown" and "$" in cell.source for cell in nb.cells):
-        return nb
+    # Markdown cells and markdown outputs (headline sentences written by code) alike.
     nb = copy.deepcopy(nb)  # the caller's notebook (also written as .ipynb) keeps its TeX
     for cell in nb.cells:
         if cell.cell_type == "markdown" and "$" in cell.source:
             cell.source = render_math(cell.source)
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/markdown")
+            if isinstance(text, str) and "$" in text:
+                output["data"]["text/markdown"] = render_math(text)
     return nb
 
 

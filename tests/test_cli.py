@@ -237,11 +237,18 @@ def test_real_notebooks_on_the_demo_store(tmp_path):
     assert sorted(r["name"] for r in record["reports"]) == stems
     for stem in stems:
         page = (out / f"{stem}.html").read_text()
-        assert 'class="jp-OutputArea-output' in page and "Traceback" not in page
+        assert "jp-OutputArea-output" in page and "Traceback (most recent call last)" not in _text(page)
+        assert re.search(r'<img[^>]+src="data:image/png;base64,', page), f"{stem}: no figure"
+        executed = nbformat.read(out / f"{stem}.ipynb", as_version=4)
+        noise = [(i, o.output_type) for i, c in enumerate(executed.cells) if c.cell_type == "code"
+                 for o in c.outputs if o.output_type == "error" or o.get("name") == "stderr"]
+        assert noise == [], f"{stem}: errors or warnings shown to readers in cells {noise}"
+    received = json.loads((out / "run.json").read_text())["parameters"]["params"]
+    assert received == {"max_customers": 2000, "n_draws": 20}
 
 
 def _small_params(tmp_path: Path) -> Path:
-    # The notebooks' size knob, if they declare it, keeps this end-to-end run short.
+    # The notebooks' size knobs (fewer customers, fewer parameter draws for intervals) keep this run short.
     path = tmp_path / "small.yaml"
-    path.write_text("max_customers: 2000\n")
+    path.write_text("max_customers: 2000\nn_draws: 20\n")
     return path

@@ -167,3 +167,18 @@ def test_headline_figures_match_an_independent_count(tmp_path):
     assert figures["repeat_rate"] == pytest.approx((per_customer["size"] > 1).mean())
     # top 20 % of 5 customers is the single best one (c@x.com: 1045 of 1110)
     assert figures["top20_share"] == pytest.approx(per_customer["sum"].max() / written["Total"].sum())
+
+
+def test_prices_stay_prices_and_formulas_become_images():
+    # Two prices in one sentence are not a formula (pandoc's rule: no digit right after a closing dollar), in a
+    # markdown cell as in a markdown output written by code; a real formula is typeset as an inline SVG.
+    nb = new_notebook(cells=[new_markdown_cell("# T\n\nSpend **$200** or **$2,400**; the rule is $f(x) = x^2$."),
+                             new_code_cell("display(Markdown(...))")])
+    nb.cells[1].outputs = [nbformat.v4.new_output(
+        "display_data", data={"text/markdown": "Worth **$200** per order and **$2,400** in all."})]
+    page = report_html.notebook_to_html(nb, heading=None, subtitle="s")
+    assert "<strong>$200</strong> or <strong>$2,400</strong>" in page
+    assert "<strong>$200</strong> per order and <strong>$2,400</strong> in all" in page
+    formulas = re.findall(r'<img[^>]*class="clv-math"[^>]*>', page)
+    assert len(formulas) == 1 and 'alt="f(x) = x^2"' in formulas[0]
+    assert nb.cells[0].source.endswith("$f(x) = x^2$.")  # the caller's notebook is left as it was
