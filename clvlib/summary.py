@@ -44,14 +44,6 @@ _REQUIRED = ("customer_id", "order_date", "revenue")
 _PARALLEL_ROWS = 1_000_000  # below this, a second thread costs more than it saves
 
 
-def _rank_codes(codes: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Recode ``codes`` (-1 = missing) so that code ``order[i]`` becomes ``i``: labels then come out sorted."""
-    rank = np.empty(order.size + 1, dtype=np.int32)
-    rank[order] = np.arange(order.size, dtype=np.int32)
-    rank[-1] = -1  # code -1 indexes the last slot and stays -1
-    return rank[codes]
-
-
 def _arrow_strings(ids: pd.Series) -> pa.ChunkedArray | None:
     """The ids as an Arrow string array when pandas stores them in Arrow (pandas 3's default ``str``), else None."""
     to_arrow = getattr(ids.array, "__arrow_array__", None)
@@ -99,26 +91,27 @@ def _encode_arrow(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return np.concatenate([first, mapping[second]]), dictionary
 
 
-def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """int32 codes of the customer ids (-1 for a missing id) and the labels they index, sorted.
+def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """int32 codes of the customer ids (-1 for a missing id), the distinct ids sorted, and the code of each.
 
     Hashing the ids is most of the cost of a summary on string ids, so each storage gets its cheapest encoder:
     categorical codes as they are, Arrow strings through Arrow's dictionary encoding (several times faster than
-    ``pd.factorize`` on them), anything else through ``pd.factorize``. Labels are sorted afterwards, which costs a
-    sort of the distinct ids rather than of the rows.
+    ``pd.factorize`` on them), anything else through ``pd.factorize``. The codes stay in first-seen order: only
+    the distinct ids are sorted, and per-customer results are put in that order at the end (``order[i]`` is the
+    code of ``labels[i]``), which costs a sort of the customers rather than of the rows.
     """
     if isinstance(ids.dtype, pd.CategoricalDtype):
         codes, categories = ids.cat.codes.to_numpy(), ids.cat.categories
         order = np.argsort(categories.to_numpy(), kind="stable")
-        return _rank_codes(codes, order), pd.Index(categories[order], name="customer_id")
+        return codes.astype(np.int32), pd.Index(categories[order], name="customer_id"), order
     arrow = _arrow_strings(ids)
     if arrow is not None:
-        indices, dictionary = _encode_arrow(arrow)
+        codes, dictionary = _encode_arrow(arrow)
         order = pc.array_sort_indices(dictionary).to_numpy()
         labels = pd.Index(pd.array(dictionary.take(order), dtype=ids.dtype), name="customer_id")
-        return _rank_codes(indices, order), labels
+        return codes, labels, order
     codes, labels = pd.factorize(ids, sort=True)
-    return codes.astype(np.int32), pd.Index(labels, name="customer_id")
+    return codes.astype(np.int32), pd.Index(labels, name="customer_id"), np.arange(len(labels))
 
 
 def _days(dates: np.ndarray) -> np.ndarray:
@@ -138,7 +131,8 @@ def _as_of_day(as_of, days: np.ndarray, what: str) -> int:
 
 
 def _prepare(orders: pd.DataFrame, source: str):
-    """Validate; return int32 customer codes, the sorted labels, int32 days and revenue (guests removed)."""
+    """Validate; return int32 customer codes, the sorted labels and their codes, int32 days and revenue (guests
+    removed), and the number of guest orders."""
     validate_columns(orders, _REQUIRED, source=source, what="orders table")
     dates = orders["order_date"]
     if not pd.api.types.is_datetime64_any_dtype(dates):
@@ -148,7 +142,7 @@ def _prepare(orders: pd.DataFrame, source: str):
         )
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)
-    codes, labels = _customer_codes(orders["customer_id"])
+    codes, labels, order = _customer_codes(orders["customer_id"])
     known = codes >= 0
     revenue = orders["revenue"].to_numpy(dtype=np.float64, na_value=np.nan)
     if (np.isnan(revenue) & known).any():
@@ -160,7 +154,7 @@ def _prepare(orders: pd.DataFrame, source: str):
     guests = int(codes.size - np.count_nonzero(known))
     if guests:
         codes, days, revenue = codes[known], days[known], revenue[known]
-    return codes, labels, days, revenue, guests
+    return codes, (labels, order), days, revenue, guests
 
 
 def _sorted_keys(codes: np.ndarray, days: np.ndarray, n_customers: int, d0: int) -> tuple[np.ndarray, int]:
@@ -195,16 +189,18 @@ def _day_counts(codes: np.ndarray, days: np.ndarray, n_customers: int):
     return n_orders, purchase_days, first_day, last_day
 
 
-def _summarise(codes, labels, days, revenue, as_of_day: int, unit_days: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """The summary of customers with an order on or before ``as_of_day`` (days > as_of are already cut), and the
-    positions of its rows among ``labels``."""
+def _summarise(codes, customers, days, revenue, as_of_day: int, unit_days: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """The summary of customers with an order on or before ``as_of_day`` (days > as_of are already cut), sorted
+    by id, and the code of each of its rows."""
+    labels, order = customers
     n_customers = len(labels)
     n_orders, purchase_days, first_day, last_day = _day_counts(codes, days, n_customers)
     total = np.bincount(codes, weights=revenue, minlength=n_customers)
-    on_first_day = days == first_day[codes]
+    on_first_day = days == first_day.astype(np.int32)[codes]
     first_revenue = np.bincount(codes[on_first_day], weights=revenue[on_first_day], minlength=n_customers)
 
-    present = np.flatnonzero(n_orders)
+    rows = np.flatnonzero(n_orders[order])  # positions among the sorted labels of customers with orders
+    present = order[rows]  # and their codes
     n_orders, purchase_days, total = n_orders[present], purchase_days[present], total[present]
     first_day, last_day, first_revenue = first_day[present], last_day[present], first_revenue[present]
     frequency = (purchase_days - 1).astype(np.float64)
@@ -222,7 +218,7 @@ def _summarise(codes, labels, days, revenue, as_of_day: int, unit_days: float) -
             "first_order": first_day.astype("datetime64[D]").astype("datetime64[ns]"),
             "last_order": last_day.astype("datetime64[D]").astype("datetime64[ns]"),
         },
-        index=labels[present],
+        index=labels[rows],
     )
     return frame, present
 
@@ -262,12 +258,12 @@ def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") 
     b                  0.0      0.0  21.0             0.0         1
     """
     unit_days = check_time_unit(time_unit)
-    codes, labels, days, revenue, guests = _prepare(orders, "orders")
+    codes, customers, days, revenue, guests = _prepare(orders, "orders")
     as_of_day = _as_of_day(as_of, days, "as_of")
     keep = days <= as_of_day
     if not keep.all():
         codes, days, revenue = codes[keep], days[keep], revenue[keep]
-    result, _ = _summarise(codes, labels, days, revenue, as_of_day, unit_days)
+    result, _ = _summarise(codes, customers, days, revenue, as_of_day, unit_days)
     result.attrs.update(
         time_unit=time_unit,
         time_unit_name=TIME_UNIT_NAMES[time_unit],
@@ -295,7 +291,8 @@ def calibration_holdout(
     ``revenue_holdout`` (net revenue in the holdout period) and ``duration_holdout`` (its length in ``time_unit``).
     """
     unit_days = check_time_unit(time_unit)
-    codes, labels, days, revenue, guests = _prepare(orders, "orders")
+    codes, customers, days, revenue, guests = _prepare(orders, "orders")
+    n_customers = len(customers[0])
     cal_day = _as_of_day(calibration_end, days, "calibration_end")
     obs_day = _as_of_day(observation_end, days, "observation_end")
     if obs_day <= cal_day:
@@ -304,16 +301,16 @@ def calibration_holdout(
             f"({np.datetime64(cal_day, 'D')})."
         )
     in_cal = days <= cal_day
-    cal, position = _summarise(codes[in_cal], labels, days[in_cal], revenue[in_cal], cal_day, unit_days)
+    cal, present = _summarise(codes[in_cal], customers, days[in_cal], revenue[in_cal], cal_day, unit_days)
 
     in_hold = ~in_cal & (days <= obs_day)
     hcodes, hdays = codes[in_hold], days[in_hold]
     # Distinct purchase days, as in the calibration period: same-day orders are one purchase.
-    _, freq_hold, _, _ = _day_counts(hcodes, hdays, len(labels))
-    rev_hold = np.bincount(hcodes, weights=revenue[in_hold], minlength=len(labels))
+    _, freq_hold, _, _ = _day_counts(hcodes, hdays, n_customers)
+    rev_hold = np.bincount(hcodes, weights=revenue[in_hold], minlength=n_customers)
     cal = cal.assign(
-        frequency_holdout=freq_hold[position].astype(np.float64),
-        revenue_holdout=rev_hold[position],
+        frequency_holdout=freq_hold[present].astype(np.float64),
+        revenue_holdout=rev_hold[present],
         duration_holdout=(obs_day - cal_day) / unit_days,
     )
     cal.attrs.update(
