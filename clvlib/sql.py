@@ -176,12 +176,17 @@ def _run(con, sql: str, progress: Callable[[float], None] | None, interval: floa
     worker = threading.Thread(target=work, name="clvlib-sql", daemon=True)
     worker.start()
     reported = 0.0
-    while worker.is_alive():
-        worker.join(interval)
-        done = con.query_progress() / 100.0
-        if done > reported:
-            reported = done
-            progress(min(done, 1.0))
+    try:
+        while worker.is_alive():
+            worker.join(interval)
+            done = con.query_progress() / 100.0
+            if done > reported:
+                reported = done
+                progress(min(done, 1.0))
+    except BaseException:  # Ctrl-C, or the callback failed: stop the query before the connection closes
+        con.interrupt()
+        worker.join()
+        raise
     if "error" in outcome:
         raise outcome["error"]
     progress(1.0)

@@ -154,3 +154,14 @@ def test_file_larger_than_the_memory_cap_is_summarised(tmp_path):
     got = pd.read_pickle(out)
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
     assert got.attrs == expected.attrs
+
+
+def test_a_failing_progress_callback_stops_the_query(cdnow_orders):
+    class Stop(Exception):
+        pass
+
+    def stop(done: float) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        customer_summary_sql(pd.concat([cdnow_orders] * 20, ignore_index=True), progress=stop)
