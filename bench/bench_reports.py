@@ -2,7 +2,8 @@
 
 The floor is the fixed cost of one papermill + nbconvert run of an empty notebook in a fresh Python process
 (import papermill and nbconvert, start a kernel, execute, export HTML): what any one-notebook report must pay.
-The suite's target (issue 7) is a wall time within 1.3 × (floor × notebooks ÷ jobs).
+The suite's target (issue 7) is a wall time within 1.3 × (floor × notebooks ÷ jobs). To separate the runner's own
+cost from the notebooks' work, the runner is also timed on as many empty notebooks (parameters cell only).
 
 Run: ``python bench/bench_reports.py [--repeats N]`` (prints a markdown table); the bench runner calls
 :func:`bench_reports`.
@@ -32,6 +33,22 @@ open(f"{folder}/empty.html", "w").write(body)
 """
 
 
+def _empty_notebooks(folder: Path, names: list[str]) -> Path:
+    # Same names and parameters cell as the real notebooks, nothing else: the runner's own cost.
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    target = folder / "empty_notebooks"
+    target.mkdir()
+    for name in names:
+        parameters = new_code_cell('data = None\npreset = None\ncolumns = None\nas_of = None\ncurrency = "USD"')
+        parameters.metadata["tags"] = ["parameters"]
+        nb = new_notebook(cells=[new_markdown_cell(f"# {name}"), parameters, new_code_cell("")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, target / f"{name}.ipynb")
+    return target
+
+
 def _wall(command: list[str], cwd: str | None = None) -> float:
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
@@ -56,30 +73,32 @@ def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: l
     Returns
     -------
     dict
-        ``floor`` (s), ``notebooks`` (count), and per jobs value ``report_jobs{N}`` (s) and ``ratio_jobs{N}``
-        (wall time ÷ (floor × notebooks ÷ N)); ``runs`` holds the per-notebook timings of the last run.
+        ``floor`` (s), ``notebooks`` (count), and per jobs value N: ``report_jobs{N}`` (s, the real notebooks),
+        ``runner_jobs{N}`` (s, as many empty notebooks), their ``*_ratio_jobs{N}`` (wall time ÷ (floor ×
+        notebooks ÷ N)) and ``*_timings_jobs{N}`` (seconds per notebook in the last run's run.json).
     """
     import json
 
     from clvlib.reports import find_notebooks
 
-    count = len(find_notebooks(names=notebooks))
+    stems = [p.stem for p in find_notebooks(names=notebooks)]
+    count = len(stems)
     results: dict = {"notebooks": count, "repeats": repeats}
     with tempfile.TemporaryDirectory(prefix="clv-bench-") as folder:
         floors = [_wall([sys.executable, "-c", _FLOOR_SCRIPT, folder]) for _ in range(repeats)]
         results["floor"] = statistics.median(floors)
-        for n_jobs in jobs:
-            walls = []
-            for i in range(repeats):
-                out = Path(folder) / f"report-{n_jobs}-{i}"
-                command = [sys.executable, "-m", "clvlib", "report", "--out", str(out), "--jobs", str(n_jobs), "-q"]
-                if notebooks:
-                    command += ["--notebooks", ",".join(notebooks)]
-                walls.append(_wall(command))
-                results[f"runs_jobs{n_jobs}"] = json.loads((out / "run.json").read_text())["timings"]
-            results[f"report_jobs{n_jobs}"] = statistics.median(walls)
-            bound = results["floor"] * count / min(n_jobs, count)
-            results[f"ratio_jobs{n_jobs}"] = results[f"report_jobs{n_jobs}"] / bound
+        empty = _empty_notebooks(Path(folder), stems)
+        for kind, extra in (("report", ["--notebooks", ",".join(stems)]), ("runner", ["--notebooks-dir", str(empty)])):
+            for n_jobs in jobs:
+                walls = []
+                for i in range(repeats):
+                    out = Path(folder) / kind / f"jobs{n_jobs}-{i}"
+                    walls.append(_wall([sys.executable, "-m", "clvlib", "report", "--out", str(out),
+                                        "--jobs", str(n_jobs), "-q", *extra]))
+                    results[f"{kind}_timings_jobs{n_jobs}"] = json.loads((out / "run.json").read_text())["timings"]
+                results[f"{kind}_jobs{n_jobs}"] = statistics.median(walls)
+                bound = results["floor"] * count / min(n_jobs, count)
+                results[f"{kind}_ratio_jobs{n_jobs}"] = results[f"{kind}_jobs{n_jobs}"] / bound
     return results
 
 
@@ -87,10 +106,12 @@ def as_markdown(results: dict) -> str:
     """The results as a markdown table."""
     lines = ["| measurement | seconds | ratio to floor × notebooks ÷ jobs (target ≤ 1.3) |", "|---|---:|---:|",
              f"| floor: papermill + nbconvert, empty notebook, fresh process | {results['floor']:.2f} | |"]
-    for key in sorted(k for k in results if k.startswith("report_jobs")):
-        n = key.removeprefix("report_jobs")
-        lines.append(f"| full report, {results['notebooks']} notebooks, --jobs {n} | {results[key]:.2f} "
-                     f"| {results[f'ratio_jobs{n}']:.2f} |")
+    labels = {"report": f"full report, {results['notebooks']} notebooks, bundled data",
+              "runner": f"runner alone: {results['notebooks']} empty notebooks, bundled data"}
+    for kind, label in labels.items():
+        for key in sorted(k for k in results if k.startswith(f"{kind}_jobs")):
+            n = key.removeprefix(f"{kind}_jobs")
+            lines.append(f"| {label}, --jobs {n} | {results[key]:.2f} | {results[f'{kind}_ratio_jobs{n}']:.2f} |")
     return "\n".join(lines)
 
 
@@ -101,5 +122,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     measured = bench_reports(args.repeats, notebooks=args.notebooks.split(",") if args.notebooks else None)
     print(as_markdown(measured))
-    for key in sorted(k for k in measured if k.startswith("runs_jobs")):
+    for key in sorted(k for k in measured if "_timings_" in k):
         print(f"{key}: {measured[key]}")

@@ -92,21 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
 class _Progress:
     """Progress lines on stderr, each prefixed by the run's elapsed time and the notebook's name."""
 
-    def __init__(self, quiet: bool, stream=None):
-        self.quiet, self.stream, self.started = quiet, stream or sys.stderr, time.perf_counter()
+    def __init__(self, quiet: bool, several_dates: bool = False, stream=None):
+        self.quiet, self.several_dates = quiet, several_dates
+        self.stream, self.started = stream or sys.stderr, time.perf_counter()
 
     def say(self, text: str) -> None:
         print(f"[{time.perf_counter() - self.started:6.1f}s] {text}", file=self.stream, flush=True)
 
     def __call__(self, event) -> None:
+        name = f"{event.as_of} {event.notebook}" if self.several_dates else event.notebook
         if event.kind == "cell":
             if not self.quiet:
                 source = event.source if len(event.source) <= 60 else event.source[:57] + "..."
-                self.say(f"{event.notebook}: cell {event.cell}/{event.n_cells} ({event.elapsed:.1f}s)  {source}")
+                self.say(f"{name}: cell {event.cell}/{event.n_cells} ({event.elapsed:.1f}s)  {source}")
         elif event.kind == "start":
-            self.say(f"{event.notebook}: started")
+            self.say(f"{name}: started")
         else:
-            self.say(f"{event.notebook}: {event.kind} after {event.elapsed:.1f}s")
+            self.say(f"{name}: {event.kind} after {event.elapsed:.1f}s")
 
 
 def _columns(pairs: Sequence[str], parser: argparse.ArgumentParser) -> dict[str, str] | None:
@@ -179,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("papermill").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     warnings.showwarning = _show_warning
-    progress = _Progress(args.quiet)
+    progress = _Progress(args.quiet, several_dates=len(dates) > 1 or bool(args.every))
     common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,
                   notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress)
     try:

@@ -34,7 +34,7 @@ class ProgressEvent:
     """One step of a run: ``kind`` is "start", "cell" (a code cell starts), "done" or "failed".
 
     ``cell`` counts code cells from 1 out of ``n_cells``; ``source`` is the cell's first line; ``elapsed`` is the
-    notebook's time so far, in seconds.
+    notebook's time so far, in seconds; ``as_of`` the run's date.
     """
 
     notebook: str
@@ -43,6 +43,7 @@ class ProgressEvent:
     cell: int | None = None
     n_cells: int | None = None
     source: str = ""
+    as_of: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class NotebookJob:
     parameters: dict
     no_code: bool
     subtitle: str
+    as_of: str = ""
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ def _execute(job: NotebookJob, progress: Callable[[ProgressEvent], None] | None,
 
     def emit(kind: str, **kw: Any) -> None:
         if progress is not None:
-            progress(ProgressEvent(job.name, kind, round(time.perf_counter() - started, 2), **kw))
+            progress(ProgressEvent(job.name, kind, round(time.perf_counter() - started, 2), as_of=job.as_of, **kw))
 
     def on_cell(number: int, total: int, source: str) -> None:
         emit("cell", cell=number, n_cells=total, source=_first_line(source))
@@ -272,8 +274,13 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(queue: Any, unstarted: Any, n_workers: int, modules: list[str]) -> None:
+    import os
     from multiprocessing.util import Finalize
 
+    # Notebooks already run side by side: one math-library thread per kernel avoids oversubscribing the cores
+    # (unless the user chose otherwise).
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     _WORKER.update(queue=queue, unstarted=unstarted, n_workers=n_workers, modules=modules, spare=None)
     Finalize(None, _drop_spare, exitpriority=10)  # a spare kernel must not outlive its worker
 

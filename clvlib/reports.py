@@ -104,12 +104,18 @@ def find_notebooks(notebooks_dir: str | Path | None = None, names: Sequence[str]
 
 
 def _replace_dir(new: Path, dest: Path) -> None:
-    # Two renames on the same file system: readers see the old folder or the new one, never a mixture.
+    # Two renames within one folder (so one file system): the destination holds the old report or the new one,
+    # complete, never a mixture; should the second rename fail, the old one is put back.
     old = None
     if dest.exists():
         old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
         os.replace(dest, old)
-    os.replace(new, dest)
+    try:
+        os.replace(new, dest)
+    except OSError:
+        if old is not None:
+            os.replace(old, dest)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -196,7 +202,7 @@ def run_report(
             jobs_list.append(NotebookJob(
                 name=source.stem, source=str(source), out_dir=str(tmp),
                 parameters={k: v for k, v in values.items() if k in names},
-                no_code=no_code, subtitle=f"Data: {data_label} · as of {as_of} · currency {currency}",
+                no_code=no_code, subtitle=f"Data: {data_label} · as of {as_of} · currency {currency}", as_of=as_of,
             ))
         if jobs > 1:  # longest first (by the last run's timings), so that a long notebook does not start last
             previous = _previous_timings(dest)

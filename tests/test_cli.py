@@ -194,7 +194,7 @@ def test_failed_notebook_leaves_previous_report_intact(good_run, workspace, tmp_
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # temporary folders removed
 
 
-def test_periodic_run_one_folder_per_date_and_history(workspace, tmp_path):
+def test_periodic_run_one_folder_per_date_and_history(workspace, tmp_path, capsys):
     out = tmp_path / "history"
     code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--every", "month",
                  "--from", "2024-01-01", "--to", "2024-02-29", "--out", str(out), "--notebooks", "01_params",
@@ -209,6 +209,7 @@ def test_periodic_run_one_folder_per_date_and_history(workspace, tmp_path):
         received = json.loads((out / as_of / "exports" / "01_params" / "params.json").read_text())
         assert received["as_of"] == as_of
         assert 'href="../index.html"' in (out / as_of / "index.html").read_text()
+    assert re.search(r"2024-02-29 01_params: done after", capsys.readouterr().err)  # progress names the date
     history = (out / "index.html").read_text()
     assert re.findall(r'<a href="(\d{4}-\d\d-\d\d)/index.html">', history) == ["2024-01-31", "2024-02-29"]
     assert 'src="data:image/png;base64,' in history
