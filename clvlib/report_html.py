@@ -78,7 +78,7 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 24px 48px; }
 nav.clv-toc { background: #f8fafc; border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 18px;
               margin: 8px 0 20px; font: 14px/1.6 system-ui, sans-serif; }
 nav.clv-toc strong { display: block; margin-bottom: 2px; }
-nav.clv-toc ul { margin: 0; padding: 0; list-style: none; columns: 2 320px; column-gap: 32px; }
+nav.clv-toc ul { margin: 0; padding: 0; list-style: none; }
 nav.clv-toc li { break-inside: avoid; } nav.clv-toc li.h3 { padding-left: 18px; font-size: 13px; }
 nav.clv-toc a { color: #1d4ed8; text-decoration: none; }
 .jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; margin: 8px 0; }
