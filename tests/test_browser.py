@@ -97,12 +97,16 @@ def _probe(page: Path, shots: Path, profile: Path) -> dict:
     return result
 
 
-@pytest.fixture(scope="module")
-def report_run(tmp_path_factory) -> Path:
+def _require_chromium() -> None:
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing and CI is set: run .ci/install_browser.sh")
         pytest.skip("chromium is not installed (apt-get install chromium, or .ci/install_browser.sh)")
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory) -> Path:
+    _require_chromium()
     root = tmp_path_factory.mktemp("browser")
     make_orders(root / "orders.csv")
     make_notebook(root / "nb" / "01_plot.ipynb", PLOT, title="Plot report")
@@ -147,8 +151,7 @@ def test_every_page_renders_without_errors_and_links_resolve(report_run, shots, 
 @pytest.mark.slow
 def test_real_reports_for_business_readers_render(shots, tmp_path):
     # The kit's own notebooks on the bundled demo store, in the no-code version a manager receives.
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed")
+    _require_chromium()
     from clvlib.config import NOTEBOOKS_DIR
 
     if not list(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
