@@ -193,6 +193,14 @@ def test_failed_notebook_leaves_previous_report_intact(good_run, workspace, tmp_
     assert "ZeroDivisionError" in _text(page) and "numerator / 0" in _text(page)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # temporary folders removed
 
+    # Fixed, the next run replaces the previous report as a whole and clears the failure it reported.
+    assert main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "-q",
+                 "--notebooks", "01", "--notebooks-dir", str(failing)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["01_params.html", "01_params.ipynb", "exports", "index.html",
+                                                      "run.json"]
+    assert json.loads((out / "run.json").read_text())["timings"].keys() == {"01_params", "total"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "report"]  # no .failed, no old or temporary copy
+
 
 def test_periodic_run_one_folder_per_date_and_history(workspace, tmp_path, capsys):
     out = tmp_path / "history"
