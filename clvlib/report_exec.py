@@ -247,7 +247,8 @@ def _execute(job: NotebookJob, progress: Callable[[ProgressEvent], None] | None,
         emit("failed")
         return failure, None
     emit("done")
-    return NotebookOutcome(job.name, True, round(time.perf_counter() - started, 3), heading=_heading(nb, job.name)), nb
+    seconds = round(time.perf_counter() - started, 3)
+    return NotebookOutcome(job.name, True, seconds, heading=_heading(nb, job.name)), nb
 
 
 def _convert(job: NotebookJob, nb: Any, outcome: NotebookOutcome) -> None:

@@ -46,7 +46,7 @@ class ReportError(RuntimeError):
     def __init__(self, outcome: NotebookOutcome, failed_dir: Path):
         self.notebook, self.cell_index, self.cell_source = outcome.name, outcome.cell_index, outcome.cell_source
         self.ename, self.evalue, self.failed_dir = outcome.ename, outcome.evalue, failed_dir
-        where = f"cell {outcome.cell_index}" if outcome.cell_index is not None else "before the first cell"
+        where = f"cell {outcome.cell_index}" if outcome.cell_index is not None else "outside its cells"
         first_line = outcome.cell_source.strip().splitlines()[0] if outcome.cell_source.strip() else ""
         super().__init__(
             f"notebook {outcome.name!r} failed at {where}" + (f" ({first_line!r})" if first_line else "")
