@@ -261,14 +261,15 @@ def _trend_chart(history: pd.DataFrame) -> str:
     fig = Figure(figsize=(10, 3.2), dpi=110, layout="constrained")
     panels = [("revenue", f"Revenue ({currency})", money_formatter(currency)),
               ("customers", "Customers", counts),
-              ("repeat_rate", "Repeat customers and top-20 % share", percent_formatter())]
+              ("repeat_rate", "Repeat rate, top-20 % share", percent_formatter())]
     for ax, (key, title, formatter) in zip(fig.subplots(1, 3), panels):
         ax.plot(dates, history[key].astype(float), marker="o", color="#1d4ed8", label="repeat customers")
         if key == "repeat_rate":
             ax.plot(dates, history["top20_share"].astype(float), marker="s", color="#b45309",
                     label="revenue from top 20 %")
             ax.legend(fontsize=8, frameon=False)
-        ax.set(title=title, xlabel="as-of date")
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("as-of date")
         ax.yaxis.set_major_formatter(formatter)
         if key == "customers":
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -289,16 +290,20 @@ def write_history_index(root: str | os.PathLike) -> Path:
     """Rebuild ``<root>/index.html`` from every ``<root>/*/run.json``: a table of headline figures and a trend chart."""
     root = Path(root)
     history = collect_history(root)
+    # One data source (the usual case) is named once, above the table; several get a column.
+    sources = sorted(set(history["data"]))
     rows = []
     for as_of, row in history.iterrows():
         cells = "".join(f"<td class=num>{format_figure(row[key], kind, row['currency'])}</td>"
                         for key, _, kind in HEADLINES)
+        data_cell = f'<td class="date">{html.escape(row["data"])}</td>' if len(sources) > 1 else ""
         rows.append(f'<tr><td class="date"><a href="{html.escape(row["folder"])}/index.html">{html.escape(as_of)}</a>'
-                    f"</td><td>{html.escape(row['data'])}</td>{cells}</tr>")
+                    f"</td>{data_cell}{cells}</tr>")
     currencies = sorted(set(history["currency"]))
     currency = currencies[0] if len(currencies) == 1 else "mixed currencies"
     head = "".join(f"<th class=num>{html.escape(label.format(currency=currency))}</th>" for _, label, _ in HEADLINES)
-    table = (f'<table class="wide"><thead><tr><th>As of</th><th>Data</th>{head}</tr></thead>'
+    data_head = "<th>Data</th>" if len(sources) > 1 else ""
+    table = (f'<table class="wide"><thead><tr><th>As of</th>{data_head}{head}</tr></thead>'
              f"<tbody>{''.join(rows)}</tbody></table>")
     if len(history) >= 2:
         chart = f'<h2>Trend</h2><img class="chart" alt="Trend of the headline figures" src="{_trend_chart(history)}">'
@@ -306,7 +311,8 @@ def write_history_index(root: str | os.PathLike) -> Path:
         chart = '<p class="note">The trend chart appears once there are reports for two or more dates.</p>'
     body = chart + "<h2>Reports by as-of date</h2>" + table
     page = index_page(title="CLV report history", heading="CLV report history",
-                      subtitle=f"{len(history)} report run(s) in {root.name}/", body=body,
+                      subtitle=f"{len(history)} report run(s) in {root.name}/"
+                      + (f" · data: {sources[0]}" if len(sources) == 1 else ""), body=body,
                       footer="Rebuilt from every run.json in this folder after each run.")
     target = root / "index.html"
     target.write_text(page, encoding="utf-8")
