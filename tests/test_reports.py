@@ -182,3 +182,19 @@ def test_prices_stay_prices_and_formulas_become_images():
     formulas = re.findall(r'<img[^>]*class="clv-math"[^>]*>', page)
     assert len(formulas) == 1 and 'alt="f(x) = x^2"' in formulas[0]
     assert nb.cells[0].source.endswith("$f(x) = x^2$.")  # the caller's notebook is left as it was
+
+
+def test_default_folder_per_date_and_single_runs_accumulate_in_the_history(tmp_path, monkeypatch):
+    # Without `out`, a run goes to reports/<as-of>/ and rebuilds reports/index.html from every run there, so
+    # monthly single runs build up a history.
+    monkeypatch.setattr(reports, "REPORTS_DIR", tmp_path / "reports")
+    make_orders(tmp_path / "orders.csv")
+    make_notebook(tmp_path / "nb" / "01_params.ipynb", RECORD_PARAMETERS)
+    for as_of in ("2024-01-31", None):  # None: the last order date, 2024-03-30
+        result = reports.run_report(tmp_path / "orders.csv", columns=COLUMNS, as_of=as_of,
+                                    notebooks_dir=tmp_path / "nb")
+        assert result.out_dir == tmp_path / "reports" / (as_of or "2024-03-30")
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2024-01-31", "2024-03-30", "index.html"]
+    history = (tmp_path / "reports" / "index.html").read_text()
+    assert re.findall(r'<a href="(\d{4}-\d\d-\d\d)/index.html">', history) == ["2024-01-31", "2024-03-30"]
+    assert 'href="../index.html"' in (tmp_path / "reports" / "2024-03-30" / "index.html").read_text()
