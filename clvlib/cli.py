@@ -185,7 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,
                   notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress)
     try:
-        if len(dates) > 1 or args.every:
+        several = len(dates) > 1 or bool(args.every)
+        count = len(set(dates) | set(reports.period_ends(args.every, args.start, args.end) if args.every else ()))
+        progress.say(f"reading and checking {options['data'] or 'the bundled demo store'}"
+                     + (f" for {count} as-of dates" if several else ""))
+        if several:
             data = common.pop("data")
             results = reports.run_reports(data, as_of=dates, every=args.every, start=args.start, end=args.end,
                                           out=args.out, **common)
