@@ -152,3 +152,15 @@ def test_clv_table_survives_everyday_pandas_operations(cdnow_sample_orders):
     assert top["predicted_clv_12m"].is_monotonic_decreasing
     assert len(pd.concat([clv, clv])) == 2 * len(clv)
     assert clv_totals(top).loc["all customers", "customers"] == len(clv)  # totals describe the whole base
+
+
+def test_pareto_nbd_closed_form_route_equals_the_generic_route(cdnow_sample_orders):
+    # predictive_clv uses E[Y(t) | alive] in closed form for Pareto/NBD; removing it must not change a figure.
+    customers = clvlib.customer_summary(cdnow_sample_orders, time_unit="W")
+    model, spend = clvlib.ParetoNBD().fit(customers), GammaGamma().fit(customers)
+    fast = predictive_clv(model, spend, customers, intervals=False)
+    generic = clvlib.ParetoNBD().fit(customers)
+    generic._expected_if_alive_fn = None
+    slow = predictive_clv(generic, spend, customers, intervals=False)
+    np.testing.assert_allclose(fast["predicted_clv_12m"], slow["predicted_clv_12m"], rtol=1e-9)
+    np.testing.assert_allclose(fast["expected_purchases_12m"], slow["expected_purchases_12m"], rtol=1e-9)

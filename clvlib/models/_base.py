@@ -328,10 +328,13 @@ class PurchaseModel(BaseModel):
     """What BG/NBD and Pareto/NBD share: the fit on ``(frequency, recency, T)`` and the three predictions.
 
     Subclasses provide the vectorised module functions as ``_expected_fn(params, t, x, t_x, T)``,
-    ``_p_alive_fn(params, x, t_x, T)`` and ``_new_customer_fn(params, t)``, and ``_model_name`` for messages.
+    ``_p_alive_fn(params, x, t_x, T)`` and ``_new_customer_fn(params, t)``, and ``_model_name`` for messages;
+    optionally ``_expected_if_alive_fn(params, t, x, T)`` when E[Y(t) | alive] has a closed form, which
+    :func:`~clvlib.predictive_clv` then uses instead of dividing the expectation by P(alive).
     """
 
     _model_name = ""
+    _expected_if_alive_fn = None
 
     def fit(
         self,

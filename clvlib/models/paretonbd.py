@@ -210,11 +210,18 @@ def pareto_nbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarra
     >>> round(float(pareto_nbd_expected_purchases([0.5534, 10.5802, 0.6061, 11.6562], 52, [26], [30.86], [31])[0]), 2)
     25.45
     """
+    return pareto_nbd_p_alive(params, frequency, recency, T) * _expected_if_alive(params, t, frequency, T)
+
+
+def _expected_if_alive(params, t, frequency, T) -> np.ndarray:
+    """E[Y(t) | alive, x, T] = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)]: closed form, no ₂F₁.
+
+    Kept apart so that CLV over many horizons and parameter draws evaluates the costly P(alive) once per draw.
+    """
     r, alpha, s, beta = _split(params)
-    x, t_x, T, t = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T, t))
+    x, T, t = (np.asarray(v, dtype=np.float64) for v in (frequency, T, t))
     log_u = np.log(beta + T) - np.log(beta + T + t)
-    rate = (r + x) * (beta + T) / (alpha + T) * _one_minus_power_over(s - 1, log_u)
-    return pareto_nbd_p_alive(params, x, t_x, T) * rate
+    return (r + x) * (beta + T) / (alpha + T) * _one_minus_power_over(s - 1, log_u)
 
 
 def pareto_nbd_expected_purchases_new_customer(params, t) -> np.ndarray:
@@ -249,6 +256,7 @@ class ParetoNBD(PurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _model_name = "Pareto/NBD"
     _expected_fn = staticmethod(pareto_nbd_expected_purchases)
+    _expected_if_alive_fn = staticmethod(_expected_if_alive)
     _p_alive_fn = staticmethod(pareto_nbd_p_alive)
     _new_customer_fn = staticmethod(pareto_nbd_expected_purchases_new_customer)
 

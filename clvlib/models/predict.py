@@ -57,8 +57,12 @@ def _discounted_purchases(model, params, months: np.ndarray, unit_per_month: flo
     E[Y(t) | x, t_x = T, T] / P(alive | x, T, T), which is never 0).
     """
     data, (x_p, T_p), pair = rows
-    if_alive = np.stack([model._expected_fn(params, k * unit_per_month, x_p, T_p, T_p) for k in months])
-    if_alive /= model._p_alive_fn(params, x_p, T_p, T_p)
+    if_alive_fn = getattr(model, "_expected_if_alive_fn", None)
+    if if_alive_fn is not None:  # a closed form (Pareto/NBD): no P(alive) per horizon month
+        if_alive = np.stack([if_alive_fn(params, k * unit_per_month, x_p, T_p) for k in months])
+    else:
+        if_alive = np.stack([model._expected_fn(params, k * unit_per_month, x_p, T_p, T_p) for k in months])
+        if_alive /= model._p_alive_fn(params, x_p, T_p, T_p)
     discounted = discount @ np.diff(if_alive, axis=0, prepend=0.0)
     p_alive = model._p_alive_fn(params, *data)
     return p_alive * discounted[pair], p_alive * if_alive[-1][pair]
