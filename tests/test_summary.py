@@ -159,3 +159,32 @@ def test_two_thread_encoding_matches_the_single_thread_one(monkeypatch, rng):
     got = customer_summary(orders)
     pd.testing.assert_frame_equal(got, expected, check_index_type=False)
     assert got.attrs["guest_orders"] == 10
+
+
+# Rows of the published 39-week calibration summary of the 2,357-customer CDNOW sample (ID, x, t_x, T, zbar), as
+# distributed with Fader & Hardie's BG/NBD and Gamma-Gamma notes and in lifetimes
+# (lifetimes/datasets/cdnow_customers_summary_with_transactions.csv, MIT licence). zbar is the mean value of the
+# repeat transactions. A spread of customers: heavy and one-time buyers, early and late first purchases, extremes.
+PUBLISHED_CDNOW_ROWS = [
+    (1, 2, 30.43, 38.86, 22.35), (6, 7, 29.43, 38.86, 73.74), (17, 10, 34.14, 38.86, 24.24),
+    (26, 1, 1.57, 38.71, 227.14), (46, 12, 34.43, 38.57, 29.54), (59, 1, 38.43, 38.43, 6.49),
+    (157, 29, 37.71, 38.00, 26.26), (244, 5, 5.14, 37.29, 194.86), (325, 25, 27.29, 36.86, 37.21),
+    (357, 1, 2.57, 36.71, 242.98), (509, 18, 35.14, 35.86, 78.63), (720, 7, 34.86, 34.86, 14.60),
+    (841, 19, 34.00, 34.14, 29.49), (1017, 12, 32.43, 33.43, 12.86), (1136, 12, 17.71, 32.86, 51.97),
+    (1310, 2, 8.00, 32.00, 173.04), (1516, 26, 30.86, 31.00, 39.97), (1539, 14, 29.86, 30.86, 18.13),
+    (1580, 9, 12.00, 30.71, 24.46), (1696, 2, 17.71, 30.14, 245.21), (1863, 1, 28.57, 29.43, 2.99),
+    (1887, 15, 23.86, 29.29, 19.83), (1901, 21, 4.71, 29.29, 299.63), (1981, 17, 28.43, 28.86, 48.23),
+    (2089, 1, 28.29, 28.29, 12.99), (2220, 9, 25.29, 27.71, 15.81), (2332, 5, 13.00, 27.00, 146.96),
+    (2356, 4, 26.57, 27.00, 33.32), (2357, 0, 0.00, 27.00, 0.00), (3, 0, 0.00, 38.86, 0.00),
+]
+
+
+@pytest.mark.parametrize("row", PUBLISHED_CDNOW_ROWS, ids=lambda r: f"ID{r[0]}")
+def test_cdnow_sample_customers_match_the_published_summary(cdnow_sample_orders, row):
+    cid, x, t_x, T, zbar = row
+    cal = calibration_holdout(cdnow_sample_orders, "1997-09-30", "1998-06-30", time_unit="W")
+    got = cal.loc[f"{cid:04d}"]
+    assert got.frequency == x
+    assert (round(got.recency, 2), round(got["T"], 2)) == (t_x, T)
+    # Published to two decimals, rounded half up (ID 1310: (246.51 + 99.56) / 2 = 173.035 -> 173.04).
+    assert got.monetary_value == pytest.approx(zbar, abs=0.005 + 1e-9)
