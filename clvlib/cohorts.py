@@ -212,8 +212,11 @@ def cumulative_value_curves(
 ) -> pd.DataFrame:
     """Cumulative revenue (or gross margin) per customer by months since the first order, per group.
 
-    At month ``m`` a group's figure is the value of all orders placed in months ``0..m`` after their first order by
-    the group's customers observed for at least ``m`` months, divided by the number of those customers.
+    The curve is the development (chain-ladder) estimate: the value a group's customers bring in month ``k`` after
+    their first order is averaged over the customers observed for at least ``k`` months, and those monthly means are
+    accumulated. Dividing each month's *cumulative* total by the customers observed that long instead would mix a
+    different set of cohorts at every month, and the curve could fall where only the early cohorts remain; this one
+    never falls while values are non-negative, and for a single cohort the two agree.
 
     Parameters
     ----------
@@ -231,7 +234,8 @@ def cumulative_value_curves(
     Returns
     -------
     DataFrame with columns ``<by>``, ``months_since_first_order`` (0, 1, ...), ``customers`` (observed that long),
-    ``cumulative_total`` and ``cumulative_per_customer`` (money). ``attrs["value"]`` names the value.
+    ``cumulative_total`` (value those customers brought in months ``0..m``) and ``cumulative_per_customer`` (the
+    development estimate, money). ``attrs["value"]`` names the value.
     """
     check_argument("by", ["cohort", "channel", "product"], by)
     check_argument("value", ["revenue", "gross_margin"], value)
@@ -250,22 +254,25 @@ def cumulative_value_curves(
         "amount": amount.to_numpy(),
     }).groupby(["group", "start", "offset"])["amount"].sum()
     months = np.arange(last_month - int(cohort_no.min()) + 1)
-    # One row per (group, cohort): cumulative value by offset, blanked where the cohort is not yet that old.
-    wide = per_cell.unstack("offset", fill_value=0.0).reindex(columns=months, fill_value=0.0).cumsum(axis=1)
-    starts = wide.index.get_level_values("start").to_numpy()
+    # One row per (group, cohort): value by offset, blanked where the cohort is not yet that old.
+    monthly = per_cell.unstack("offset", fill_value=0.0).reindex(columns=months, fill_value=0.0)
+    starts = monthly.index.get_level_values("start").to_numpy()
     observed = starts[:, None] + months[None, :] <= last_month
     size = pd.DataFrame({"group": attrs[by].to_numpy(), "start": cohort_no.to_numpy()}).value_counts()
-    counts = size.reindex(wide.index).to_numpy()[:, None] * observed
-    total = wide.where(observed).groupby(level="group").sum(min_count=1)
-    customers = pd.DataFrame(counts, index=wide.index, columns=months).groupby(level="group").sum()
+    counts = size.reindex(monthly.index).to_numpy()[:, None] * observed
+    total = monthly.cumsum(axis=1).where(observed).groupby(level="group").sum(min_count=1)
+    increments = monthly.where(observed).groupby(level="group").sum(min_count=1)
+    customers = pd.DataFrame(counts, index=monthly.index, columns=months).groupby(level="group").sum()
+    customers = customers.where(customers > 0)
+    per_customer = (increments / customers).cumsum(axis=1, skipna=False)
     long = pd.DataFrame({
-        "cumulative_total": total.stack(), "customers": customers.where(customers > 0).stack(),
+        "cumulative_total": total.stack(), "customers": customers.stack(),
+        "cumulative_per_customer": per_customer.stack(),
     }).dropna()
     long.index.names = [by, "months_since_first_order"]
     long = long.reset_index().astype({"customers": np.int64})
     if by == "cohort":
         long["cohort"] = long["cohort"].astype(attrs["cohort"].dtype)
-    long["cumulative_per_customer"] = long["cumulative_total"] / long["customers"]
     long = long[[by, "months_since_first_order", "customers", "cumulative_total", "cumulative_per_customer"]]
     long.attrs["value"] = value
     return long

@@ -102,7 +102,7 @@ def test_ltv_cac_by_hand(orders, spend):
 
 
 def _loop_curves(orders, by, value, as_of_month):
-    """Cumulative value per observed customer, written as plain loops over orders."""
+    """Cumulative value and its development estimate per customer, written as plain loops over orders."""
     first = {}
     for r in orders.sort_values(["order_date", "order_id"]).itertuples():
         if isinstance(r.customer_id, str) and r.customer_id not in first:
@@ -112,15 +112,21 @@ def _loop_curves(orders, by, value, as_of_month):
     result = {}
     for g in set(group.values()):
         members = [c for c in first if group[c] == g]
+        per_customer = 0.0
         for m in range(as_of_month - min(month[c] for c in members) + 1):
             seen = [c for c in members if month[c] + m <= as_of_month]
             if not seen:
                 continue
-            total = 0.0
+            total = in_month = 0.0
             for r in orders.itertuples():
-                if r.customer_id in seen and r.order_date.year * 12 + r.order_date.month - month[r.customer_id] <= m:
-                    total += r.revenue if value == "revenue" else r.revenue - r.cost
-            result[(g, m)] = (len(seen), total / len(seen))
+                offset = r.order_date.year * 12 + r.order_date.month - month.get(r.customer_id, 0)
+                amount = r.revenue if value == "revenue" else r.revenue - r.cost
+                if r.customer_id in seen and offset <= m:
+                    total += amount
+                if r.customer_id in seen and offset == m:
+                    in_month += amount
+            per_customer += in_month / len(seen)
+            result[(g, m)] = (len(seen), total, per_customer)
     return result
 
 
@@ -139,11 +145,13 @@ def test_cumulative_value_curves_match_a_loop(rng, by, value):
     expected = _loop_curves(orders, by, value, last.year * 12 + last.month)
     assert len(got) == len(expected)
     for row in got.itertuples():
-        customers, per_customer = expected[(getattr(row, by), row.months_since_first_order)]
+        customers, total, per_customer = expected[(getattr(row, by), row.months_since_first_order)]
         assert row.customers == customers
+        assert row.cumulative_total == pytest.approx(total)
         assert row.cumulative_per_customer == pytest.approx(per_customer)
-        assert row.cumulative_total == pytest.approx(per_customer * customers)
     assert got.attrs["value"] == value
+    if value == "revenue":  # the development estimate never falls for any grouping, not only per cohort
+        assert (got.groupby(by, observed=True)["cumulative_per_customer"].diff().dropna() >= -1e-9).all()
 
 
 def test_cohort_revenue_table_by_hand(orders):
@@ -160,7 +168,9 @@ def test_payback_by_hand(orders, spend):
     curves = payback_curves(orders, spend)
     ads = curves[curves["channel"] == "ads"].set_index("months_since_first_order")
     # ads: a (margin 40, +20 in month 2) and c (40 + 10 in month 0, +30 in month 2); only a is 3 months old.
-    assert ads["cumulative_per_customer"].tolist() == pytest.approx([45.0, 45.0, 70.0, 60.0])
+    # Monthly means 90/2, 0/2, 50/2, then 0/1 (a bought nothing in month 3): 45, 45, 70, 70. Dividing the
+    # cumulative total by whoever is observed would give 60 in month 3, a "cumulative" margin that falls.
+    assert ads["cumulative_per_customer"].tolist() == pytest.approx([45.0, 45.0, 70.0, 70.0])
     assert (ads["cac"] == 80.0).all()
     table = cac_payback(curves)
     assert table.loc["ads", "payback"] == "not yet (after 3 months)" and np.isnan(table.loc["ads", "payback_months"])

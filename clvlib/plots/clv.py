@@ -257,7 +257,7 @@ def plot_clv_distribution(
     drawn = values[values > 0] if log else values
     hidden = values.size - drawn.size
     label_hist = f"customers ({hidden:,} at or below 0 not shown)" if hidden else "customers"
-    edges, title = bins, f"Distribution of {label}: a few customers bring most of the value"
+    edges, title = bins, f"Distribution of {label}"
     if log and drawn.size:
         # Values under one money unit would need ticks like $0.001; they are pooled into the first bar instead.
         floor = max(float(drawn.min()), min(1.0, median))
