@@ -278,5 +278,6 @@ def plot_clv_distribution(
     ax.xaxis.set_major_formatter(money_formatter(currency))
     ax.set(xlabel=f"{label[0].upper()}{label[1:]} per customer ({currency}{', log scale' if log else ''})",
            ylabel="Customers", title=title)
-    ax.legend(frameon=False)
+    # Framed: on a skewed histogram the legend often sits over the tallest bars.
+    ax.legend(frameon=True, framealpha=0.85, edgecolor="none")
     return ax
