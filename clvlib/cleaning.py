@@ -77,7 +77,9 @@ def truthy(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().str.lower().isin(_TRUE)
 
 
-@dataclass
+# eq=False: pandas compares attrs when it derives frames (nlargest, concat), and a generated __eq__ would compare
+# the `excluded` DataFrame, which has no single truth value.
+@dataclass(eq=False)
 class CleaningReport:
     """Row accounting of :func:`clvlib.read_transactions`: rows read, kept, and excluded by reason.
 

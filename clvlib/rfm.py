@@ -117,7 +117,7 @@ def rfm_table(customers: pd.DataFrame, as_of=None, *, monetary: str = "total") -
         },
         index=customers.index.copy(),
     )
-    table.attrs = {"as_of": as_of, "monetary": monetary}
+    table.attrs = {"as_of": as_of.date().isoformat(), "monetary": monetary}  # JSON-safe: see customer_summary
     return table
 
 

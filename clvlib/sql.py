@@ -299,7 +299,7 @@ def customer_summary_sql(
     result.attrs.update(
         time_unit=time_unit,
         time_unit_name=TIME_UNIT_NAMES[time_unit],
-        as_of=as_of_day,
+        as_of=as_of_day.date().isoformat(),  # JSON-safe, as customer_summary stores it
         guest_orders=guests,
         orders_after_as_of=after,
     )

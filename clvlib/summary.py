@@ -119,6 +119,12 @@ def _days(dates: np.ndarray) -> np.ndarray:
     return dates.astype("datetime64[D]").view(np.int64).astype(np.int32)
 
 
+def _iso(day: int) -> str:
+    """A day number as an ISO date. Dates in ``attrs`` stay JSON-safe: pandas writes ``attrs`` with the frame (e.g.
+    ``to_parquet``) and fails on a Timestamp there."""
+    return str(np.datetime64(day, "D"))
+
+
 def _as_of_day(as_of, days: np.ndarray, what: str) -> int:
     if as_of is None:
         if days.size == 0:
@@ -267,7 +273,7 @@ def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") 
     result.attrs.update(
         time_unit=time_unit,
         time_unit_name=TIME_UNIT_NAMES[time_unit],
-        as_of=pd.Timestamp(np.datetime64(as_of_day, "D")),
+        as_of=_iso(as_of_day),
         guest_orders=guests,
         orders_after_as_of=int((~keep).sum()),
     )
@@ -316,9 +322,9 @@ def calibration_holdout(
     cal.attrs.update(
         time_unit=time_unit,
         time_unit_name=TIME_UNIT_NAMES[time_unit],
-        as_of=pd.Timestamp(np.datetime64(cal_day, "D")),
-        calibration_end=pd.Timestamp(np.datetime64(cal_day, "D")),
-        observation_end=pd.Timestamp(np.datetime64(obs_day, "D")),
+        as_of=_iso(cal_day),
+        calibration_end=_iso(cal_day),
+        observation_end=_iso(obs_day),
         guest_orders=guests,
     )
     return cal
