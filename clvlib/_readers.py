@@ -251,6 +251,28 @@ def to_dates(
     >>> to_dates(stamps, column="Created at", source="x.csv", timezone="UTC").dt.strftime("%Y-%m-%d").tolist()
     ['2024-03-02', '2024-03-02']
     """
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        if pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime"):
+            # Python date/datetime objects (Parquet's date32, Excel cells): no text round trip needed.
+            values = pd.Series(pd.to_datetime(values), index=values.index)
+        else:
+            codes, uniques = pd.factorize(values)
+            if len(uniques) <= len(values) // 4:
+                # An export repeats each date many times: parse every distinct value once.
+                try:
+                    parsed = _to_dates(pd.Series(uniques), column=column, source=source, timezone=timezone,
+                                       date_format=date_format, dayfirst=dayfirst).to_numpy()
+                except DataError:
+                    pass  # the full pass below raises the same error with the real row numbers
+                else:
+                    out = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.datetime64("NaT"))
+                    return pd.Series(out.astype("datetime64[ns]"), index=values.index, name=values.name)
+    return _to_dates(values, column=column, source=source, timezone=timezone, date_format=date_format,
+                     dayfirst=dayfirst)
+
+
+def _to_dates(values: pd.Series, *, column, source, timezone, date_format, dayfirst) -> pd.Series:
+    """:func:`to_dates` on every value: the reference path, whose errors name the offending rows."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
         if isinstance(values.dtype, pd.DatetimeTZDtype) and timezone:

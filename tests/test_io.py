@@ -207,3 +207,19 @@ def test_blank_values_are_counted_not_fatal():
     assert orders["order_id"].tolist() == ["o4", "o1"]
     assert orders.attrs["cleaning"].excluded.loc["unparseable value", "rows"] == 2
     assert np.isclose(orders.attrs["cleaning"].excluded.loc["unparseable value", "revenue"], 5.25)
+
+
+def test_repeated_dates_parse_once_with_the_same_result_and_errors_name_the_real_row():
+    from clvlib import _readers
+
+    stamps = pd.Series(["2024-03-01 23:10:05 -0500", "2024-03-02 08:00:00 -0500", ""] * 40)
+    fast = _readers.to_dates(stamps, column="Created at", source="x.csv", timezone="UTC")
+    reference = _readers._to_dates(stamps, column="Created at", source="x.csv", timezone="UTC", date_format=None,
+                                   dayfirst=False)
+    pd.testing.assert_series_equal(fast, reference)
+    as_objects = _readers.to_dates(pd.Series(pd.to_datetime(["2024-01-05", "2024-01-06"]).date), column="d",
+                                   source="x.parquet")
+    assert as_objects.tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-06")]
+    broken = pd.Series(["2024-03-01"] * 30 + ["not a date"] + ["2024-03-02"] * 30)
+    with pytest.raises(DataError, match=r"`Created at`.*row 31: .not a date."):  # data rows count from 1
+        _readers.to_dates(broken, column="Created at", source="x.csv")
