@@ -137,9 +137,10 @@ def _hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarr
 class BaseModel:
     """Shared machinery of the maximum-likelihood models (not used directly).
 
-    Subclasses set ``_param_names`` and implement ``_start(data, weights)`` (starting log-parameters) and
-    ``_negative_log_likelihood(log_params, data, weights)`` (the weighted total and its gradient in the
-    log-parameters); ``_prepare(data, weights)`` may precompute what every evaluation reuses.
+    Subclasses set ``_param_names``, implement ``_start(data, weights)`` (starting log-parameters) and provide
+    ``_log_likelihood_and_gradient(params, data)`` (the weighted total and its gradient in the natural parameters),
+    or override ``_negative_log_likelihood(log_params, data, weights)`` when the gradient is not analytic;
+    ``_prepare(data, weights)`` may precompute what every evaluation reuses.
     """
 
     _param_names: tuple[str, ...] = ()
@@ -149,6 +150,14 @@ class BaseModel:
     def _prepare(data: tuple, weights: np.ndarray):
         """Precompute whatever the likelihood reuses across evaluations (default: nothing)."""
         return data
+
+    @classmethod
+    def _negative_log_likelihood(cls, theta, data, weights):
+        """What the optimiser minimises: −log-likelihood and its gradient in the log-parameters."""
+        params = np.exp(theta)
+        total, grad = cls._log_likelihood_and_gradient(params, data)
+        # Chain rule to log-parameters: d/dθ = d/dp · p.
+        return -total, -grad * params
 
     def __init__(self, penalizer_coef: float = 0.0):
         if penalizer_coef < 0:

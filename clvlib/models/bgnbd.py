@@ -264,9 +264,4 @@ class BetaGeo(PurchaseModel):
 
     _prepare = staticmethod(_prepare)
 
-    @staticmethod
-    def _negative_log_likelihood(theta, data: _Prepared, weights):
-        params = np.exp(theta)
-        total, grad = _weighted_log_likelihood_and_gradient(params, data)
-        # Chain rule to log-parameters: d/dθ = d/dp · p.
-        return -total, -grad * params
+    _log_likelihood_and_gradient = staticmethod(_weighted_log_likelihood_and_gradient)

@@ -201,11 +201,7 @@ class GammaGamma(BaseModel):
 
     _prepare = staticmethod(_prepare)
 
-    @staticmethod
-    def _negative_log_likelihood(theta, data: _Prepared, weights):
-        params = np.exp(theta)
-        total, grad = _weighted_log_likelihood_and_gradient(params, data)
-        return -total, -grad * params
+    _log_likelihood_and_gradient = staticmethod(_weighted_log_likelihood_and_gradient)
 
     def expected_spend(self, customers: pd.DataFrame) -> pd.Series:
         """Conditional expected average order value per customer, [2] eq. (5); Series ``expected_spend``.
