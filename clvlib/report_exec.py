@@ -4,16 +4,19 @@ The run's bookkeeping (folders, atomic replace, index pages) lives in :mod:`clvl
 turns :class:`NotebookJob` values into executed notebooks and HTML files, and reports progress as it goes.
 
 Where the time goes, and what is overlapped: each notebook pays a kernel start, its own imports and cells, and an
-HTML conversion. Run sequentially, the conversion of one notebook and the run's other work (the headline
-figures) happen in a helper thread while the next notebook executes in its kernel, on the other core. In
-parallel, worker processes are forked from a parent that has already imported papermill and nbconvert and
-compiled the HTML templates, so no worker pays for them again. Either way, a notebook's kernel is started ahead
-of time when possible (the next notebook's, or a spare for the worker's next one), and boots and imports the
-notebooks' modules while the current notebook runs.
+HTML conversion. Kernels are forked from a template process that has already imported the notebooks' modules and
+read the run's data (:mod:`clvlib._kernel_fork`, on Linux), so a kernel is ready in milliseconds and its first
+cells find pandas, matplotlib, clvlib and the orders loaded; elsewhere each kernel is started ahead of time (the
+next notebook's, or a spare for a worker's next one) and imports the notebooks' modules while the current notebook
+runs. Run sequentially, the conversion of one notebook and the run's other work (the headline figures) happen in
+a helper thread while the next notebook executes in its kernel, on the other core. In parallel, worker processes
+only drive their kernels and this process converts each finished notebook in its helper thread, so a worker takes
+its next notebook at once.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -21,10 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .report_html import _exporter, notebook_to_html
+from ._kernel_fork import KernelTemplate, fork_available, forked_kernel_manager
+from .report_html import notebook_to_html, warm_up
 
-__all__ = ["ProgressEvent", "NotebookJob", "NotebookOutcome", "notebook_parameters", "execute_job", "run_jobs"]
+__all__ = ["ProgressEvent", "NotebookJob", "NotebookOutcome", "notebook_parameters", "execute_job", "run_jobs",
+           "start_template"]
 
+# Modules clvlib imports only when a function needs them (to keep `import clvlib` quick), imported by the kernel
+# template all the same: there it costs nothing on the notebooks' time.
+_WARM = ("scipy.stats", "matplotlib.dates")
 _KERNEL = "python3"  # one kernel spec for every notebook, whatever their metadata say
 _ENGINE = "clvlib"
 
@@ -95,8 +103,6 @@ def notebook_parameters(path: str | Path) -> set[str]:
 
 def _kernel_env() -> dict[str, str]:
     # Reports need figures inline whatever the caller's MPLBACKEND (CI and test suites often set Agg).
-    import os
-
     return {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
@@ -121,11 +127,24 @@ def _notebook_imports(path: str) -> list[str]:
     return modules
 
 
-def _start_kernel(cwd: str, modules: list[str]) -> Any:
+def start_template(sources: list[str]) -> KernelTemplate | None:
+    """Start the kernel template (see :mod:`clvlib._kernel_fork`) for these notebooks, where forking is available.
+
+    ``CLVLIB_FORK_KERNELS=0`` in the environment turns it off (every kernel then starts on its own).
+    """
+    if not fork_available() or os.environ.get("CLVLIB_FORK_KERNELS", "1") == "0":
+        return None
+    modules = list(dict.fromkeys([*(m for source in sources for m in _notebook_imports(source)), *_WARM]))
+    return KernelTemplate(modules, _kernel_env())
+
+
+def _start_kernel(cwd: str, modules: list[str], template: str | None = None) -> Any:
     """Start a kernel in ``cwd`` now and let it import ``modules`` (a notebook's own imports) while it boots.
 
     The imports run through ``__import__`` at kernel start-up (``exec_lines``, not in the history, no execution
     count, no name bound), so the notebook sees the same fresh namespace, only with its modules already loaded.
+    With a ``template`` (the socket of a :class:`~clvlib._kernel_fork.KernelTemplate`) the kernel is forked from
+    it and the modules are already there.
     """
     import subprocess
 
@@ -134,7 +153,7 @@ def _start_kernel(cwd: str, modules: list[str]) -> Any:
 
     warm = "; ".join(f"__import__({m!r})" for m in modules)
     arguments = ["--HistoryManager.hist_file=:memory:"] + ([f"--IPKernelApp.exec_lines={warm}"] if warm else [])
-    km = AsyncKernelManager(kernel_name=_KERNEL)
+    km = forked_kernel_manager(template, _KERNEL) if template else AsyncKernelManager(kernel_name=_KERNEL)
     run_sync(km.start_kernel)(extra_arguments=arguments, cwd=cwd, env=_kernel_env(),
                               stderr=subprocess.DEVNULL)
     return km
@@ -274,15 +293,15 @@ def execute_job(job: NotebookJob, progress: Callable[[ProgressEvent], None] | No
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any, unstarted: Any, n_workers: int, modules: list[str]) -> None:
-    import os
+def _init_worker(queue: Any, unstarted: Any, n_workers: int, modules: list[str], template: str | None) -> None:
     from multiprocessing.util import Finalize
 
     # Notebooks already run side by side: one math-library thread per kernel avoids oversubscribing the cores
     # (unless the user chose otherwise).
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
-    _WORKER.update(queue=queue, unstarted=unstarted, n_workers=n_workers, modules=modules, spare=None)
+    _WORKER.update(queue=queue, unstarted=unstarted, n_workers=n_workers, modules=modules, template=template,
+                   spare=None)
     Finalize(None, _drop_spare, exitpriority=10)  # a spare kernel must not outlive its worker
 
 
@@ -298,32 +317,41 @@ def _worker(job: NotebookJob) -> NotebookOutcome:
         _WORKER["unstarted"].value -= 1
         left = _WORKER["unstarted"].value
     km, _WORKER["spare"] = _WORKER["spare"], None
+    if km is None and _WORKER["template"]:
+        km = _start_kernel(job.out_dir, _WORKER["modules"], _WORKER["template"])
     if left >= _WORKER["n_workers"]:
-        _WORKER["spare"] = _start_kernel(job.out_dir, _WORKER["modules"])
+        _WORKER["spare"] = _start_kernel(job.out_dir, _WORKER["modules"], _WORKER["template"])
     queue = _WORKER["queue"]
-    outcome, nb = _execute(job, queue.put if queue is not None else None, km=km)
-    if outcome.ok:
-        _convert(job, nb, outcome)
-    else:
+    outcome, _ = _execute(job, queue.put if queue is not None else None, km=km)
+    if not outcome.ok:
         _drop_spare()
-    return outcome
+    return outcome  # the parent converts the executed notebook, which papermill wrote to job.out_dir
+
+
+def _convert_written(job: NotebookJob, outcome: NotebookOutcome) -> None:
+    import nbformat
+
+    _convert(job, nbformat.read(Path(job.out_dir) / f"{job.name}.ipynb", as_version=4), outcome)
 
 
 def _run_sequential(jobs: list[NotebookJob], progress: Callable[[ProgressEvent], None] | None,
-                    background: Callable[[], Any] | None) -> tuple[list[NotebookOutcome], Any]:
+                    background: Callable[[], Any] | None, template: str | None
+                    ) -> tuple[list[NotebookOutcome], Any]:
     # One helper thread, first in first out: compile the HTML templates, the background work, then each
     # notebook's conversion, all while the kernels run on the other core. Each next notebook's kernel starts
     # (and imports its modules) while the current one runs. Failures stop the loop at once.
     outcomes = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clv-report") as helper:
-        helper.submit(_exporter, jobs[0].no_code)
+        helper.submit(warm_up, jobs[0].no_code)
         extra = helper.submit(background) if background is not None else None
         conversions = []
-        next_km = None
+        # Without a template the first kernel is papermill's own: starting it here would gain nothing.
+        next_km = _start_kernel(jobs[0].out_dir, [], template) if template else None
         try:
             for i, job in enumerate(jobs):
                 following = jobs[i + 1] if i + 1 < len(jobs) else None
-                km, next_km = next_km, (_start_kernel(following.out_dir, _notebook_imports(following.source))
+                km, next_km = next_km, (_start_kernel(following.out_dir, _notebook_imports(following.source),
+                                                      template)
                                         if following is not None else None)
                 outcome, nb = _execute(job, progress, km=km)
                 outcomes.append(outcome)
@@ -339,16 +367,17 @@ def _run_sequential(jobs: list[NotebookJob], progress: Callable[[ProgressEvent],
 
 
 def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[ProgressEvent], None] | None,
-                  background: Callable[[], Any] | None) -> tuple[list[NotebookOutcome], Any]:
+                  background: Callable[[], Any] | None, template: str | None
+                  ) -> tuple[list[NotebookOutcome], Any]:
     import multiprocessing
     import threading
 
-    # fork: workers inherit the imported papermill/nbconvert and the compiled HTML templates (warmed here)
-    # instead of loading them again, a few seconds each.
+    # Workers only drive their kernels; this process converts each executed notebook to HTML in a helper thread
+    # (warmed up once, while the first kernels boot), so a worker takes its next notebook at once. With fork,
+    # workers inherit the imported papermill instead of importing it again.
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     if ctx.get_start_method() == "fork":
         _register_engine()
-        _exporter(jobs[0].no_code)
     queue = ctx.Queue() if progress is not None else None
 
     def relay() -> None:
@@ -360,15 +389,18 @@ def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[Prog
     n_workers = min(n_jobs, len(jobs))
     modules = list(dict.fromkeys(m for job in jobs for m in _notebook_imports(job.source)))
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(queue, ctx.Value("i", len(jobs)), n_workers, modules)) as pool:
+                             initargs=(queue, ctx.Value("i", len(jobs)), n_workers, modules, template)) as pool:
         futures = [pool.submit(_worker, job) for job in jobs]
         # Threads only now: the pool forked its workers at the first submit, and a fork must not copy a thread
         # that may hold a lock.
         helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clv-report")
+        helper.submit(warm_up, jobs[0].no_code)
         extra = helper.submit(background) if background is not None else None
         if queue is not None:
             threads.append(threading.Thread(target=relay, daemon=True))
             threads[-1].start()
+        by_name = {job.name: job for job in jobs}
+        conversions = []
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -377,12 +409,16 @@ def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[Prog
                     continue
                 outcome = future.result()
                 outcomes[outcome.name] = outcome
-                if not outcome.ok:  # fail fast: drop the notebooks not yet started
+                if outcome.ok:
+                    conversions.append(helper.submit(_convert_written, by_name[outcome.name], outcome))
+                else:  # fail fast: drop the notebooks not yet started
                     for other in pending:
                         other.cancel()
     if queue is not None:
         queue.put(None)
         threads[0].join()
+    for conversion in conversions:
+        conversion.result()  # re-raises a conversion error here
     ordered = [outcomes[job.name] for job in jobs if job.name in outcomes]
     result = extra.result() if extra is not None and all(o.ok for o in ordered) else None
     helper.shutdown(wait=True)
@@ -390,7 +426,8 @@ def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[Prog
 
 
 def run_jobs(jobs: list[NotebookJob], n_jobs: int = 1, progress: Callable[[ProgressEvent], None] | None = None,
-             background: Callable[[], Any] | None = None) -> tuple[list[NotebookOutcome], Any]:
+             background: Callable[[], Any] | None = None, template: KernelTemplate | None = None
+             ) -> tuple[list[NotebookOutcome], Any]:
     """Execute the notebooks, sequentially or in ``n_jobs`` processes, stopping at the first failure.
 
     Parameters
@@ -401,6 +438,8 @@ def run_jobs(jobs: list[NotebookJob], n_jobs: int = 1, progress: Callable[[Progr
         Receives every :class:`ProgressEvent`, in the calling process.
     background : callable, optional
         Other work of the run, done in a helper thread of this process while notebooks execute.
+    template : KernelTemplate, optional
+        Fork the kernels from it (see :func:`start_template`); without it each kernel starts on its own.
 
     Returns
     -------
@@ -408,6 +447,7 @@ def run_jobs(jobs: list[NotebookJob], n_jobs: int = 1, progress: Callable[[Progr
         Outcomes in job order (up to the first failure when sequential), and ``background()``'s result (None when
         a notebook failed).
     """
+    socket_path = template.socket_path if template is not None else None
     if n_jobs <= 1 or len(jobs) == 1:
-        return _run_sequential(jobs, progress, background)
-    return _run_parallel(jobs, n_jobs, progress, background)
+        return _run_sequential(jobs, progress, background, socket_path)
+    return _run_parallel(jobs, n_jobs, progress, background, socket_path)

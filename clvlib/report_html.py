@@ -260,6 +260,29 @@ def notebook_to_html(nb: Any, *, heading: str | None, subtitle: str, title: str 
     return add_toc(body)
 
 
+def warm_up(no_code: bool = False) -> None:
+    """Convert a small notebook once (a formula, markdown, code, a table, a figure), discarding the page.
+
+    The first conversion in a process pays for imports and caches along the way (the exporter's templates, the
+    markdown, highlighting and sanitising libraries, mathtext's parser and fonts: about 2 s of CPU). The report
+    runner calls this before it forks its worker processes, so that each worker starts with all of it loaded.
+    """
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Warm-up\n\n$$\\mathrm{CLV} = \\frac{m}{1 + d - r}$$ and *text* with `code`."),
+        new_code_cell("x = 1", outputs=[
+            new_output("stream", name="stdout", text="x\n"),
+            new_output("display_data", data={"text/markdown": "**$x_i$**", "text/plain": "x"}),
+            new_output("execute_result", data={"text/html": "<table><tr><td>1</td></tr></table>",
+                                               "text/plain": "1"}, execution_count=1),
+            new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        ]),
+    ])
+    notebook_to_html(nb, heading=None, subtitle="", no_code=no_code)
+
+
 def format_figure(value: float | int | None, kind: str, currency: str = "USD") -> str:
     """Format a headline figure: counts with thousands separators, money with the currency, shares in %.
 

@@ -20,13 +20,14 @@ import tempfile
 import time
 import uuid
 import warnings
+from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import NOTEBOOKS_DIR, REPORTS_DIR
-from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
+from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs, start_template
 from .report_index import (build_run_record, headline_figures, load_run_data, period_ends, write_history_index,
                            write_run_index)
 
@@ -178,12 +179,23 @@ def run_report(
     """
     started = time.perf_counter()
     sources = find_notebooks(notebooks_dir, notebooks)
+    # The kernels' template imports the notebooks' modules while the data are checked here.
+    with start_template([str(s) for s in sources]) or nullcontext() as template:
+        return _run_report(sources, template, started, data=data, preset=preset, columns=columns, as_of=as_of,
+                           currency=currency, params=params, out=out, no_code=no_code, jobs=jobs,
+                           progress=progress, orders=orders, history=history)
+
+
+def _run_report(sources: list[Path], template: Any, started: float, *, data, preset, columns, as_of, currency,
+                params, out, no_code, jobs, progress, orders, history) -> RunResult:
     if orders is None:
         orders = load_run_data(data, preset=preset, columns=columns, as_of=as_of)
     as_of = as_of or orders["order_date"].max().date().isoformat()
     dest = Path(out) if out is not None else REPORTS_DIR / as_of
     dest.parent.mkdir(parents=True, exist_ok=True)
     data_path = str(Path(data).resolve()) if data is not None else None
+    if template is not None:
+        template.read_ahead(data=data_path, preset=preset, columns=columns or None, as_of=as_of)
     common = {"data": data_path, "preset": preset, "columns": columns or None, "as_of": as_of, "currency": currency}
     declared = {p: notebook_parameters(p) for p in sources}
     unknown = sorted(set(params or {}) - set().union(*declared.values()))
@@ -208,7 +220,7 @@ def run_report(
             previous = _previous_timings(dest)
             jobs_list.sort(key=lambda job: -previous.get(job.name, float("inf")))
         outcomes, headline = run_jobs(jobs_list, jobs, progress,
-                                      background=lambda: headline_figures(orders, as_of=as_of))
+                                      background=lambda: headline_figures(orders, as_of=as_of), template=template)
         outcomes = sorted(outcomes, key=lambda o: o.name)
         failed = [o for o in outcomes if not o.ok]
         if failed:
