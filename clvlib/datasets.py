@@ -106,13 +106,16 @@ def _read_table(name: str, directory: Path) -> pd.DataFrame:
     return frame
 
 
-def load_demo_store(directory: str | Path | None = None) -> dict[str, pd.DataFrame]:
+def load_demo_store(directory: str | Path | None = None, tables: list[str] | None = None
+                    ) -> dict[str, pd.DataFrame]:
     """Load the bundled demo store: cleaned orders and the customer, marketing, event and truth tables.
 
     Parameters
     ----------
     directory : str or Path, optional
         Folder holding the demo store's CSV files; default ``data/demo_store``.
+    tables : list of str, optional
+        Only these tables (names as below); all by default. Reading and cleaning the orders is most of the time.
 
     Returns
     -------
@@ -126,10 +129,15 @@ def load_demo_store(directory: str | Path | None = None) -> dict[str, pd.DataFra
     >>> store = load_demo_store()
     >>> store["marketing_spend"].columns.tolist()
     ['month', 'channel', 'spend']
+    >>> list(load_demo_store(tables=["events"]))
+    ['events']
     """
     directory = DEMO_STORE_DIR if directory is None else Path(directory)
-    tables = {name: _read_table(name, directory) for name in _demo_store.FILES if name != "orders"}
-    return {"orders": _read_transactions()(directory / _demo_store.FILES["orders"][0]), **tables}
+    names = list(_demo_store.FILES) if tables is None else list(tables)
+    for name in names:
+        check_argument("tables", list(_demo_store.FILES), name)
+    return {name: _read_transactions()(directory / _demo_store.FILES["orders"][0]) if name == "orders"
+            else _read_table(name, directory) for name in names}
 
 
 def load_cdnow(kind: str = "master") -> pd.DataFrame:

@@ -274,3 +274,12 @@ def test_load_cdnow_reads_both_files():
 def test_load_cdnow_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match=r"The value for `kind` must be one of \['master', 'sample'\], but 'full'"):
         clvlib.load_cdnow("full")
+
+
+def test_load_demo_store_reads_only_the_tables_asked_for():
+    full = clvlib.load_demo_store()
+    events = clvlib.load_demo_store(tables=["events"])
+    assert list(events) == ["events"]
+    pd.testing.assert_frame_equal(events["events"], full["events"])
+    with pytest.raises(ValueError, match=r"`tables` must be one of .*'events'.*'evnts' was passed"):
+        clvlib.load_demo_store(tables=["evnts"])

@@ -101,6 +101,16 @@ def test_compressed_weighted_likelihood_equals_plain_sum(cdnow):
 
 
 @pytest.mark.parametrize("params", [BTYD_PARAMS, [0.55, 12.0, 0.61, 8.0], [1.2, 3.0, 0.4, 3.0000001]])
+def test_p_alive_on_prepared_rows_equals_the_plain_formula(cdnow, params):
+    # CLV intervals evaluate P(alive) per parameter draw on rows prepared once (each 2F1 per distinct pair).
+    data = tuple(cdnow[c].to_numpy(dtype=float) for c in ["frequency", "recency", "T"])
+    prepared = ParetoNBD._prepare_rows(data)
+    assert len(prepared.T) + len(prepared.t_x) < 2 * len(data[0])
+    np.testing.assert_allclose(ParetoNBD._p_alive_prepared_fn(params, prepared),
+                               clvlib.models.pareto_nbd_p_alive(params, *data), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("params", [BTYD_PARAMS, [0.55, 12.0, 0.61, 8.0], [1.2, 3.0, 0.4, 3.0000001]])
 def test_gradient_matches_finite_differences_of_the_plain_sum(cdnow, params):
     # α ≥ β and α < β take different ₂F₁ branches; the α, β derivatives are analytic, r and s numeric.
     x, t_x, T = (cdnow[c].to_numpy() for c in ["frequency", "recency", "T"])

@@ -339,11 +339,15 @@ class PurchaseModel(BaseModel):
     Subclasses provide the vectorised module functions as ``_expected_fn(params, t, x, t_x, T)``,
     ``_p_alive_fn(params, x, t_x, T)`` and ``_new_customer_fn(params, t)``, and ``_model_name`` for messages;
     optionally ``_expected_if_alive_fn(params, t, x, T)`` when E[Y(t) | alive] has a closed form, which
-    :func:`~clvlib.predictive_clv` then uses instead of dividing the expectation by P(alive).
+    :func:`~clvlib.predictive_clv` then uses instead of dividing the expectation by P(alive); and optionally
+    ``_prepare_rows((x, t_x, T))`` with ``_p_alive_prepared_fn(params, prepared)``, when work can be shared across
+    the many P(alive) evaluations of CLV intervals.
     """
 
     _model_name = ""
     _expected_if_alive_fn = None
+    _prepare_rows = None
+    _p_alive_prepared_fn = None
 
     def fit(
         self,

@@ -193,6 +193,19 @@ def pareto_nbd_p_alive(params, frequency, recency, T) -> np.ndarray:
     return np.exp(log_alive - np.logaddexp(log_alive, log_died))
 
 
+def _p_alive_prepared(params, d: _Prepared) -> np.ndarray:
+    """:func:`pareto_nbd_p_alive` of prepared rows, each ₂F₁ once per distinct (x, T) and (x, t_x) value.
+
+    For CLV intervals, which evaluate P(alive) once per parameter draw: customers share far fewer (x, T) and
+    (x, t_x) pairs than (x, t_x, T) triples, and the ₂F₁ is nearly all of the cost.
+    """
+    _, log_share = _front(params, d.ux)
+    log_alive = _alive(params, d.x_T, d.T)[d.i_T]
+    log_died = _died(log_share[d.ix], _boundary(params, d.x_T, d.T)[d.i_T],
+                     _boundary(params, d.x_tx, d.t_x)[d.i_tx])
+    return np.exp(log_alive - np.logaddexp(log_alive, log_died))
+
+
 def _one_minus_power_over(s_minus_1: float, log_u) -> np.ndarray:
     """(1 − u^(s−1)) / (s−1), continuous at s = 1 (where it is −log u)."""
     if abs(s_minus_1) < 1e-10:
@@ -258,6 +271,8 @@ class ParetoNBD(PurchaseModel):
     _expected_fn = staticmethod(pareto_nbd_expected_purchases)
     _expected_if_alive_fn = staticmethod(_expected_if_alive)
     _p_alive_fn = staticmethod(pareto_nbd_p_alive)
+    _p_alive_prepared_fn = staticmethod(_p_alive_prepared)
+    _prepare_rows = staticmethod(lambda data: _prepare(data, np.ones(len(data[0]))))  # weights unused here
     _new_customer_fn = staticmethod(pareto_nbd_expected_purchases_new_customer)
 
     @staticmethod

@@ -56,7 +56,7 @@ def _discounted_purchases(model, params, months: np.ndarray, unit_per_month: flo
     the only one with ₂F₁ and the only one that depends on t, is computed once per distinct (x, T) pair (as
     E[Y(t) | x, t_x = T, T] / P(alive | x, T, T), which is never 0).
     """
-    data, (x_p, T_p), pair = rows
+    data, (x_p, T_p), pair, prepared = rows
     if_alive_fn = getattr(model, "_expected_if_alive_fn", None)
     if if_alive_fn is not None:  # a closed form (Pareto/NBD): no P(alive) per horizon month
         if_alive = np.stack([if_alive_fn(params, k * unit_per_month, x_p, T_p) for k in months])
@@ -64,7 +64,8 @@ def _discounted_purchases(model, params, months: np.ndarray, unit_per_month: flo
         if_alive = np.stack([model._expected_fn(params, k * unit_per_month, x_p, T_p, T_p) for k in months])
         if_alive /= model._p_alive_fn(params, x_p, T_p, T_p)
     discounted = discount @ np.diff(if_alive, axis=0, prepend=0.0)
-    p_alive = model._p_alive_fn(params, *data)
+    p_alive = model._p_alive_prepared_fn(params, prepared) if prepared is not None else model._p_alive_fn(params,
+                                                                                                         *data)
     return p_alive * discounted[pair], p_alive * if_alive[-1][pair]
 
 
@@ -165,7 +166,8 @@ def predictive_clv(
     m = customers["monetary_value"].to_numpy(dtype=np.float64)
     data, _, inverse = compress_rows(x, t_x, T)
     pairs, _, pair = compress_rows(data[0], data[2])
-    rows = (data, pairs, pair)
+    prepare = getattr(purchase_model, "_prepare_rows", None)  # a model may share work across parameter draws
+    rows = (data, pairs, pair, prepare(data) if prepare is not None else None)
     months = np.arange(1, int(np.ceil(horizon_months)) + 1, dtype=np.float64)
     months[-1] = horizon_months  # a fractional horizon ends part-way through its last month
     monthly_rate = (1 + annual_discount_rate) ** (1 / 12) - 1
