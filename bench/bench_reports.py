@@ -85,20 +85,26 @@ def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: l
     count = len(stems)
     results: dict = {"notebooks": count, "repeats": repeats}
     with tempfile.TemporaryDirectory(prefix="clv-bench-") as folder:
-        floors = [_wall([sys.executable, "-c", _FLOOR_SCRIPT, folder]) for _ in range(repeats)]
-        results["floor"] = statistics.median(floors)
         empty = _empty_notebooks(Path(folder), stems)
-        for kind, extra in (("report", ["--notebooks", ",".join(stems)]), ("runner", ["--notebooks-dir", str(empty)])):
-            for n_jobs in jobs:
-                walls = []
-                for i in range(repeats):
-                    out = Path(folder) / kind / f"jobs{n_jobs}-{i}"
-                    walls.append(_wall([sys.executable, "-m", "clvlib", "report", "--out", str(out),
-                                        "--jobs", str(n_jobs), "-q", *extra]))
-                    results[f"{kind}_timings_jobs{n_jobs}"] = json.loads((out / "run.json").read_text())["timings"]
-                results[f"{kind}_jobs{n_jobs}"] = statistics.median(walls)
-                bound = results["floor"] * count / min(n_jobs, count)
-                results[f"{kind}_ratio_jobs{n_jobs}"] = results[f"{kind}_jobs{n_jobs}"] / bound
+        variants = [(kind, n_jobs, extra) for kind, extra in (("report", ["--notebooks", ",".join(stems)]),
+                                                               ("runner", ["--notebooks-dir", str(empty)]))
+                    for n_jobs in jobs]
+        floors: list[float] = []
+        walls: dict[tuple[str, int], list[float]] = {(kind, n_jobs): [] for kind, n_jobs, _ in variants}
+        # Interleaved (floor, then every variant, repeat): a slow spell on the shared machine slows a whole round,
+        # not one variant's every run.
+        for i in range(repeats):
+            floors.append(_wall([sys.executable, "-c", _FLOOR_SCRIPT, folder]))
+            for kind, n_jobs, extra in variants:
+                out = Path(folder) / kind / f"jobs{n_jobs}-{i}"
+                walls[kind, n_jobs].append(_wall([sys.executable, "-m", "clvlib", "report", "--out", str(out),
+                                                  "--jobs", str(n_jobs), "-q", *extra]))
+                results[f"{kind}_timings_jobs{n_jobs}"] = json.loads((out / "run.json").read_text())["timings"]
+        results["floor"] = statistics.median(floors)
+        for (kind, n_jobs), measured in walls.items():
+            results[f"{kind}_jobs{n_jobs}"] = statistics.median(measured)
+            bound = results["floor"] * count / min(n_jobs, count)
+            results[f"{kind}_ratio_jobs{n_jobs}"] = results[f"{kind}_jobs{n_jobs}"] / bound
     return results
 
 
