@@ -216,9 +216,8 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
                 parameters={k: v for k, v in values.items() if k in names},
                 no_code=no_code, subtitle=f"Data: {data_label} · as of {as_of} · currency {currency}", as_of=as_of,
             ))
-        if jobs > 1:  # longest first (by the last run's timings), so that a long notebook does not start last
-            previous = _previous_timings(dest)
-            jobs_list.sort(key=lambda job: -previous.get(job.name, float("inf")))
+        if jobs > 1:  # longest first, so that a long notebook does not start last
+            jobs_list.sort(key=_expected_cost(dest, jobs_list))
         outcomes, headline = run_jobs(jobs_list, jobs, progress,
                                       background=lambda: headline_figures(orders, as_of=as_of), template=template)
         outcomes = sorted(outcomes, key=lambda o: o.name)
@@ -246,6 +245,19 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
         write_history_index(dest.parent)
     return RunResult(out_dir=dest, as_of=as_of, timings=timings, seconds=time.perf_counter() - started,
                      record=record)
+
+
+def _expected_cost(dest: Path, jobs: list[NotebookJob]) -> Callable[[NotebookJob], float]:
+    # A sort key, longest first: the last run's seconds when every notebook has them, else the number of code
+    # cells (a first run, or a notebook added since).
+    previous = _previous_timings(dest)
+    if all(job.name in previous for job in jobs):
+        return lambda job: -previous[job.name]
+    import nbformat
+
+    cells = {job.name: sum(c.cell_type == "code" for c in nbformat.read(job.source, as_version=4).cells)
+             for job in jobs}
+    return lambda job: -cells[job.name]
 
 
 def _previous_timings(dest: Path) -> dict[str, float]:

@@ -198,3 +198,25 @@ def test_default_folder_per_date_and_single_runs_accumulate_in_the_history(tmp_p
     history = (tmp_path / "reports" / "index.html").read_text()
     assert re.findall(r'<a href="(\d{4}-\d\d-\d\d)/index.html">', history) == ["2024-01-31", "2024-03-30"]
     assert 'href="../index.html"' in (tmp_path / "reports" / "2024-03-30" / "index.html").read_text()
+
+
+def test_parallel_runs_start_the_longest_notebook_first(tmp_path):
+    # Longest first by the last run's seconds; on a first run (or with a new notebook) by code cells.
+    from clvlib.report_exec import NotebookJob
+    from clvlib.reports import _expected_cost
+
+    short = make_notebook(tmp_path / "nb" / "01_short.ipynb", "x = 1")
+    long = make_notebook(tmp_path / "nb" / "02_long.ipynb", "x = 1")
+    nb = nbformat.read(long, as_version=4)
+    nb.cells += [new_code_cell(f"y{i} = {i}") for i in range(5)]
+    nbformat.write(nb, long)
+    jobs = [NotebookJob(name=p.stem, source=str(p), out_dir=str(tmp_path), parameters={}, no_code=False,
+                        subtitle="") for p in (short, long)]
+    dest = tmp_path / "reports" / "2024-06-30"
+    assert [j.name for j in sorted(jobs, key=_expected_cost(dest, jobs))] == ["02_long", "01_short"]
+    earlier = tmp_path / "reports" / "2024-03-31"
+    earlier.mkdir(parents=True)
+    (earlier / "run.json").write_text(json.dumps({"timings": {"01_short": 9.0, "02_long": 1.0, "total": 10.0}}))
+    assert [j.name for j in sorted(jobs, key=_expected_cost(dest, jobs))] == ["01_short", "02_long"]
+    (earlier / "run.json").write_text(json.dumps({"timings": {"01_short": 9.0, "total": 9.0}}))
+    assert [j.name for j in sorted(jobs, key=_expected_cost(dest, jobs))] == ["02_long", "01_short"]
