@@ -220,3 +220,29 @@ def test_parallel_runs_start_the_longest_notebook_first(tmp_path):
     assert [j.name for j in sorted(jobs, key=_expected_cost(dest, jobs))] == ["01_short", "02_long"]
     (earlier / "run.json").write_text(json.dumps({"timings": {"01_short": 9.0, "total": 9.0}}))
     assert [j.name for j in sorted(jobs, key=_expected_cost(dest, jobs))] == ["02_long", "01_short"]
+
+
+@pytest.mark.parametrize("no_code", [False, True])
+def test_report_exporter_equals_nbconvert_html_exporter_but_for_its_soup_pass(no_code):
+    # The kit's exporter skips HTMLExporter's BeautifulSoup pass and adds its attributes (image alt text, focusable
+    # cells) itself; parsed the same way, its page must be nbconvert's page exactly.
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+    from nbformat.v4 import new_output
+
+    from clvlib.report_html import _exporter
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Title\n\n![a picture](data:image/png;base64," + png + ") and <img src='x.png'/>"),
+        new_code_cell("print('<b>not bold</b>')\nx = 1", outputs=[
+            new_output("stream", name="stdout", text="<b>not bold</b>\n"),
+            new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+            new_output("execute_result", data={"text/html": "<table><tr><td>1</td></tr></table><img src='y.png'>",
+                                               "text/plain": "1"}, execution_count=1),
+        ]),
+    ])
+    ours, _ = _exporter(no_code).from_notebook_node(nb)
+    reference, _ = HTMLExporter.from_notebook_node(_exporter(no_code), nb)
+    assert 'tabindex="0"' in ours and 'alt="No description has been provided for this image"' in ours
+    assert str(BeautifulSoup(ours, features="html.parser")) == reference
