@@ -109,15 +109,19 @@ def _kernel_env() -> dict[str, str]:
 def _notebook_imports(path: str) -> list[str]:
     """Modules a notebook imports at the top level of its code cells (cells that are not plain Python skipped)."""
     import ast
-
-    import nbformat
+    import json
 
     modules: list[str] = []
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type != "code":
+    # Plain JSON, not nbformat.read: its schema validation would cost more than the rest of this, and this runs
+    # before the kernel template can start.
+    with open(path, encoding="utf-8") as handle:
+        cells = json.load(handle).get("cells", [])
+    for cell in cells:
+        if cell.get("cell_type") != "code":
             continue
+        source = cell.get("source", "")
         try:
-            tree = ast.parse(cell.source)
+            tree = ast.parse(source if isinstance(source, str) else "".join(source))
         except SyntaxError:  # magics, shell escapes
             continue
         for node in tree.body:
