@@ -29,18 +29,13 @@ from typing import Any
 
 __all__ = ["KernelTemplate", "fork_available", "forked_kernel_manager"]
 
-# The template. It binds its socket before importing, so that clients queue while it imports; it answers each
+# The template. It inherits a listening socket, so that clients queue while it starts and imports; it answers each
 # request with the forked kernel's pid, or "exec" when it must not fork (a thread exists, so a lock could be
 # copied held).
 _SERVER = r"""
 import importlib, json, os, random, selectors, signal, socket, sys, threading
-path, modules = sys.argv[1], json.loads(sys.argv[2])
-if path.startswith("fd:"):  # forked from the runner, which bound the socket already
-    listener = socket.socket(fileno=int(path[3:]))
-else:
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
+listener = socket.socket(fileno=int(sys.argv[1].removeprefix("fd:")))  # bound and listening already
+modules = json.loads(sys.argv[2])
 from ipykernel import kernelapp
 for name in modules:
     try:
@@ -185,26 +180,27 @@ class KernelTemplate:
         self.socket_path = str(Path(self._dir) / "template.sock")
         self._owner = os.getpid()
         self._process = self._pid = self._lifeline = None
-        arguments = [self.socket_path, json.dumps(modules)]
+        # Bound here, before the template starts: clients queue from now on, however long it takes to start.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.socket_path)
+        listener.listen(64)
+        arguments = [f"fd:{listener.fileno()}", json.dumps(modules)]
         # Forking this process, when it is safe (one thread) and the kernels' matplotlib is not already set up
         # here, saves the template importing again what the runner has imported (pandas, scipy, clvlib).
         if threading.active_count() == 1 and "matplotlib" not in sys.modules:
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(self.socket_path)
-            listener.listen(64)
             read_end, self._lifeline = os.pipe()
             self._pid = os.fork()
             if self._pid == 0:
                 os.close(self._lifeline)  # only the runner may hold the write end, or the end never comes
-                _run_forked_template(listener, read_end, arguments[1], env, self._dir)
+                _run_forked_template(arguments, read_end, env, self._dir)
             os.close(read_end)
-            listener.close()
-            return
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _SERVER, *arguments],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            cwd=self._dir, start_new_session=True,
-        )
+        else:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _SERVER, *arguments], pass_fds=[listener.fileno()],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                cwd=self._dir, start_new_session=True,
+            )
+        listener.close()
 
     def read_ahead(self, **arguments: Any) -> None:
         """Have the template load the run's orders (:func:`clvlib.datasets.read_ahead`) before any kernel forks.
@@ -244,7 +240,7 @@ class KernelTemplate:
         self.close()
 
 
-def _run_forked_template(listener: Any, lifeline: int, modules: str, env: dict[str, str], cwd: str) -> None:
+def _run_forked_template(arguments: list[str], lifeline: int, env: dict[str, str], cwd: str) -> None:
     # In the child of the runner's fork: become the template (never returns).
     import signal
 
@@ -260,7 +256,7 @@ def _run_forked_template(listener: Any, lifeline: int, modules: str, env: dict[s
         os.environ.clear()
         os.environ.update(env)
         os.chdir(cwd)
-        sys.argv = ["-c", f"fd:{listener.fileno()}", modules]
+        sys.argv = ["-c", *arguments]
         exec(compile(_SERVER, "<clvlib kernel template>", "exec"), {"__name__": "__main__"})
         code = 0
     except SystemExit as stop:
