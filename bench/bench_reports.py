@@ -58,6 +58,21 @@ def _wall(command: list[str], cwd: str | None = None) -> float:
     return seconds
 
 
+def _pair_wall(folder: str) -> float:
+    # Two floors at once, in two fresh processes: how much of a second core two notebooks really get here.
+    started = time.perf_counter()
+    runs = []
+    for i in (1, 2):
+        Path(folder, f"pair{i}").mkdir(exist_ok=True)
+        runs.append(subprocess.Popen([sys.executable, "-c", _FLOOR_SCRIPT, str(Path(folder, f"pair{i}"))],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    for run in runs:
+        _, err = run.communicate()
+        if run.returncode != 0:
+            raise RuntimeError(f"floor failed:\n{err[-2000:]}")
+    return time.perf_counter() - started
+
+
 def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: list[str] | None = None) -> dict:
     """Time the report suite and its floor; returns medians in seconds and the ratio to the target's bound.
 
@@ -73,7 +88,8 @@ def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: l
     Returns
     -------
     dict
-        ``floor`` (s), ``notebooks`` (count), and per jobs value N: ``report_jobs{N}`` (s, the real notebooks),
+        ``floor`` (s), ``floor_pair`` (s, two floors run at once: what a second core gives here),
+        ``notebooks`` (count), and per jobs value N: ``report_jobs{N}`` (s, the real notebooks),
         ``runner_jobs{N}`` (s, as many empty notebooks), their ``*_ratio_jobs{N}`` (wall time ÷ (floor ×
         notebooks ÷ N)) and ``*_timings_jobs{N}`` (seconds per notebook in the last run's run.json).
     """
@@ -90,17 +106,20 @@ def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: l
                                                                ("runner", ["--notebooks-dir", str(empty)]))
                     for n_jobs in jobs]
         floors: list[float] = []
+        pairs: list[float] = []
         walls: dict[tuple[str, int], list[float]] = {(kind, n_jobs): [] for kind, n_jobs, _ in variants}
         # Interleaved (floor, then every variant, repeat): a slow spell on the shared machine slows a whole round,
         # not one variant's every run.
         for i in range(repeats):
             floors.append(_wall([sys.executable, "-c", _FLOOR_SCRIPT, folder]))
+            pairs.append(_pair_wall(folder))
             for kind, n_jobs, extra in variants:
                 out = Path(folder) / kind / f"jobs{n_jobs}-{i}"
                 walls[kind, n_jobs].append(_wall([sys.executable, "-m", "clvlib", "report", "--out", str(out),
                                                   "--jobs", str(n_jobs), "-q", *extra]))
                 results[f"{kind}_timings_jobs{n_jobs}"] = json.loads((out / "run.json").read_text())["timings"]
         results["floor"] = statistics.median(floors)
+        results["floor_pair"] = statistics.median(pairs)
         for (kind, n_jobs), measured in walls.items():
             results[f"{kind}_jobs{n_jobs}"] = statistics.median(measured)
             bound = results["floor"] * count / min(n_jobs, count)
@@ -111,7 +130,8 @@ def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: l
 def as_markdown(results: dict) -> str:
     """The results as a markdown table."""
     lines = ["| measurement | seconds | ratio to floor × notebooks ÷ jobs (target ≤ 1.3) |", "|---|---:|---:|",
-             f"| floor: papermill + nbconvert, empty notebook, fresh process | {results['floor']:.2f} | |"]
+             f"| floor: papermill + nbconvert, empty notebook, fresh process | {results['floor']:.2f} | |",
+             f"| context: two floors at once (ideal: one floor) | {results['floor_pair']:.2f} | |"]
     labels = {"report": f"full report, {results['notebooks']} notebooks, bundled data",
               "runner": f"runner alone: {results['notebooks']} empty notebooks, bundled data"}
     for kind, label in labels.items():
