@@ -122,8 +122,10 @@ def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: l
         results["floor_pair"] = statistics.median(pairs)
         for (kind, n_jobs), measured in walls.items():
             results[f"{kind}_jobs{n_jobs}"] = statistics.median(measured)
-            bound = results["floor"] * count / min(n_jobs, count)
-            results[f"{kind}_ratio_jobs{n_jobs}"] = results[f"{kind}_jobs{n_jobs}"] / bound
+            # The median of the rounds' own ratios: a round's floor and runs share its spell of machine load.
+            share = count / min(n_jobs, count)
+            results[f"{kind}_ratio_jobs{n_jobs}"] = statistics.median(
+                wall / (floor * share) for wall, floor in zip(measured, floors))
     return results
 
 
