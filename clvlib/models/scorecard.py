@@ -161,8 +161,9 @@ def holdout_scorecard(
         rows[m] = {
             "mae": err.abs().mean(),
             "rmse": np.sqrt((err**2).mean()),
-            # A constant prediction cannot rank anyone: its rank correlation is undefined, not zero.
-            "spearman": np.nan if constant else pred[f"{m}_purchases"].corr(actual_p, method="spearman"),
+            # A constant prediction cannot rank anyone: its rank correlation is undefined, not zero. Spearman's rho
+            # is Pearson's r of the average ranks; pandas' method="spearman" would import scipy.stats (1 s of CPU).
+            "spearman": np.nan if constant else pred[f"{m}_purchases"].rank().corr(actual_p.rank()),
             "top_decile_capture": top_decile_capture(pred[f"{m}_revenue"].fillna(pred[f"{m}_purchases"]), actual_r),
         }
     metrics = pd.DataFrame.from_dict(rows, orient="index")
