@@ -4,21 +4,27 @@ Everything here is string work on finished results; the numbers come from :mod:`
 self-contained, with no external reference: images are inline (nbconvert embeds PNG outputs as data URIs), styles
 are inline, and the formulas of markdown cells are typeset here, with matplotlib's mathtext, into inline SVG images
 (MathJax would need a network, and would also mistake two prices such as "$82 ... $49" in an output for a formula).
-A formula mathtext cannot parse is shown as its TeX source.
+A formula mathtext cannot parse is shown as its TeX source. Typeset formulas are kept between runs in
+:func:`formula_cache_dir`, so that a monthly report pays for mathtext only when a formula changes.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import html
+import importlib.metadata
 import io
+import os
 import re
 from functools import lru_cache
+from pathlib import Path
 from string import Template
 from typing import Any
 
-__all__ = ["notebook_to_html", "index_page", "add_toc", "render_math", "format_figure", "PAGE_CSS"]
+__all__ = ["notebook_to_html", "index_page", "add_toc", "render_math", "formula_cache_dir", "format_figure",
+           "PAGE_CSS"]
 
 # Shared by the index and history pages: a quiet, print-friendly layout with right-aligned tabular numbers.
 PAGE_CSS = """
@@ -114,6 +120,7 @@ _TEX_ALIASES = [(re.compile(r"\\(le|ge|ne)(?![a-zA-Z])"), r"\\\1q"), (re.compile
                 (re.compile(r"\\[dt]frac"), r"\\frac"), (re.compile(r"\\displaystyle"), " ")]
 
 
+_SVG_METADATA = re.compile(rb"\s*<metadata>.*?</metadata>", re.S)
 _NO_ALT = "No description has been provided for this image"
 _FOCUSABLE = re.compile(r'(<div class="(?:jp-Cell-inputWrapper|[^"]*\bjp-OutputArea-output\b[^"]*)"[^>]*)>')
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)([^>]*?)(/?)>")
@@ -169,8 +176,52 @@ def _exporter(no_code: bool):
     return exporter
 
 
+# Bump when the HTML a formula becomes changes, so that cached formulas are typeset again.
+_FORMULA_VERSION = "1"
+
+
+def formula_cache_dir() -> Path:
+    """Where typeset formulas are kept between runs: ``$CLVLIB_CACHE_DIR/formulas``, else the user cache folder.
+
+    The user cache folder is ``$XDG_CACHE_HOME/clvlib`` (``~/.cache/clvlib`` by default). Deleting the folder is
+    always safe: formulas are typeset again on the next run.
+    """
+    root = os.environ.get("CLVLIB_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache",
+                                                          "clvlib")
+    return Path(root) / "formulas"
+
+
 @lru_cache(maxsize=1024)
 def _formula(tex: str, display: bool) -> str:
+    # Typesetting costs about a second per process (matplotlib's import, mathtext's parser and fonts) and a few
+    # tens of ms per formula, while a notebook's formulas rarely change between monthly runs: like Sphinx's
+    # imgmath, keep each result in a file named for what it was made from. The cache is only an optimisation, so
+    # any error reading or writing it falls back to typesetting.
+    key = hashlib.sha256(
+        f"{_FORMULA_VERSION}\0{_matplotlib_version()}\0{display}\0{tex}".encode()).hexdigest()
+    path = formula_cache_dir() / f"{key}.html"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    snippet = _typeset_formula(tex, display)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(snippet, encoding="utf-8")
+        os.replace(partial, path)  # atomic: a concurrent run reads the old file or the whole new one
+    except OSError:
+        pass
+    return snippet
+
+
+@lru_cache(maxsize=1)
+def _matplotlib_version() -> str:
+    # The package metadata, not `matplotlib.__version__`: a cache hit then needs no matplotlib import at all.
+    return importlib.metadata.version("matplotlib")
+
+
+def _typeset_formula(tex: str, display: bool) -> str:
     # One formula as an inline SVG <img> (alt text: the TeX); its TeX source in <code> when mathtext cannot parse it.
     from matplotlib import mathtext, rc_context
     from matplotlib.font_manager import FontProperties
@@ -185,7 +236,9 @@ def _formula(tex: str, display: bool) -> str:
                                            format="svg")
     except (ValueError, RuntimeError):
         return f"<code>{html.escape(tex.strip())}</code>"
-    uri = "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    # Without its metadata (the creation time, the creator): smaller, and the same bytes on every run.
+    svg = _SVG_METADATA.sub(b"", buffer.getvalue())
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     image = (f'<img class="clv-math" alt="{html.escape(tex.strip(), quote=True)}" src="{uri}" '
              f'style="vertical-align: -{depth:.1f}pt">')
     return f'\n\n<div class="clv-math-display">{image}</div>\n\n' if display else image
@@ -311,8 +364,9 @@ def warm_up(no_code: bool = False) -> None:
     """Convert a small notebook once (a formula, markdown, code, a table, a figure), discarding the page.
 
     The first conversion in a process pays for imports and caches along the way (the exporter's templates, the
-    markdown, highlighting and sanitising libraries, mathtext's parser and fonts: about 2 s of CPU). The report
-    runner calls this before it forks its worker processes, so that each worker starts with all of it loaded.
+    markdown and highlighting libraries: about half a second of CPU; mathtext's parser and fonts another second
+    when a formula is not in :func:`formula_cache_dir` yet). The report runner calls this in its conversion thread
+    while the first notebooks execute, so that the first page is not late for it.
     """
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 

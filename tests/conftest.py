@@ -41,3 +41,17 @@ def cdnow_sample_orders() -> pd.DataFrame:
     df["order_date"] = pd.to_datetime(df["date"], format="%Y%m%d")
     df["order_id"] = [f"{i}" for i in range(len(df))]
     return df[["customer_id", "order_id", "order_date", "revenue", "quantity"]]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def formula_cache(tmp_path_factory):
+    # Typeset formulas are cached between runs (clvlib.report_html.formula_cache_dir): the tests use a cache of
+    # their own, which starts empty, rather than the user's.
+    folder = tmp_path_factory.mktemp("clvlib-cache")
+    before = os.environ.get("CLVLIB_CACHE_DIR")
+    os.environ["CLVLIB_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["CLVLIB_CACHE_DIR"]
+    else:
+        os.environ["CLVLIB_CACHE_DIR"] = before

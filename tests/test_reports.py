@@ -7,7 +7,10 @@ test_browser.py (pytest puts this folder on sys.path).
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -182,6 +185,50 @@ def test_prices_stay_prices_and_formulas_become_images():
     formulas = re.findall(r'<img[^>]*class="clv-math"[^>]*>', page)
     assert len(formulas) == 1 and 'alt="f(x) = x^2"' in formulas[0]
     assert nb.cells[0].source.endswith("$f(x) = x^2$.")  # the caller's notebook is left as it was
+
+
+def test_typeset_formulas_are_kept_between_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLVLIB_CACHE_DIR", str(tmp_path / "cache"))
+    report_html._formula.cache_clear()
+    typeset = report_html._typeset_formula(r"\frac{m}{1 + d - r}", True)
+    assert report_html.render_math(r"$$\frac{m}{1 + d - r}$$") == typeset
+    files = list(report_html.formula_cache_dir().glob("*.html"))
+    assert len(files) == 1 and files[0].read_text() == typeset
+    # A new process (here: an emptied in-memory cache) takes the formula from the file, not from mathtext.
+    files[0].write_text("<b>from the cache</b>")
+    report_html._formula.cache_clear()
+    assert report_html.render_math(r"$$\frac{m}{1 + d - r}$$") == "<b>from the cache</b>"
+    # Another formula, or the same one inline, is another file.
+    report_html.render_math(r"Inline $\frac{m}{1 + d - r}$ and $x^2$.")
+    assert len(list(report_html.formula_cache_dir().glob("*.html"))) == 3
+    report_html._formula.cache_clear()
+
+
+def test_an_unusable_formula_cache_only_costs_time(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("CLVLIB_CACHE_DIR", str(blocker))  # formulas/ cannot be created under a file
+    report_html._formula.cache_clear()
+    assert report_html.render_math("$x^2$") == report_html._typeset_formula("x^2", False)
+    assert blocker.read_text() == ""
+    report_html._formula.cache_clear()
+
+
+def test_cached_formulas_need_no_matplotlib(tmp_path):
+    # The point of the cache: a page whose formulas are all cached is converted without importing matplotlib.
+    script = (
+        "import sys\n"
+        "from nbformat.v4 import new_markdown_cell, new_notebook\n"
+        "from clvlib import report_html\n"
+        "nb = new_notebook(cells=[new_markdown_cell('# T\\n\\nCLV is $m \\\\times n$.')])\n"
+        "page = report_html.notebook_to_html(nb, heading=None, subtitle='s')\n"
+        "assert 'class=\"clv-math\"' in page\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    env = {**os.environ, "CLVLIB_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    assert [run.stdout.strip() for run in runs] == ["True", "False"]
 
 
 def test_default_folder_per_date_and_single_runs_accumulate_in_the_history(tmp_path, monkeypatch):
