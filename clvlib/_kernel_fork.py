@@ -33,15 +33,30 @@ __all__ = ["KernelTemplate", "fork_available", "forked_kernel_manager"]
 # request with the forked kernel's pid, or "exec" when it must not fork (a thread exists, so a lock could be
 # copied held).
 _SERVER = r"""
-import importlib, json, os, random, selectors, signal, socket, sys, threading
+import importlib, json, os, pickle, random, selectors, signal, socket, sys, threading
 listener = socket.socket(fileno=int(sys.argv[1].removeprefix("fd:")))  # bound and listening already
 modules = json.loads(sys.argv[2])
+STARTUP = ("ipykernel.debugger", "IPython.core.debugger", "IPython.core.completerlib", "IPython.core.logger",
+           "IPython.core.oinspect", "IPython.extensions.storemagic", "sqlite3", "psutil", "tornado.queues",
+           "pyarrow.pandas_compat")
 from ipykernel import kernelapp
 for name in modules:
     try:
         importlib.import_module(name)
     except BaseException:
         pass  # the notebook's own import will raise it where the reader sees it
+# What every kernel imports and looks up as it starts, whatever the notebook (the debugger's debugpy, the shell's
+# pdb and sqlite history, psutil for the machine's addresses): a tenth of a second or two per kernel, done once.
+for name in STARTUP:
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        pass
+try:
+    from jupyter_client.localinterfaces import local_ips
+    local_ips()
+except BaseException:
+    pass
 safe = threading.active_count() == 1
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped by the system
 selector = selectors.DefaultSelector()
@@ -104,8 +119,11 @@ while True:
             continue
         if "read_ahead" in request:  # the run's data, loaded once here rather than in every kernel
             try:
+                with open(request["read_ahead"], "rb") as payload:
+                    arguments = pickle.load(payload)
+                os.unlink(request["read_ahead"])
                 from clvlib.datasets import read_ahead
-                read_ahead(**request["read_ahead"])
+                read_ahead(**arguments)
             except BaseException:
                 pass  # the notebooks will load the data themselves, and report any error where it is read
             conn.close()
@@ -180,6 +198,7 @@ class KernelTemplate:
         self.socket_path = str(Path(self._dir) / "template.sock")
         self._owner = os.getpid()
         self._process = self._pid = self._lifeline = None
+        self._requests = 0
         # Bound here, before the template starts: clients queue from now on, however long it takes to start.
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.socket_path)
@@ -203,14 +222,23 @@ class KernelTemplate:
         listener.close()
 
     def read_ahead(self, **arguments: Any) -> None:
-        """Have the template load the run's orders (:func:`clvlib.datasets.read_ahead`) before any kernel forks.
+        """Have the template keep the run's orders (:func:`clvlib.datasets.read_ahead`) before any kernel forks.
 
-        Not waited for: the template serves requests in order, so kernels requested later fork after the read.
+        The arguments are :func:`~clvlib.datasets.read_ahead`'s: with ``orders`` (already loaded here) the frame
+        itself travels, pickled, and the template does not read the file again. Not waited for: the template
+        serves requests in order, so kernels requested later fork after it has the orders.
         """
+        import pickle
         import socket
 
-        body = json.dumps({"read_ahead": arguments}).encode()
+        # Through a file in the template's private folder: the request itself is then small enough to wait in
+        # the socket's buffer, and this returns at once even while the template is still importing.
+        self._requests += 1
+        path = Path(self._dir) / f"read_ahead-{self._requests}.pickle"
+        body = json.dumps({"read_ahead": str(path)}).encode()
         try:
+            with path.open("wb") as payload:
+                pickle.dump(arguments, payload, protocol=pickle.HIGHEST_PROTOCOL)
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
                 connection.connect(self.socket_path)
                 connection.sendall(len(body).to_bytes(8, "big") + body)

@@ -230,7 +230,9 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
             first = np.flatnonzero(late)[:3]
             raise DataError(f"{source}: column `order_date` has dates after as_of={cutoff.date()}: "
                             + ", ".join(f"row {i + 1}: {lines['order_date'].iloc[i].date()}" for i in first))
-        ledger.exclude(late, "after as_of", f"order date after {cutoff.date()}")
+        # The date in the note only when it excluded something: loading up to the last order date is then the
+        # same table, note and all, as loading without a date (report runs rely on it).
+        ledger.exclude(late, "after as_of", f"order date after {cutoff.date()}" if late.any() else None)
     return lines, store
 
 

@@ -218,13 +218,25 @@ def _stamp(path: str) -> tuple[int, int]:
 
 
 def read_ahead(data: str | Path | None = None, *, preset: str | None = None, columns: dict | None = None,
-               as_of: str | pd.Timestamp | None = None, currency: str | None = None) -> None:
+               as_of: str | pd.Timestamp | None = None, currency: str | None = None,
+               orders: pd.DataFrame | None = None, stamp: tuple[int, int] | None = None) -> None:
     """Load orders now and keep them, so that :func:`load_orders` with the same arguments returns a copy.
 
     For processes that fork: a report run's kernel template reads the run's data once, and every notebook kernel
     forked from it then finds them loaded instead of reading and cleaning the file again. A copy is returned only
     while the file's size and modification time are unchanged.
+
+    ``orders`` are what :func:`load_orders` returned for these arguments elsewhere (the report runner's own load,
+    handed to the template): kept as they are, with ``stamp`` (:func:`file_stamp` of the file taken before that
+    load), instead of loading again.
     """
     key = _read_ahead_key(data, preset, columns, as_of, currency)
-    stamp = _stamp(key[0])
-    _READ_AHEAD[key] = (stamp, load_orders(data, preset=preset, columns=columns, as_of=as_of, currency=currency))
+    if orders is None:
+        stamp = _stamp(key[0])
+        orders = load_orders(data, preset=preset, columns=columns, as_of=as_of, currency=currency)
+    _READ_AHEAD[key] = (tuple(stamp), orders)
+
+
+def file_stamp(data: str | Path | None = None) -> tuple[int, int]:
+    """Size and modification time (ns) of an order export, or of the demo store's orders when ``data`` is None."""
+    return _stamp(_read_ahead_key(data, None, None, None, None)[0])

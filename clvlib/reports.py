@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import NOTEBOOKS_DIR, REPORTS_DIR
+from .datasets import file_stamp
 from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs, start_template
 from .report_index import (build_run_record, headline_figures, load_run_data, period_ends, write_history_index,
                            write_run_index)
@@ -186,16 +187,28 @@ def run_report(
                            progress=progress, orders=orders, history=history)
 
 
+def _file_stamp(data: Any) -> tuple[int, int] | None:
+    try:
+        return file_stamp(data)
+    except OSError:
+        return None  # the load below says what is wrong with the file
+
+
 def _run_report(sources: list[Path], template: Any, started: float, *, data, preset, columns, as_of, currency,
                 params, out, no_code, jobs, progress, orders, history) -> RunResult:
+    handover: dict[str, Any] = {}
     if orders is None:
+        stamp = _file_stamp(data) if template is not None else None  # before the load: a change during it shows
         orders = load_run_data(data, preset=preset, columns=columns, as_of=as_of)
+        # What every notebook's load_orders(..., as_of=as_of) will return, the default as_of (the last order date)
+        # included, as it excludes nothing: the template keeps this frame instead of reading the file again.
+        handover = {"orders": orders, "stamp": stamp} if stamp is not None else {}
     as_of = as_of or orders["order_date"].max().date().isoformat()
     dest = Path(out) if out is not None else REPORTS_DIR / as_of
     dest.parent.mkdir(parents=True, exist_ok=True)
     data_path = str(Path(data).resolve()) if data is not None else None
     if template is not None:
-        template.read_ahead(data=data_path, preset=preset, columns=columns or None, as_of=as_of)
+        template.read_ahead(data=data_path, preset=preset, columns=columns or None, as_of=as_of, **handover)
     common = {"data": data_path, "preset": preset, "columns": columns or None, "as_of": as_of, "currency": currency}
     declared = {p: notebook_parameters(p) for p in sources}
     unknown = sorted(set(params or {}) - set().union(*declared.values()))

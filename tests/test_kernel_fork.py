@@ -171,6 +171,56 @@ def test_read_ahead_gives_copies_until_the_file_changes(tmp_path):
         datasets._READ_AHEAD.clear()
 
 
+def test_orders_handed_to_the_template_reach_the_kernels_without_a_read(probe_env, tmp_path):
+    # The report runner hands the template the frame it loaded itself (pickled, through the template's folder): a
+    # kernel's load_orders then returns that frame, however different from the file it is, until the file changes.
+    source = tmp_path / "orders.csv"
+    pd.DataFrame({"customer_id": ["a", "b"], "order_date": ["2024-01-02", "2024-01-05"],
+                  "revenue": [10.0, 5.0]}).to_csv(source, index=False)
+    stamp = datasets.file_stamp(source)
+    handed = datasets.load_orders(source, as_of="2024-12-31")
+    handed = handed.loc[handed.index.repeat(20_000)].reset_index(drop=True).assign(revenue=123.0)
+    code = ("import clvlib\n"
+            f"orders = clvlib.load_orders({str(source)!r}, as_of='2024-12-31')\n"
+            "print(len(orders), orders['revenue'].unique().tolist(), orders.attrs['cleaning'].rows_kept)")
+
+    async def scenario(template):
+        km = forked_kernel_manager(template.socket_path, "python3")
+        await km.start_kernel(env=probe_env)
+        try:
+            return await _run(km, code)
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    with KernelTemplate(["clvlib"], probe_env) as template:
+        template.read_ahead(data=str(source), as_of="2024-12-31", orders=handed, stamp=stamp)
+        printed, reply = asyncio.run(scenario(template))
+        assert reply["status"] == "ok" and printed.split() == ["40000", "[123.0]", "2"]
+        with source.open("a") as handle:
+            handle.write("c,2024-03-01,7.0\n")
+        printed, _ = asyncio.run(scenario(template))
+        assert not list(Path(template.socket_path).parent.glob("*.pickle"))  # read, then removed
+    assert printed.split() == ["3", "[10.0,", "5.0,", "7.0]", "3"]
+
+
+def test_up_to_the_last_order_date_is_the_same_load_as_no_date(tmp_path):
+    # What lets the runner hand its own load (as_of not given) to notebooks that load with as_of = the last order
+    # date: the same rows, and the same cleaning report, notes included.
+    source = tmp_path / "orders.csv"
+    pd.DataFrame({"customer_id": ["a", "a", "b", "c"],
+                  "order_date": ["2024-01-02 09:00", "2024-02-03 23:59", "2024-02-03 08:00", "2024-01-05"],
+                  "revenue": [10.0, 20.0, 5.0, -1.0]}).to_csv(source, index=False)
+    for data in (source, None):  # None: the demo store
+        plain = datasets.load_orders(data)
+        dated = datasets.load_orders(data, as_of=plain["order_date"].max().date().isoformat())
+        pd.testing.assert_frame_equal(plain, dated)
+        a, b = plain.attrs["cleaning"], dated.attrs["cleaning"]
+        pd.testing.assert_frame_equal(a.excluded, b.excluded)
+        assert str(a) == str(b) and a.notes == b.notes
+    earlier = datasets.load_orders(source, as_of="2024-01-31").attrs["cleaning"].excluded
+    assert earlier.loc["after as_of", "rows"] == 2 and earlier.loc["after as_of", "note"] == "order date after 2024-01-31"
+
+
 def test_a_runner_without_threads_or_matplotlib_forks_the_template_from_itself(probe_env, tmp_path):
     # The command-line runner's case: the template is this process's own child, so it does not import again
     # what the runner already has. Run in a fresh interpreter, as the CLI is.
