@@ -8,12 +8,15 @@ on stdout. Exit status: 0 when every report was written, 1 when a notebook faile
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main", "build_parser"]
 
@@ -148,8 +151,25 @@ def _skip_slow_optional_imports() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)
 
 
+def run() -> NoReturn:
+    """The ``clv`` command and ``python -m clvlib``: :func:`main`, then a quick exit.
+
+    Exit handlers run (logging, temporary folders, multiprocessing), then the process ends without tearing down
+    its modules one by one: after a report run (pandas, nbconvert, notebooks in memory) that teardown takes about
+    0.4 s, with nothing left to do, as every file has been written and closed.
+    """
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``clv`` and ``python -m clvlib``; returns the exit status."""
+    """What ``clv`` runs (see :func:`run`): parse ``argv``, run the reports; returns the exit status."""
     _skip_slow_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)

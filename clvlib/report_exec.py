@@ -32,7 +32,7 @@ __all__ = ["ProgressEvent", "NotebookJob", "NotebookOutcome", "notebook_paramete
 
 # Modules clvlib imports only when a function needs them (to keep `import clvlib` quick), imported by the kernel
 # template all the same: there it costs nothing on the notebooks' time.
-_WARM = ("matplotlib.dates",)
+_WARM = ("matplotlib.dates", "pandas.io.formats.style")  # the latter: `DataFrame.style` in the notebooks
 _KERNEL = "python3"  # one kernel spec for every notebook, whatever their metadata say
 _ENGINE = "clvlib"
 
