@@ -36,22 +36,18 @@ _SERVER = r"""
 import importlib, json, os, pickle, random, selectors, signal, socket, sys, threading
 listener = socket.socket(fileno=int(sys.argv[1].removeprefix("fd:")))  # bound and listening already
 modules = json.loads(sys.argv[2])
-STARTUP = ("ipykernel.debugger", "IPython.core.debugger", "IPython.core.completerlib", "IPython.core.logger",
+# Besides the notebooks' modules, what every kernel imports and looks up as it starts, whatever the notebook (the
+# debugger's debugpy, the shell's pdb and sqlite history, psutil for the machine's addresses): a tenth of a second
+# or two per kernel, done once here.
+STARTUP = ["ipykernel.debugger", "IPython.core.debugger", "IPython.core.completerlib", "IPython.core.logger",
            "IPython.core.oinspect", "IPython.extensions.storemagic", "sqlite3", "psutil", "tornado.queues",
-           "pyarrow.pandas_compat")
+           "pyarrow.pandas_compat"]
 from ipykernel import kernelapp
-for name in modules:
+for name in modules + STARTUP:
     try:
         importlib.import_module(name)
     except BaseException:
         pass  # the notebook's own import will raise it where the reader sees it
-# What every kernel imports and looks up as it starts, whatever the notebook (the debugger's debugpy, the shell's
-# pdb and sqlite history, psutil for the machine's addresses): a tenth of a second or two per kernel, done once.
-for name in STARTUP:
-    try:
-        importlib.import_module(name)
-    except BaseException:
-        pass
 try:
     from jupyter_client.localinterfaces import local_ips
     local_ips()

@@ -167,7 +167,10 @@ class Ledger:
     def exclude(self, mask, reason: str, note: str | None = None) -> None:
         mask = np.asarray(mask, dtype=bool) & self.reason.isna().to_numpy()
         self.reason[mask] = reason
-        if note:
+        # A specific note describes rows it excluded; with none, the reason's general description stands. So a
+        # rule that excludes nothing leaves no trace (loading up to the last order date is the same table, report
+        # and all, as loading with no date: report runs rely on it).
+        if note and mask.any():
             self.notes[reason] = note
 
     @property
@@ -230,9 +233,7 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
             first = np.flatnonzero(late)[:3]
             raise DataError(f"{source}: column `order_date` has dates after as_of={cutoff.date()}: "
                             + ", ".join(f"row {i + 1}: {lines['order_date'].iloc[i].date()}" for i in first))
-        # The date in the note only when it excluded something: loading up to the last order date is then the
-        # same table, note and all, as loading without a date (report runs rely on it).
-        ledger.exclude(late, "after as_of", f"order date after {cutoff.date()}" if late.any() else None)
+        ledger.exclude(late, "after as_of", f"order date after {cutoff.date()}")
     return lines, store
 
 

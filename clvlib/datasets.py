@@ -234,7 +234,9 @@ def read_ahead(data: str | Path | None = None, *, preset: str | None = None, col
     if orders is None:
         stamp = _stamp(key[0])
         orders = load_orders(data, preset=preset, columns=columns, as_of=as_of, currency=currency)
-    _READ_AHEAD[key] = (tuple(stamp), orders)
+    elif stamp is None:
+        raise ValueError("`orders` need the `stamp` of the file they were loaded from (file_stamp before the load).")
+    _READ_AHEAD[key] = (stamp, orders)
 
 
 def file_stamp(data: str | Path | None = None) -> tuple[int, int]:

@@ -186,9 +186,9 @@ def formula_cache_dir() -> Path:
     The user cache folder is ``$XDG_CACHE_HOME/clvlib`` (``~/.cache/clvlib`` by default). Deleting the folder is
     always safe: formulas are typeset again on the next run.
     """
-    root = os.environ.get("CLVLIB_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache",
-                                                          "clvlib")
-    return Path(root) / "formulas"
+    if os.environ.get("CLVLIB_CACHE_DIR"):
+        return Path(os.environ["CLVLIB_CACHE_DIR"], "formulas")
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "clvlib", "formulas")
 
 
 @lru_cache(maxsize=1024)

@@ -192,6 +192,8 @@ def test_orders_handed_to_the_template_reach_the_kernels_without_a_read(probe_en
         finally:
             await km.shutdown_kernel(now=True)
 
+    with pytest.raises(ValueError, match="stamp"):  # a frame without its file's stamp could never go stale
+        datasets.read_ahead(source, as_of="2024-12-31", orders=handed)
     with KernelTemplate(["clvlib"], probe_env) as template:
         template.read_ahead(data=str(source), as_of="2024-12-31", orders=handed, stamp=stamp)
         printed, reply = asyncio.run(scenario(template))
