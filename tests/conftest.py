@@ -48,10 +48,6 @@ def formula_cache(tmp_path_factory):
     # Typeset formulas are cached between runs (clvlib.report_html.formula_cache_dir): the tests use a cache of
     # their own, which starts empty, rather than the user's.
     folder = tmp_path_factory.mktemp("clvlib-cache")
-    before = os.environ.get("CLVLIB_CACHE_DIR")
-    os.environ["CLVLIB_CACHE_DIR"] = str(folder)
-    yield folder
-    if before is None:
-        del os.environ["CLVLIB_CACHE_DIR"]
-    else:
-        os.environ["CLVLIB_CACHE_DIR"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLVLIB_CACHE_DIR", str(folder))
+        yield folder
