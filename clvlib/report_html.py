@@ -49,6 +49,7 @@ tr:nth-child(even) td { background:#fafbfc; }
 ul.reports { list-style:none; padding:0; display:grid; gap:10px; }
 ul.reports li { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 16px; }
 ul.reports .meta { color:var(--muted); font-size:13px; }
+ul.reports .failed { color:#b91c1c; font-size:14px; margin-top:4px; }
 .note { color: var(--muted); font-size: 13px; }
 img.chart { max-width:100%; background:#fff; border:1px solid var(--line); border-radius:10px; }
 footer { margin-top:40px; color:var(--muted); font-size:12px; }
@@ -413,6 +414,7 @@ def format_figure(value: float | int | None, kind: str, currency: str = "USD") -
 
 _INDEX_PAGE = Template("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="clvlib report">
 <title>$title</title><style>$css</style></head>
 <body><main>
 $back

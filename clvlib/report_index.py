@@ -199,8 +199,10 @@ def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str |
     items = []
     for report in record["reports"]:
         seconds = record["timings"].get(report["name"])
+        failed = (f'<div class="failed"><strong>FAILED</strong> {html.escape(report["error"])}</div>'
+                  if report.get("error") else "")
         items.append(f'<li><a href="{html.escape(report["html"])}"><strong>{html.escape(report["title"])}</strong>'
-                     f'</a><div class="meta">{html.escape(report["name"])} · executed notebook: '
+                     f'</a>{failed}<div class="meta">{html.escape(report["name"])} · executed notebook: '
                      f'<a href="{html.escape(report["ipynb"])}">{html.escape(report["ipynb"])}</a>'
                      + (f" · {seconds:.1f} s" if seconds is not None else "") + "</div></li>")
     exports = sorted(p.relative_to(folder).as_posix() for p in (folder / "exports").rglob("*") if p.is_file())
@@ -217,8 +219,10 @@ def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str |
     digest = html.escape(str(data["sha256"]))[:16]
     footer = (f'Run record: <a href="run.json">run.json</a> · data sha256 {digest}… · '
               f'created {html.escape(record["created"])} · clvlib {html.escape(record["versions"]["clvlib"])}')
+    failed = record.get("status") == "failed"
     page = index_page(title=f"CLV reports — {data['label']}, as of {record['as_of']}",
-                      heading=f"CLV reports as of {record['as_of']}",
+                      heading=(f"FAILED RUN — CLV reports as of {record['as_of']}" if failed
+                               else f"CLV reports as of {record['as_of']}"),
                       subtitle=f"Data: {data['label']} · currency {currency}", body=body, footer=footer,
                       back_href=back_href)
     target = folder / "index.html"
@@ -238,6 +242,8 @@ def collect_history(root: str | os.PathLike) -> pd.DataFrame:
         if path.parent.name.startswith("."):
             continue
         record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("status") == "failed":  # a failed run's folder (<date>.failed) is not part of the history
+            continue
         rows.append({"as_of": record["as_of"], "folder": path.parent.name, "currency": record["parameters"]["currency"],
                      "data": record["data"]["label"], **record["headline"]})
     columns = ["as_of", "folder", "currency", "data", *(key for key, _, _ in HEADLINES)]

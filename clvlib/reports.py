@@ -5,11 +5,14 @@ any notebook starts), every notebook is executed with the common parameters inje
 cell, kept as an executed ``.ipynb`` and converted in-process to HTML, and an ``index.html`` plus ``run.json``
 describe the run.
 
-Safety: a run writes into a hidden temporary folder beside its destination and renames it into place only when
-every notebook succeeded (the previous folder is moved aside, the new one renamed in, the old one deleted). When a
-notebook fails, the previous report is left untouched, the failed notebook is kept as ``<name>.failed.ipynb`` and
-``<name>.failed.html`` (error visible, code shown) in the folder ``<destination>.failed/`` beside it, and
-:class:`ReportError` names the notebook, the cell and the error. A later successful run removes that folder.
+Safety: the runner writes only into a folder that is missing, empty, or a report it wrote itself (it holds the
+``run.json`` of a report run); anything else, or a destination holding the data file, is refused with
+:class:`OutputError` before anything is touched. A run writes into a hidden temporary folder beside its
+destination and renames it into place only when every notebook succeeded (the previous folder is moved aside, the new one renamed in, the old one deleted). When a
+notebook fails, the previous report is left untouched and the new run is kept whole in ``<destination>.failed/``
+beside it: the pages that worked, the failed notebook as ``<name>.failed.ipynb`` and ``<name>.failed.html`` (error
+visible, code shown), and an index that marks which notebook failed and why; :class:`ReportError` names the
+notebook, the cell and the error. A later successful run removes that folder.
 """
 
 from __future__ import annotations
@@ -32,10 +35,66 @@ from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_p
 from .report_index import (build_run_record, headline_figures, load_run_data, period_ends, write_history_index,
                            write_run_index)
 
-__all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "RunResult", "ProgressEvent",
-           "COMMON_PARAMETERS"]
+__all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "OutputError", "RunResult",
+           "ProgressEvent", "COMMON_PARAMETERS", "check_output_folder", "is_kit_report"]
 
 COMMON_PARAMETERS = ("data", "preset", "columns", "as_of", "currency")
+GENERATOR = "clvlib report"  # recorded in run.json: what marks a folder as one the runner may replace
+
+
+class OutputError(ValueError):
+    """The output folder cannot be used (it is not the kit's, holds the data, or is a file); nothing was touched."""
+
+
+def is_kit_report(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` is a report folder the runner wrote (its ``run.json`` is a report run's record).
+
+    Records from before the ``generator`` key are recognised by the keys every run record has had.
+    """
+    import json
+
+    record = Path(folder) / "run.json"
+    try:
+        content = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(content, dict):
+        return False
+    return content.get("generator") == GENERATOR or {"as_of", "reports", "timings", "versions"} <= content.keys()
+
+
+def check_output_folder(dest: str | os.PathLike, *, data: str | os.PathLike | None = None,
+                        option: str = "--out") -> None:
+    """Refuse a destination the runner would have to delete or overwrite without having written it.
+
+    A destination may be missing, an empty folder, or a report folder the kit wrote (:func:`is_kit_report`); it
+    must not be, or contain, the data file. The same holds for the ``<dest>.failed`` folder where a failed run is
+    kept.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder, the problem and what to do instead.
+    """
+    dest = Path(dest)
+    data_path = Path(data).resolve() if data is not None else None
+    for folder, what in ((dest, option), (dest.with_name(f"{dest.name}.failed"), f"{option} (its failure folder)")):
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise OutputError(
+                f"{what} {folder}: exists and is not a folder; the report needs a folder of its own. "
+                "Choose a new folder name; nothing was changed."
+            )
+        if folder.is_dir() and any(folder.iterdir()) and not is_kit_report(folder):
+            raise OutputError(
+                f"{what} {folder}: the folder exists and is not a report written by the kit (it has no run.json "
+                "of a report run), and the kit replaces only its own reports. Choose an empty or new folder; "
+                "nothing was changed."
+            )
+        if data_path is not None and (data_path == folder.resolve() or folder.resolve() in data_path.parents):
+            raise OutputError(
+                f"{what} {folder}: the data file {data_path} is inside it, and a report run replaces the whole "
+                "folder. Choose an output folder that does not hold the data; nothing was changed."
+            )
 
 
 class ReportError(RuntimeError):
@@ -53,8 +112,8 @@ class ReportError(RuntimeError):
         super().__init__(
             f"notebook {outcome.name!r} failed at {where}" + (f" ({first_line!r})" if first_line else "")
             + f": {outcome.ename}: {outcome.evalue}\n"
-            f"The failed notebook is kept in {failed_dir}/{outcome.name}.failed.html (and .ipynb); "
-            "the previous report, if any, is untouched."
+            f"The whole run is kept in {failed_dir}/ (index.html marks the failed notebook; its page is "
+            f"{outcome.name}.failed.html); the previous report, if any, is untouched."
         )
 
 
@@ -205,6 +264,7 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
         handover = {"orders": orders, "stamp": stamp} if stamp is not None else {}
     as_of = as_of or orders["order_date"].max().date().isoformat()
     dest = Path(out) if out is not None else REPORTS_DIR / as_of
+    check_output_folder(dest, data=data)
     dest.parent.mkdir(parents=True, exist_ok=True)
     data_path = str(Path(data).resolve()) if data is not None else None
     if template is not None:
@@ -235,29 +295,40 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
                                       background=lambda: headline_figures(orders, as_of=as_of), template=template)
         outcomes = sorted(outcomes, key=lambda o: o.name)
         failed = [o for o in outcomes if not o.ok]
-        if failed:
-            failed_dir = dest.with_name(f"{dest.name}.failed")
-            _keep_failed(tmp, failed, failed_dir)
-            raise ReportError(failed[0], failed_dir)
         timings = {o.name: o.seconds for o in outcomes}
-        reports = [{"name": o.name, "title": o.heading, "html": f"{o.name}.html", "ipynb": f"{o.name}.ipynb"}
-                   for o in outcomes]
+        reports = [_report_entry(o) for o in outcomes]
         record = build_run_record(orders, data=data, preset=preset, columns=columns, as_of=as_of, currency=currency,
                                   params=params, no_code=no_code, timings=timings, jobs=jobs, reports=reports,
                                   headline=headline)
+        record["generator"] = GENERATOR
+        record["status"] = "failed" if failed else "complete"
         record["timings"]["total"] = round(time.perf_counter() - started, 3)
         history = history if history is not None else out is None
-        write_run_index(tmp, record, back_href="../index.html" if history else None)
+        write_run_index(tmp, record, back_href="../index.html" if history and not failed else None)
         (tmp / "run.json").write_text(_json(record), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a report folder is meant to be shared
+        if failed:
+            # The whole run, the pages that worked included, is kept beside the untouched previous report.
+            failed_dir = dest.with_name(f"{dest.name}.failed")
+            _replace_dir(tmp, failed_dir)
+            raise ReportError(failed[0], failed_dir)
         _replace_dir(tmp, dest)
-        shutil.rmtree(dest.with_name(f"{dest.name}.failed"), ignore_errors=True)
+        if is_kit_report(dest.with_name(f"{dest.name}.failed")):  # the failure this run has fixed
+            shutil.rmtree(dest.with_name(f"{dest.name}.failed"), ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if history:
         write_history_index(dest.parent)
     return RunResult(out_dir=dest, as_of=as_of, timings=timings, seconds=time.perf_counter() - started,
                      record=record)
+
+
+def _is_history_page(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{GENERATOR}">' in head or "<title>CLV report history</title>" in head
 
 
 def _expected_cost(dest: Path, jobs: list[NotebookJob]) -> Callable[[NotebookJob], float]:
@@ -288,15 +359,15 @@ def _previous_timings(dest: Path) -> dict[str, float]:
         return {}
 
 
-def _keep_failed(tmp: Path, failed: list[NotebookOutcome], failed_dir: Path) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=f".{failed_dir.name}.tmp-", dir=failed_dir.parent))
-    for outcome in failed:
-        for suffix in (".ipynb", ".html"):
-            produced = tmp / f"{outcome.name}.failed{suffix}"
-            if produced.exists():
-                shutil.move(produced, staging / produced.name)
-    os.chmod(staging, 0o755)
-    _replace_dir(staging, failed_dir)
+def _report_entry(outcome: NotebookOutcome) -> dict[str, Any]:
+    # A failed notebook's files carry ".failed" and the entry says where and why, for the index page.
+    suffix = "" if outcome.ok else ".failed"
+    entry = {"name": outcome.name, "title": outcome.heading or outcome.name, "html": f"{outcome.name}{suffix}.html",
+             "ipynb": f"{outcome.name}{suffix}.ipynb"}
+    if not outcome.ok:
+        where = f"cell {outcome.cell_index}" if outcome.cell_index is not None else "outside its cells"
+        entry["error"] = f"failed at {where}: {outcome.ename}: {outcome.evalue}".strip()
+    return entry
 
 
 def _json(record: dict) -> str:
@@ -338,6 +409,12 @@ def run_reports(
     if not dates:
         raise ValueError("Give `as_of` dates or `every` with `start` and `end`.")
     root = Path(out) if out is not None else REPORTS_DIR
+    for d in dates:  # every dated folder is checked before the first one is written
+        check_output_folder(root / d, data=data, option="--out (a dated folder in it)")
+    history_page = root / "index.html"
+    if history_page.exists() and not _is_history_page(history_page):
+        raise OutputError(f"--out {root}: it holds an index.html the kit did not write, which the history page "
+                          "would replace. Choose an empty or new folder; nothing was changed.")
     # Load and check every date before the first notebook runs, so bad data or a bad date fails fast.
     loaded = {d: load_run_data(data, preset=kwargs.get("preset"), columns=kwargs.get("columns"), as_of=d)
               for d in dates}

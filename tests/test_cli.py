@@ -184,8 +184,14 @@ def test_failed_notebook_leaves_previous_report_intact(good_run, workspace, tmp_
     assert "notebook '03_fail' failed at cell" in message
     assert "('numerator = 1')" in message and "ZeroDivisionError: division by zero" in message
     assert _tree(out) == before  # byte for byte
-    kept = tmp_path / "report.failed"
-    assert sorted(p.name for p in kept.iterdir()) == ["03_fail.failed.html", "03_fail.failed.ipynb"]
+    kept = tmp_path / "report.failed"  # the whole new run, the page that worked included
+    assert sorted(p.name for p in kept.iterdir()) == ["01_params.html", "01_params.ipynb", "03_fail.failed.html",
+                                                       "03_fail.failed.ipynb", "exports", "index.html", "run.json"]
+    record = json.loads((kept / "run.json").read_text())
+    assert record["status"] == "failed"
+    assert [r.get("error", "").split(":")[0] for r in record["reports"]] == ["", "failed at cell 4"]
+    index = _text((kept / "index.html").read_text())
+    assert "FAILED RUN" in index and "FAILED failed at cell 4: ZeroDivisionError: division by zero" in index
     failed_nb = nbformat.read(kept / "03_fail.failed.ipynb", as_version=4)
     errors = [o for c in failed_nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert [e.ename for e in errors] == ["ZeroDivisionError"]
@@ -261,3 +267,64 @@ def _small_params(tmp_path: Path) -> Path:
     path = tmp_path / "small.yaml"
     path.write_text("max_customers: 2000\nn_draws: 20\n")
     return path
+
+
+# -- the --out contract: the runner replaces only what it wrote -------------------------------------------------------
+def _run_into(workspace, out, *extra):
+    return main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "-q",
+                 "--notebooks", "01", "--notebooks-dir", str(workspace / "nb"), *extra])
+
+
+def test_out_refuses_a_folder_the_kit_did_not_write(workspace, tmp_path, capsys):
+    out = tmp_path / "work"
+    out.mkdir()
+    (out / "notes.txt").write_text("my work")
+    (out / "sub").mkdir()
+    (out / "sub" / "deep.csv").write_text("a,b\n1,2\n")
+    before = _tree(out)
+    assert _run_into(workspace, out) == 2
+    assert "is not a report written by the kit" in capsys.readouterr().err
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]  # nothing written beside it either
+
+
+def test_out_refuses_a_file_and_the_folder_holding_the_data(workspace, tmp_path, capsys):
+    target = tmp_path / "report.txt"
+    target.write_text("keep me")
+    assert _run_into(workspace, target) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert target.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["report.txt"]
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copy(workspace / "orders.csv", data_dir / "orders.csv")
+    for out in (data_dir, data_dir / "orders.csv"):
+        code = main(["report", "--data", str(data_dir / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "-q",
+                     "--notebooks", "01", "--notebooks-dir", str(workspace / "nb")])
+        assert code == 2
+    err = capsys.readouterr().err
+    assert "the data file" in err or "is not a report written by the kit" in err
+    assert sorted(p.name for p in data_dir.iterdir()) == ["orders.csv"]
+
+
+def test_out_accepts_an_empty_folder_and_replaces_its_own_report(workspace, tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert _run_into(workspace, out) == 0
+    assert json.loads((out / "run.json").read_text())["generator"] == "clvlib report"
+    first = (out / "run.json").read_text()
+    assert _run_into(workspace, out) == 0  # its own report: replaced
+    assert (out / "run.json").read_text() != first
+
+
+def test_periodic_out_refuses_a_foreign_index_page(workspace, tmp_path, capsys):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("<html>my site</html>")
+    code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--as-of", "2024-01-31",
+                 "--as-of", "2024-02-29", "--out", str(out), "-q", "--notebooks", "01",
+                 "--notebooks-dir", str(workspace / "nb")])
+    assert code == 2
+    assert "index.html the kit did not write" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    assert (out / "index.html").read_text() == "<html>my site</html>"
