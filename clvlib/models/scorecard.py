@@ -70,6 +70,10 @@ class HoldoutScorecard:
     by_decile : customers grouped by the model's predicted purchases (decile 1 = highest).
     per_customer : the predictions per customer.
     verdict : a plain-language sentence.
+    beats_baselines : bool
+        The decision the verdict states: the model is at least as good as the best naive baseline on more of the
+        four measures (total holdout purchases, MAE, Spearman, top-decile capture) than it is worse on. Measures
+        that cannot be computed (e.g. a rank correlation when a prediction is constant) count for neither side.
     """
 
     totals: pd.DataFrame
@@ -79,6 +83,7 @@ class HoldoutScorecard:
     per_customer: pd.DataFrame
     verdict: str
     attrs: dict = field(default_factory=dict)
+    beats_baselines: bool = False
 
     def __str__(self) -> str:
         return self.verdict
@@ -187,43 +192,58 @@ def holdout_scorecard(
     )
     by_decile.index.name = "predicted_decile"
 
-    verdict = _verdict(totals, metrics)
+    verdict, beats = _verdict(totals, metrics)
     unit = cal_holdout.attrs.get("time_unit")
     return HoldoutScorecard(
         totals, metrics, by_frequency, by_decile, pred, verdict,
-        attrs={"time_unit": unit, "duration_holdout": duration},
+        attrs={"time_unit": unit, "duration_holdout": duration}, beats_baselines=beats,
     )
 
 
-def _verdict(totals: pd.DataFrame, metrics: pd.DataFrame) -> str:
+def _verdict(totals: pd.DataFrame, metrics: pd.DataFrame) -> tuple[str, bool]:
     baselines = ["historical rate", "store average"]
     error = totals["purchases_error_pct"].abs()
-    # (measure, is the model at least as good as the best baseline?) — lower is better for errors.
-    checks = {
-        "total holdout purchases": error["model"] <= error[baselines].min(),
-        "per-customer error (MAE)": metrics.loc["model", "mae"] <= metrics.loc[baselines, "mae"].min(),
-        "ranking (Spearman)": not metrics.loc["model", "spearman"] < metrics.loc[baselines, "spearman"].max(),
-        "top-decile capture": metrics.loc["model", "top_decile_capture"]
-        >= metrics.loc[baselines, "top_decile_capture"].max(),
+    # (model's value, best baseline value, higher is better) per measure; a NaN on either side cannot be compared.
+    measures = {
+        "total holdout purchases": (error["model"], error[baselines].min(), False),
+        "per-customer error (MAE)": (metrics.loc["model", "mae"], metrics.loc[baselines, "mae"].min(), False),
+        "ranking (Spearman)": (metrics.loc["model", "spearman"], metrics.loc[baselines, "spearman"].max(), True),
+        "top-decile capture": (metrics.loc["model", "top_decile_capture"],
+                               metrics.loc[baselines, "top_decile_capture"].max(), True),
     }
-    wins = [k for k, ok in checks.items() if ok]
-    losses = [k for k, ok in checks.items() if not ok]
+    wins, losses, undefined = [], [], []
+    for name, (model, best, higher) in measures.items():
+        if not (np.isfinite(model) and np.isfinite(best)):
+            undefined.append(name)
+        elif (model >= best) if higher else (model <= best):
+            wins.append(name)
+        else:
+            losses.append(name)
     head = (
         f"The model predicts {totals.loc['model', 'repeat_purchases']:,.0f} holdout repeat purchases against "
         f"{totals.loc['actual', 'repeat_purchases']:,.0f} actual ({totals.loc['model', 'purchases_error_pct']:+.1f} %; "
         f"the best naive baseline is {error[baselines].min():.1f} % off)."
     )
-    if not losses:
-        return head + " It beats both naive baselines on every measure: use it."
+    tail = f" ({', '.join(undefined)}: cannot be measured on this holdout.)" if undefined else ""
+    if wins and not losses:
+        return head + f" It is at least as good as both naive baselines on {_listed(wins)}: use it." + tail, True
     if len(wins) > len(losses):
         return (
-            head + f" It beats the naive baselines on {', '.join(wins)}, but not on {', '.join(losses)}: use it, "
-            "and read its predictions for individual customers with care."
+            head + f" It beats the naive baselines on {_listed(wins)}, but not on {_listed(losses)}: use it, and "
+            "read its predictions for individual customers with care." + tail, True
         )
+    if not wins:
+        return (head + " It does not beat the naive baselines on any measure: prefer historical CLV for this "
+                "data." + tail, False)
     return (
-        head + f" It beats the naive baselines only on {', '.join(wins) or 'nothing'}: prefer historical CLV "
-        "for this data."
+        head + f" It beats the naive baselines only on {_listed(wins)} and loses on {_listed(losses)}: prefer "
+        "historical CLV for this data." + tail, False
     )
+
+
+def _listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def tracking_table(orders: pd.DataFrame, purchase_model, calibration_end, *, freq: str = "W") -> pd.DataFrame:

@@ -1,0 +1,450 @@
+"""The one CLV pipeline: check the data, fit and score candidate models, decide, predict — once, for every page.
+
+A report shows one CLV. :func:`predict_clv` takes the orders, and in this order:
+
+1. builds the customer table at ``as_of`` and runs :func:`~clvlib.check_data_sufficiency`;
+2. splits the history at ``calibration_end`` and fits each candidate purchase model (BG/NBD, Pareto/NBD) with
+   Gamma-Gamma on the calibration period;
+3. gates each candidate: its fit must be sound (``diagnosis_.ok``: converged, identified, not at a boundary), its
+   predictions finite, and it must beat the naive baselines on the holdout (:func:`~clvlib.holdout_scorecard`'s
+   ``beats_baselines``, the decision its verdict states);
+4. **decides**: among the candidates that pass, the lowest per-customer holdout error (MAE) wins; errors within
+   1 % of each other are a tie, which goes to the simpler model (BG/NBD before Pareto/NBD: same number of
+   parameters, but a likelihood without hypergeometric functions). When none passes — or the data are not
+   sufficient — the decision is **historical CLV**, and the reason says why;
+5. refits the winner and Gamma-Gamma on all customers, checks those fits too, and predicts each customer's CLV
+   over the horizon (:func:`~clvlib.predictive_clv`), with intervals when they can be computed.
+
+The result carries the per-customer table, the decision, its reason, the fits' diagnoses and a label that every
+page prints beside the figure ("12-month gross-margin CLV, BG/NBD, discounted 10 %/year"). Pages and the report
+index call this function with the same arguments and therefore show the same numbers.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_time_unit
+from ..errors import ConvergenceError, DataError
+from .bgnbd import BetaGeo
+from .checks import SufficiencyReport, check_data_sufficiency
+from .gamma_gamma import GammaGamma
+from .paretonbd import ParetoNBD
+from .predict import predictive_clv
+from .scorecard import HoldoutScorecard, holdout_scorecard
+
+__all__ = ["predict_clv", "CLVPrediction", "CANDIDATE_MODELS"]
+
+# Candidate purchase models, simplest first: a tie on holdout error goes to the earlier one.
+CANDIDATE_MODELS: dict[str, type] = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD}
+_TIE = 0.01  # holdout MAEs within 1 % of each other are a tie
+_MIN_CALIBRATION_REPEATERS = 10  # fewer repeat buyers before calibration_end cannot be scored meaningfully
+
+
+@dataclass
+class CLVPrediction:
+    """Result of :func:`predict_clv`: the decision, the reason, and one CLV per customer.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per customer: ``historical_clv`` always; with a model also ``p_alive``,
+        ``expected_purchases_{H}m``, ``expected_spend``, ``predicted_clv_{H}m``, ``total_clv_{H}m`` (and their
+        ``_lower``/``_upper`` bounds when intervals were computed).
+    decision : {"model", "historical"}
+    model : str or None
+        The purchase model used ("BG/NBD", "Pareto/NBD"), None for historical CLV.
+    reason : str
+        Why, in plain sentences (also :attr:`verdict`).
+    label : str
+        What the CLV figure is, e.g. "12-month gross-margin CLV, BG/NBD, discounted 10 %/year".
+    value_column : str
+        The column of ``table`` that :attr:`label` describes and the headline averages: ``predicted_clv_{H}m`` with
+        a model, ``historical_clv`` without. (:attr:`ltv_column` adds what customers have already brought.)
+    headline : dict
+        ``customers``, ``clv_per_customer`` (mean predicted CLV over the horizon with a model, mean historical CLV
+        without), ``clv_total``, ``historical_total``, ``predicted_total`` (None without a model) and ``label``.
+    comparison : DataFrame
+        One row per candidate and naive baseline: holdout MAE, RMSE, Spearman, top-decile capture, total purchase
+        error, whether the fit was sound, whether it beat the baselines, and which one was chosen.
+    sufficiency : SufficiencyReport
+    scorecards : dict of HoldoutScorecard, per candidate that was scored
+    diagnoses : dict of dict, the fit diagnoses (calibration fits, and the final fits as "<name> (all data)")
+    purchase_model, spend_model : the final fits on all customers, or None
+    settings : dict of the arguments that shape the figure (as_of, horizon, margin and its source, ...)
+    notes : list of str, further facts a page should state (intervals unavailable, margin source, ...)
+    """
+
+    table: pd.DataFrame
+    decision: str
+    model: str | None
+    reason: str
+    label: str
+    value_column: str
+    headline: dict[str, Any]
+    comparison: pd.DataFrame
+    sufficiency: SufficiencyReport
+    scorecards: dict[str, HoldoutScorecard] = field(default_factory=dict)
+    diagnoses: dict[str, dict] = field(default_factory=dict)
+    purchase_model: Any = None
+    spend_model: Any = None
+    calibration: pd.DataFrame | None = None
+    calibration_models: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """The decision in words: which CLV the pages use, and why."""
+        return self.reason
+
+    @property
+    def uses_model(self) -> bool:
+        return self.decision == "model"
+
+    @property
+    def ltv_column(self) -> str:
+        """CLV to date plus the horizon (``total_clv_{H}m``) with a model, ``historical_clv`` without: the LTV of
+        LTV:CAC, and the order of the top-customer list."""
+        return f"total_clv_{self.settings['horizon_months']:g}m" if self.uses_model else "historical_clv"
+
+    @property
+    def ltv_label(self) -> str:
+        """What :attr:`ltv_column` is, in words."""
+        return f"CLV to date + {self.label}" if self.uses_model else self.label
+
+    @property
+    def shown_candidate(self) -> str | None:
+        """The model whose holdout test a page shows: the one used, else the scored candidate with the lowest MAE."""
+        if self.model is not None:
+            return self.model
+        if not self.scorecards:
+            return None
+        return min(self.scorecards, key=lambda name: self.scorecards[name].metrics.loc["model", "mae"])
+
+    def parameters(self) -> pd.DataFrame:
+        """Parameter tables of the fits behind the figure (all data when a model is used, else calibration)."""
+        fits = ({self.model: self.purchase_model, "Gamma-Gamma": self.spend_model} if self.uses_model
+                else self.calibration_models)
+        tables = {name: model.summary() for name, model in fits.items() if model is not None}
+        if not tables:
+            return pd.DataFrame(columns=["coef", "se", "lower 95%", "upper 95%"])
+        return pd.concat(tables, names=["model"])
+
+    def top_customers(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` customers with the highest CLV (:attr:`value_column`), with the columns that explain it."""
+        h = f"{self.settings['horizon_months']:g}m"
+        wanted = ["historical_clv", f"predicted_clv_{h}", f"predicted_clv_{h}_lower", f"predicted_clv_{h}_upper",
+                  f"total_clv_{h}", "p_alive", f"expected_purchases_{h}"]
+        return self.table.nlargest(n, self.ltv_column)[[c for c in wanted if c in self.table.columns]]
+
+    def describe(self, currency: str = "USD") -> str:
+        """The headline as one Markdown paragraph (money escaped for Markdown), the same words on every page."""
+        from ..formatting import format_money, format_pct
+
+        def money(value: float) -> str:
+            return format_money(value, currency).replace("$", "\\$")
+
+        h, n = f"{self.settings['horizon_months']:g}m", len(self.table)
+        if not self.uses_model:
+            return (f"**{self.label}**: the {n:,} customers have brought **{money(self.headline['historical_total'])}"
+                    f"** so far, **{money(self.headline['clv_per_customer'])}** per customer. No prediction is "
+                    "made (see the decision above).")
+        text = (f"**{self.label}**: over the next **{self.settings['horizon_months']:g} months** the {n:,} customers "
+                f"are expected to bring **{money(self.headline['predicted_total'])}** "
+                f"(**{money(self.headline['clv_per_customer'])}** per customer)")
+        if f"predicted_clv_{h}_lower" in self.table.columns:
+            lower, upper = self.table.attrs["totals"]["rows"][0][f"predicted_clv_{h}_lower"], \
+                self.table.attrs["totals"]["rows"][0][f"predicted_clv_{h}_upper"]
+            text += f", {format_pct(self.table.attrs['level'])} interval {money(lower)} – {money(upper)}"
+        return (text + f", on top of the **{money(self.headline['historical_total'])}** they have already brought; "
+                f"**{format_pct((self.table['p_alive'] > 0.5).mean())}** of them are more likely than not still "
+                "active.")
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.reason}"
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<p><strong>{html.escape(self.label)}</strong></p><p>{html.escape(self.reason)}</p>"
+                + (f"<ul>{notes}</ul>" if notes else ""))
+
+
+def _diagnosis(model) -> dict:
+    diagnosis = getattr(model, "diagnosis_", None)
+    if diagnosis is None:
+        return {"ok": True, "summary": "No diagnosis recorded."}
+    return {**diagnosis.to_dict(), "ok": bool(diagnosis.ok), "summary": diagnosis.summary}
+
+
+def _fit(model_class, customers: pd.DataFrame):
+    """A fitted model and its diagnosis, or None and the reason it could not be fitted."""
+    try:
+        model = model_class().fit(customers)
+    except (DataError, ConvergenceError) as error:
+        return None, {"ok": False, "summary": f"The fit failed: {error}"}
+    return model, _diagnosis(model)
+
+
+def _finite(*arrays) -> bool:
+    return all(np.all(np.isfinite(np.asarray(a, dtype=np.float64))) for a in arrays)
+
+
+def _margin(orders: pd.DataFrame | None, margin: float | None) -> tuple[float, str, list[str]]:
+    from ..profit import margin_rate
+
+    if margin is not None:
+        return margin_rate(pd.DataFrame(), margin=margin), "given", []
+    if orders is None or not {"gross_margin", "cost"} & set(orders.columns):
+        return 1.0, "no cost in the data", []
+    rate = margin_rate(orders)
+    if not 0 < rate <= 1:
+        return 1.0, "no usable cost in the data", [
+            f"The orders' costs give a gross margin rate of {rate:.1%}, outside (0 %, 100 %]: CLV is in revenue."]
+    return rate, "from the order costs", []
+
+
+def _label(horizon_months: float, margin: float, model: str | None, annual_discount_rate: float) -> str:
+    kind = "gross-margin" if margin < 1 else "revenue"
+    if model is None:
+        return f"Historical {kind} CLV to date (no model)"
+    return f"{horizon_months:g}-month {kind} CLV, {model}, discounted {annual_discount_rate:.0%}/year".replace(
+        "%/", " %/")
+
+
+def _comparison(scorecards: dict[str, HoldoutScorecard], fits: dict[str, dict], passed: dict[str, bool],
+                chosen: str | None) -> pd.DataFrame:
+    rows = {}
+    for name, card in scorecards.items():
+        metrics, totals = card.metrics.loc["model"], card.totals.loc["model"]
+        rows[name] = {**metrics.to_dict(), "purchases_error_pct": totals["purchases_error_pct"],
+                      "sound_fit": fits[name]["ok"], "beats_baselines": card.beats_baselines,
+                      "passed": passed[name], "chosen": name == chosen}
+    for name in fits:
+        rows.setdefault(name, {"sound_fit": fits[name]["ok"], "beats_baselines": False, "passed": False,
+                               "chosen": False})
+    if scorecards:
+        card = next(iter(scorecards.values()))
+        for baseline in ("historical rate", "store average"):
+            rows[f"{baseline} (baseline)"] = {
+                **card.metrics.loc[baseline].to_dict(),
+                "purchases_error_pct": card.totals.loc[baseline, "purchases_error_pct"],
+            }
+    columns = ["mae", "rmse", "spearman", "top_decile_capture", "purchases_error_pct", "sound_fit",
+               "beats_baselines", "passed", "chosen"]
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
+    table.index.name = "method"
+    return table
+
+
+def _choose(scorecards: dict[str, HoldoutScorecard], passed: dict[str, bool]) -> str | None:
+    contenders = [name for name in CANDIDATE_MODELS if passed.get(name)]
+    if not contenders:
+        return None
+    best = min(scorecards[name].metrics.loc["model", "mae"] for name in contenders)
+    # The simplest model whose error is within the tie margin of the best.
+    return next(name for name in contenders if scorecards[name].metrics.loc["model", "mae"] <= best * (1 + _TIE))
+
+
+def predict_clv(
+    orders: pd.DataFrame,
+    *,
+    as_of=None,
+    horizon_months: float = 12,
+    margin: float | None = None,
+    time_unit: str = "W",
+    annual_discount_rate: float = 0.10,
+    calibration_end=None,
+    intervals: bool = True,
+    n_draws: int = 200,
+    level: float = 0.9,
+    seed: int = 0,
+) -> CLVPrediction:
+    """Decide between predictive and historical CLV, with the reason, and give every customer one CLV.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders (:func:`clvlib.read_transactions`). A customer table (:func:`clvlib.customer_summary`)
+        is accepted too, but then no holdout can be cut: the decision rests on the sufficiency check and the fit
+        diagnoses alone, and says so.
+    as_of : date-like, optional
+        End of the observation; the last order date by default.
+    horizon_months : float, default 12
+        How far ahead predicted CLV looks.
+    margin : float, optional
+        Gross margin rate in (0, 1]; None takes it from the orders' costs when they have them, else 1 (revenue).
+    time_unit : {"D", "W", "M"}, default "W"
+        Time unit of the models.
+    annual_discount_rate : float, default 0.10
+        Yearly rate at which future margin is discounted (monthly, end of month).
+    calibration_end : date-like, optional
+        End of the calibration period; by default ``as_of`` minus a quarter of the history.
+    intervals, n_draws, level, seed
+        Parameter-uncertainty intervals of :func:`clvlib.predictive_clv` (deterministic for a seed).
+
+    Returns
+    -------
+    CLVPrediction
+
+    Examples
+    --------
+    >>> import clvlib
+    >>> result = clvlib.predict_clv(clvlib.load_orders(), intervals=False)
+    >>> result.decision, result.model
+    ('model', 'BG/NBD')
+    >>> result.label
+    '12-month gross-margin CLV, BG/NBD, discounted 10 %/year'
+    """
+    from ..clv import historical_clv
+    from ..summary import calibration_holdout, customer_summary
+
+    check_time_unit(time_unit)
+    if horizon_months <= 0:
+        raise ValueError(f"`horizon_months` must be positive, but {horizon_months!r} was passed.")
+    given_customers = "frequency" in orders.columns and "order_date" not in orders.columns
+    if given_customers:
+        customers, order_table = orders, None
+        as_of_date = pd.Timestamp(customers.attrs.get("as_of")) if customers.attrs.get("as_of") else None
+    else:
+        order_table = orders
+        customers = customer_summary(orders, as_of=as_of, time_unit=time_unit)
+        as_of_date = pd.Timestamp(customers.attrs["as_of"])
+    margin_used, margin_source, notes = _margin(order_table, margin)
+    history = historical_clv(customers, margin=margin_used)
+    sufficiency = check_data_sufficiency(customers, time_unit=time_unit)
+    settings = {"as_of": None if as_of_date is None else as_of_date.date().isoformat(),
+                "horizon_months": horizon_months, "margin": margin_used, "margin_source": margin_source,
+                "time_unit": time_unit, "annual_discount_rate": annual_discount_rate, "calibration_end": None}
+
+    scorecards: dict[str, HoldoutScorecard] = {}
+    fits: dict[str, dict] = {}
+    passed: dict[str, bool] = {}
+    cal = None
+    reasons: list[str] = []
+    chosen = None
+    calibration_models: dict[str, Any] = {}
+    if not sufficiency.passed:
+        reasons.append(sufficiency.summary)
+    elif order_table is None:
+        reasons.append("Only a customer table was given, so no model could be scored on a holdout period; "
+                       "historical CLV is used. Pass the orders to let the pipeline test the models.")
+    else:
+        first_day = order_table["order_date"].min().normalize()
+        cal_end = (pd.Timestamp(calibration_end) if calibration_end is not None
+                   else (as_of_date - (as_of_date - first_day) / 4).normalize())
+        settings["calibration_end"] = cal_end.date().isoformat()
+        cal, why = _calibration(order_table, cal_end, as_of_date, first_day, time_unit, calibration_holdout)
+        if cal is None:
+            reasons.append(why)
+        else:
+            spend, spend_fit = _fit(GammaGamma, cal)
+            fits["Gamma-Gamma"] = spend_fit
+            calibration_models["Gamma-Gamma"] = spend
+            for name, model_class in CANDIDATE_MODELS.items():
+                model, fit = _fit(model_class, cal)
+                fits[name] = fit
+                calibration_models[name] = model
+                passed[name] = False
+                if model is None or spend is None or not fit["ok"] or not spend_fit["ok"]:
+                    continue
+                card = holdout_scorecard(model, spend, cal)
+                if not _finite(card.per_customer["model_purchases"], card.per_customer["model_revenue"]):
+                    fits[name] = {**fit, "ok": False, "summary": fit["summary"] + " Some predictions were not finite."}
+                    continue
+                scorecards[name] = card
+                passed[name] = card.beats_baselines
+            chosen = _choose(scorecards, passed)
+            if chosen is None:
+                reasons.append(_no_model_reason(fits, scorecards))
+
+    purchase_model = spend_model = None
+    table = history[["historical_clv"]].copy()
+    if chosen is not None:
+        purchase_model, fit_all = _fit(CANDIDATE_MODELS[chosen], customers)
+        spend_model, spend_all = _fit(GammaGamma, customers)
+        fits[f"{chosen} (all data)"], fits["Gamma-Gamma (all data)"] = fit_all, spend_all
+        if purchase_model is None or spend_model is None or not (fit_all["ok"] and spend_all["ok"]):
+            bad = fit_all if not fit_all["ok"] else spend_all
+            reasons.append(f"{chosen} passed the holdout test, but its fit on all the data is not sound: "
+                           f"{bad['summary']} Historical CLV is used instead.")
+            chosen, purchase_model, spend_model = None, None, None
+        else:
+            clv = predictive_clv(purchase_model, spend_model, customers, horizon_months=horizon_months,
+                                 annual_discount_rate=annual_discount_rate, margin=margin_used,
+                                 intervals=intervals, n_draws=n_draws, level=level, seed=seed)
+            table = clv
+            if intervals and clv.attrs.get("interval_note"):
+                notes.append(clv.attrs["interval_note"])
+            card = scorecards[chosen]
+            others = [n for n in scorecards if n != chosen]
+            reasons.append(
+                f"{chosen} is used: its fit is sound and it beats the naive baselines on the holdout period "
+                f"(MAE {card.metrics.loc['model', 'mae']:.3f} repeat purchases per customer"
+                + "".join(f"; {o} {scorecards[o].metrics.loc['model', 'mae']:.3f}" for o in others)
+                + ")." + (" The errors are within 1 % of each other, a tie, which goes to the simpler model."
+                          if others and passed.get(others[0])
+                          and _tied(card, scorecards[others[0]]) else "")
+            )
+
+    h = f"{horizon_months:g}m"
+    label = _label(horizon_months, margin_used, chosen, annual_discount_rate)
+    value_column = f"predicted_clv_{h}" if chosen else "historical_clv"
+    predicted = table[f"predicted_clv_{h}"] if chosen else None
+    headline = {
+        "customers": int(len(table)),
+        "label": label,
+        "historical_total": float(table["historical_clv"].sum()),
+        "predicted_total": None if predicted is None else float(predicted.sum()),
+        "clv_per_customer": (float(predicted.mean()) if predicted is not None
+                             else float(table["historical_clv"].mean()) if len(table) else None),
+    }
+    headline["clv_total"] = headline["predicted_total"] if chosen else headline["historical_total"]
+    table.attrs.update(decision="model" if chosen else "historical", model=chosen, label=label,
+                       value_column=value_column)
+    return CLVPrediction(
+        table=table, decision="model" if chosen else "historical", model=chosen, reason=" ".join(reasons),
+        label=label, value_column=value_column, headline=headline,
+        comparison=_comparison(scorecards, {k: v for k, v in fits.items() if k in CANDIDATE_MODELS}, passed, chosen),
+        sufficiency=sufficiency, scorecards=scorecards, diagnoses=fits, purchase_model=purchase_model,
+        spend_model=spend_model, calibration=cal, calibration_models=calibration_models, settings=settings,
+        notes=notes,
+    )
+
+
+def _tied(a: HoldoutScorecard, b: HoldoutScorecard) -> bool:
+    mae_a, mae_b = a.metrics.loc["model", "mae"], b.metrics.loc["model", "mae"]
+    return abs(mae_a - mae_b) <= _TIE * min(mae_a, mae_b)
+
+
+def _calibration(orders, cal_end, as_of_date, first_day, time_unit, calibration_holdout):
+    """The calibration/holdout table, or None and why a holdout test is not possible."""
+    if not first_day < cal_end < as_of_date:
+        return None, (f"The calibration end {cal_end:%Y-%m-%d} is not inside the history ({first_day:%Y-%m-%d} to "
+                      f"{as_of_date:%Y-%m-%d}), so no model can be tested; historical CLV is used.")
+    cal = calibration_holdout(orders, cal_end, as_of_date, time_unit=time_unit)
+    repeaters = int((cal["frequency"] > 0).sum())
+    if repeaters < _MIN_CALIBRATION_REPEATERS:
+        return None, (f"Only {repeaters} customers bought again before the calibration end ({cal_end:%Y-%m-%d}; at "
+                      f"least {_MIN_CALIBRATION_REPEATERS} are needed to test a model on the holdout period), so "
+                      "historical CLV is used.")
+    return cal, ""
+
+
+def _no_model_reason(fits: dict[str, dict], scorecards: dict[str, HoldoutScorecard]) -> str:
+    parts = []
+    if not fits.get("Gamma-Gamma", {}).get("ok", True):
+        parts.append(f"the spend model (Gamma-Gamma) is not sound: {fits['Gamma-Gamma']['summary']}")
+    for name in CANDIDATE_MODELS:
+        if name in scorecards:
+            parts.append(f"{name} does not beat the naive baselines on the holdout period")
+        elif name in fits and not fits[name]["ok"]:
+            parts.append(f"{name}'s fit is not sound ({fits[name]['summary'].rstrip('.')})")
+    return ("No model is used: " + "; ".join(parts) + ". Historical CLV (what customers have brought so far) is "
+            "shown instead.")
+
