@@ -21,7 +21,8 @@ from ._validation import validate_columns
 from .errors import DataError
 from .profit import order_profit
 
-__all__ = ["simple_clv", "retention_clv", "what_if_table", "store_clv_inputs", "historical_clv"]
+__all__ = ["simple_clv", "retention_clv", "what_if_table", "store_clv_inputs", "describe_store_inputs",
+           "historical_clv"]
 
 
 def _shape_like(values: np.ndarray, *inputs):
@@ -227,7 +228,10 @@ def store_clv_inputs(
     -------
     DataFrame indexed by ``input`` with columns ``value`` (float), ``unit``, ``formula`` and ``computation`` (the
     formula with the store's numbers). ``attrs`` holds ``period_months``, ``last_period`` and ``previous_period``
-    (pairs of dates).
+    (pairs of dates). When ``period_months`` is not given and the history cannot hold two periods of even one
+    month (a new store, or every order on one day), the table has no rows and ``attrs["unavailable"]`` says why:
+    the inputs are absent, with a reason, rather than an error in a report. A ``period_months`` that is given and
+    does not fit raises :class:`~clvlib.DataError`.
     """
     validate_columns(orders, ("customer_id", "order_date", "revenue"), source="orders", what="orders table")
     known = orders[orders["customer_id"].notna()]
@@ -240,8 +244,13 @@ def store_clv_inputs(
     def covered(months: int) -> bool:  # do the orders reach back over two whole periods?
         return anchor - pd.DateOffset(months=2 * months) >= start
 
+    chosen = period_months is None
     if period_months is None:
         period_months = next((m for m in range(12, 0, -1) if covered(m)), 0)
+    if chosen and period_months < 1:
+        return _no_inputs(f"the history from {start.date()} to {end.date()} is shorter than two whole months, so a "
+                          "retention rate (the share of one period's customers who come back in the next) cannot "
+                          "be measured yet.")
     if period_months < 1 or not covered(period_months):
         raise DataError(
             f"orders: the history from {start.date()} to {end.date()} cannot hold two periods of "
@@ -255,6 +264,9 @@ def store_clv_inputs(
     n_orders, revenue = len(last_p), float(last_p["revenue"].sum())
     active, active_prev = last_p["customer_id"].nunique(), prev_p["customer_id"].nunique()
     retained = len(set(last_p["customer_id"]) & set(prev_p["customer_id"]))
+    if (n_orders == 0 or active_prev == 0) and chosen:
+        return _no_inputs(f"no customer ordered in one of the two {period_months}-month periods before "
+                          f"{end.date()}, so a retention rate cannot be measured.")
     if n_orders == 0 or active_prev == 0:
         raise DataError(
             f"orders: no customer orders between {first.date()} and {end.date()} in one of the two periods of "
@@ -294,6 +306,45 @@ def store_clv_inputs(
     table.attrs.update(period_months=period_months, last_period=(cut, end),
                        previous_period=(first, cut - pd.Timedelta(days=1)))
     return table
+
+
+def _no_inputs(reason: str) -> pd.DataFrame:
+    table = pd.DataFrame(columns=["value", "unit", "formula", "computation"], index=pd.Index([], name="input"))
+    table["value"] = table["value"].astype(np.float64)
+    table.attrs["unavailable"] = reason
+    return table
+
+
+def describe_store_inputs(inputs: pd.DataFrame, *, currency: str = "USD") -> str:
+    """The simple formula's inputs (:func:`store_clv_inputs`) as one Markdown sentence, money escaped for Markdown.
+
+    Says plainly when the inputs cannot be estimated, or when nobody churned, so that the formula's lifespan (1 ÷
+    churn) is unbounded and the simple formula cannot value a customer.
+
+    Examples
+    --------
+    >>> describe_store_inputs(_no_inputs("the history is one day long."))
+    "The simple formula's inputs cannot be estimated from this data: the history is one day long."
+    """
+    from .formatting import format_money, format_pct
+
+    def money(value: float) -> str:
+        return format_money(value, currency).replace("$", "\\$")
+
+    if inputs.attrs.get("unavailable"):
+        return f"The simple formula's inputs cannot be estimated from this data: {inputs.attrs['unavailable']}"
+    v = inputs["value"]
+    first, last = inputs.attrs["last_period"]
+    text = (f"From {first:%d %b %Y} to {last:%d %b %Y} the store's average order was **{money(v['aov'])}**, a customer "
+            f"ordered **{v['purchases_per_year']:.2f}** times a year, and **{format_pct(v['retention_rate'])}** of "
+            "the previous period's customers came back")
+    if not np.isfinite(v["lifespan_years"]):
+        return text + (": nobody was lost, so the formula's lifespan (1 ÷ churn) is unbounded and the simple "
+                       "formula cannot value a customer on this data. Use historical CLV, or the models of the CLV "
+                       "report.")
+    return (text + f", so a customer stays about **{v['lifespan_years']:.1f} years**. The simple formula puts a "
+            f"customer at **{money(v['simple_clv'])}**"
+            + (" of gross margin." if "gross_margin_rate" in v else " of revenue (the data has no cost)."))
 
 
 def historical_clv(customers: pd.DataFrame, *, margin: float | str = 1.0) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from clvlib import (
     DataError, historical_clv, margin_rate, order_profit, profit_clv, profit_gap_table, retention_clv, simple_clv,
-    store_clv_inputs, what_if_table,
+    describe_store_inputs, store_clv_inputs, what_if_table,
 )
 
 
@@ -229,3 +229,21 @@ def test_margin_rate_from_cost_from_argument_or_revenue():
     assert margin_rate(orders.drop(columns="cost")) == 1.0
     with pytest.raises(ValueError, match="`margin`"):
         margin_rate(orders, margin=1.5)
+
+
+def test_store_clv_inputs_absent_with_a_reason_when_history_is_too_short():
+    one_day = _orders([("a", "2024-03-01", 10.0), ("b", "2024-03-01", 30.0)],
+                      columns=("customer_id", "order_date", "revenue"))
+    got = store_clv_inputs(one_day)
+    assert got.empty and "shorter than two whole months" in got.attrs["unavailable"]
+    assert describe_store_inputs(got).startswith("The simple formula's inputs cannot be estimated")
+
+
+def test_describe_store_inputs_matches_the_table_and_says_when_nobody_churned():
+    orders = _orders([
+        ("a", "2024-01-01", 10.0), ("b", "2024-02-01", 10.0), ("a", "2024-03-05", 30.0), ("b", "2024-04-30", 10.0),
+    ], columns=("customer_id", "order_date", "revenue"))
+    got = store_clv_inputs(orders)
+    assert got.loc["churn_rate", "value"] == 0  # both customers came back
+    text = describe_store_inputs(got, currency="USD")
+    assert "100 %" in text and "unbounded" in text and "inf" not in text
