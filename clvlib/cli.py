@@ -35,7 +35,7 @@ examples:
   clv report --data orders.csv --every quarter --from 2024-01-01 --to 2024-12-31 --jobs 2
       every quarter end of 2024, two notebooks at a time
   clv report --notebooks 04_rfm --params params.yaml
-      only the RFM report, with notebook parameters (e.g. `max_customers: 5000`) from a YAML file
+      only the RFM report, with notebook parameters (e.g. `horizon_months: 24`) from a YAML file
 
 exit status: 0 reports written; 1 a notebook failed (previous report kept, failed notebook saved beside it
 as <name>.failed.ipynb/.html in <out>.failed/); 2 usage error or unusable data (nothing was run).
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "Example: --column customer_id=Email --column revenue=Total")
     report.add_argument("--params", metavar="FILE.yaml",
                         help="YAML mapping of further notebook parameters; each notebook gets those it declares. "
-                             "Example: --params params.yaml with `max_customers: 5000`")
+                             "Example: --params params.yaml with `horizon_months: 24`")
     report.add_argument("--as-of", action="append", metavar="DATE", default=[],
                         help="analysis date(s), ISO; comma list or repeated for several dates; default: the last "
                              "order date. Example: --as-of 2025-03-31")
@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="notebooks executed in parallel processes (default 1). Example: --jobs 2")
     report.add_argument("--currency", metavar="CODE",
-                        help="currency of the amounts, for labels (default USD). Example: --currency EUR")
+                        help="currency of the amounts, for labels (default: the data's own, from the preset or the "
+                             "file's currency column, else USD). Example: --currency EUR")
     report.add_argument("-q", "--quiet", action="store_true", help="report notebooks only, not every cell")
     report.add_argument("--notebooks-dir", metavar="DIR", help=argparse.SUPPRESS)  # developers and tests
     return parser
@@ -180,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "data": args.data if args.data is not None else params.pop("data", None),
         "preset": args.preset if args.preset is not None else params.pop("preset", None),
         "columns": _columns(args.column, report) or params.pop("columns", None),
-        "currency": args.currency or params.pop("currency", None) or "USD",
+        "currency": args.currency or params.pop("currency", None),  # None: the data's own (preset or file)
     }
     for key in ("data", "preset", "columns", "currency"):
         params.pop(key, None)

@@ -20,7 +20,7 @@ from .cleaning import REASONS, CleaningReport, Ledger, aggregate_orders, apply_r
 from .errors import DataError
 from .presets import CANONICAL, PRESETS, Preset, no_reasons
 
-__all__ = ["read_transactions", "CleaningReport", "PRESETS", "REASONS", "ORDER_COLUMNS"]
+__all__ = ["read_transactions", "store_currency", "CleaningReport", "PRESETS", "REASONS", "ORDER_COLUMNS"]
 
 #: Output columns in order; the optional ones appear when the source has them.
 ORDER_COLUMNS = ("customer_id", "order_id", "order_date", "revenue", "quantity", "cost", "gross_margin",
@@ -263,3 +263,24 @@ def read_transactions(
     orders = aggregate_orders(lines, ledger, keep_zero=spec.keep_zero)
     report = build_report(lines, ledger, orders, source=name, currency=store, notes=notes)
     return _finalise(orders, name, report)
+
+
+def store_currency(orders: pd.DataFrame, currency: str | None = None) -> str:
+    """The currency to label money in: ``currency`` when given, else the orders' own, else USD.
+
+    The orders' own currency is the one their cleaning report states: a preset's (``online_retail`` is GBP), or the
+    store currency read from the file's currency column. Every page and the cleaning report then agree.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"revenue": [1.0]})
+    >>> store_currency(orders), store_currency(orders, "EUR")
+    ('USD', 'EUR')
+    """
+    if currency:
+        return str(currency).upper()
+    report = orders.attrs.get("cleaning")
+    own = getattr(report, "currency", None) or (
+        orders["currency"].dropna().iloc[0] if "currency" in orders.columns and orders["currency"].notna().any()
+        else None)
+    return str(own).upper() if own else "USD"

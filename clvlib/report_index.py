@@ -14,7 +14,6 @@ import io
 import json
 import os
 import platform
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import pandas as pd
 from ._validation import check_argument
 from .report_html import format_figure, index_page
 
-__all__ = ["load_run_data", "headline_figures", "file_sha256", "build_run_record", "write_run_index",
+__all__ = ["load_run_data", "headline_figures", "CLV_PARAMETERS", "check_clv_parameters", "file_sha256", "build_run_record", "write_run_index",
            "collect_history", "write_history_index", "period_ends", "HEADLINES"]
 
 # (key, label, kind) of the headline figures, in display order; labels name the currency of amounts.
@@ -34,8 +33,11 @@ HEADLINES = [
     ("aov", "Average order value ({currency})", "amount"),
     ("repeat_rate", "Repeat customers", "share"),
     ("top20_share", "Revenue from the top 20 % of customers", "share"),
-    ("clv_12m", "Predicted 12-month CLV per customer ({currency})", "amount"),
+    ("clv_per_customer", "CLV per customer ({currency})", "amount"),
 ]
+_AS_OF_GRACE_DAYS = 31  # a month end a few days after the last order is a normal as-of date; a year is not
+# Arguments of clvlib.predict_clv that a run's parameters may set; the notebooks declare the same names.
+CLV_PARAMETERS = ("horizon_months", "margin", "time_unit", "annual_discount_rate", "calibration_end")
 
 
 def load_run_data(data: str | os.PathLike | None, *, preset: str | None = None, columns: dict | None = None,
@@ -48,8 +50,38 @@ def load_run_data(data: str | os.PathLike | None, *, preset: str | None = None, 
         From the reader: the message names the file, the column and the problem.
     """
     from . import load_orders
+    from .errors import DataError
 
-    return load_orders(None if data is None else str(data), preset=preset, columns=columns, as_of=as_of)
+    orders = load_orders(None if data is None else str(data), preset=preset, columns=columns, as_of=as_of)
+    label = "the bundled demo store" if data is None else str(data)
+    known = orders.loc[orders["customer_id"].notna(), "order_date"] if "customer_id" in orders else orders["order_date"]
+    if as_of is not None and known.empty:
+        raise DataError(f"{label}: no order with a customer on or before the as-of date {as_of}; the data start "
+                        "later. Choose an as-of date inside the data's dates.")
+    if as_of is not None and pd.Timestamp(as_of) - known.max() > pd.Timedelta(days=_AS_OF_GRACE_DAYS):
+        raise DataError(f"{label}: the as-of date {as_of} is more than {_AS_OF_GRACE_DAYS} days after the last order "
+                        f"({known.max():%Y-%m-%d}); the export seems to end before it, and every customer would "
+                        "look lapsed. Choose an as-of date inside the data's dates.")
+    return orders
+
+
+def check_clv_parameters(values: dict[str, Any]) -> None:
+    """Refuse unusable CLV parameters before any notebook starts (``ValueError`` naming the parameter)."""
+    from ._validation import check_time_unit
+
+    if "time_unit" in values:
+        check_time_unit(values["time_unit"])
+    horizon = values.get("horizon_months", 12)
+    if not isinstance(horizon, (int, float)) or not horizon > 0:
+        raise ValueError(f"The value for `horizon_months` must be a positive number, but {horizon!r} was passed.")
+    margin = values.get("margin")
+    if margin is not None and (not isinstance(margin, (int, float)) or not 0 < margin <= 1):
+        raise ValueError(f"The value for `margin` must be in (0, 1] or None, but {margin!r} was passed.")
+    rate = values.get("annual_discount_rate", 0.1)
+    if not isinstance(rate, (int, float)) or not rate > -1:
+        raise ValueError(f"The value for `annual_discount_rate` must be above -1, but {rate!r} was passed.")
+    if values.get("calibration_end") is not None:
+        pd.Timestamp(values["calibration_end"])  # raises ValueError for a date that does not parse
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -70,52 +102,41 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _predicted_clv(customers: pd.DataFrame) -> tuple[float | None, str | None]:
-    # Best effort: the headline must not stop a report, so any model failure becomes a note on the index page.
-    import clvlib
+def headline_figures(orders: pd.DataFrame, *, as_of: str | None = None,
+                     clv_parameters: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The index page's headline figures for an orders table, and notes on them.
 
-    if not all(hasattr(clvlib, name) for name in ("BetaGeo", "GammaGamma", "predictive_clv")):
-        return None, "predicted CLV omitted: the models are not available in this version of clvlib"
-    if int((customers["frequency"] > 0).sum()) < 20:
-        return None, "predicted CLV omitted: fewer than 20 repeat customers to fit the models"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bgnbd = clvlib.BetaGeo().fit(customers)
-            gamma_gamma = clvlib.GammaGamma().fit(customers[customers["frequency"] > 0])
-            clv = clvlib.predictive_clv(bgnbd, gamma_gamma, customers, horizon_months=12, intervals=False)
-        return float(clv["predicted_clv_12m"].mean()), None
-    except Exception as error:  # noqa: BLE001 - reported, not raised
-        return None, f"predicted CLV omitted: {type(error).__name__}: {error}"
-
-
-def headline_figures(orders: pd.DataFrame, *, as_of: str | None = None) -> tuple[dict[str, float | None], list[str]]:
-    """The index page's headline figures for an orders table, and notes on any left out.
+    The CLV figure is :func:`clvlib.predict_clv`'s, called as the notebooks call it (``clv_parameters`` are the
+    run's values of :data:`CLV_PARAMETERS`), so the index and the pages show the same number under the same label.
 
     Returns
     -------
     (dict, list of str)
         Keys as in :data:`HEADLINES`: ``customers``, ``orders``, ``revenue``, ``aov`` (revenue per order),
         ``repeat_rate`` (share of customers with more than one order), ``top20_share`` (share of customer revenue
-        from the top 20 % of customers) and ``clv_12m`` (mean predicted 12-month CLV, or None).
+        from the top 20 % of customers), ``clv_per_customer`` (the pipeline's CLV per customer), plus
+        ``clv_label`` (what that CLV is) and ``clv_decision``. The notes hold the pipeline's reason.
     """
     import clvlib
 
-    customers = clvlib.customer_summary(orders, as_of=as_of, time_unit="W")  # weeks: the models' usual unit
+    customers = clvlib.customer_summary(orders, as_of=as_of)
     revenue = float(orders["revenue"].sum())
-    figures: dict[str, float | None] = {
+    figures: dict[str, Any] = {
         "customers": int(len(customers)),
         "orders": int(len(orders)),
         "revenue": revenue,
         "aov": revenue / len(orders) if len(orders) else None,
-        "repeat_rate": None, "top20_share": None, "clv_12m": None,
+        "repeat_rate": None, "top20_share": None, "clv_per_customer": None, "clv_label": None,
+        "clv_decision": None,
     }
     notes = []
     if len(customers):
         figures["repeat_rate"] = float(clvlib.repeat_split(customers).loc["repeat", "customer_share"])
         figures["top20_share"] = float(clvlib.top_share(customers, [0.2])["share"].iloc[0])
-        figures["clv_12m"], note = _predicted_clv(customers)
-        notes += [note] if note else []
+        result = clvlib.predict_clv(orders, as_of=as_of, intervals=False, **(clv_parameters or {}))
+        figures.update(clv_per_customer=result.headline["clv_per_customer"], clv_label=result.label,
+                       clv_decision=result.decision)
+        notes.append(f"CLV: {result.label}. {result.reason}")
     return figures, notes
 
 
@@ -173,9 +194,13 @@ def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, pr
 
 def _cards(record: dict) -> str:
     currency = record["parameters"]["currency"]
-    cards = [f'<div class="card"><div class="label">{html.escape(label.format(currency=currency))}</div>'
+    clv_label = record["headline"].get("clv_label")
+    labels = {key: label.format(currency=currency) for key, label, _ in HEADLINES}
+    if clv_label:  # the card names the CLV the pages show
+        labels["clv_per_customer"] = f"{clv_label}, per customer ({currency})"
+    cards = [f'<div class="card"><div class="label">{html.escape(labels[key])}</div>'
              f'<div class="value">{format_figure(record["headline"].get(key), kind, currency)}</div></div>'
-             for key, label, kind in HEADLINES]
+             for key, _, kind in HEADLINES]
     return f'<div class="cards">{"".join(cards)}</div>'
 
 

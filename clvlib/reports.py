@@ -32,8 +32,8 @@ from typing import Any
 from .config import NOTEBOOKS_DIR, REPORTS_DIR
 from .datasets import file_stamp
 from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs, start_template
-from .report_index import (build_run_record, headline_figures, load_run_data, period_ends, write_history_index,
-                           write_run_index)
+from .report_index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, headline_figures, load_run_data,
+                           period_ends, write_history_index, write_run_index)
 
 __all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "OutputError", "RunResult",
            "ProgressEvent", "COMMON_PARAMETERS", "check_output_folder", "is_kit_report"]
@@ -187,7 +187,7 @@ def run_report(
     preset: str | None = None,
     columns: dict[str, str] | None = None,
     as_of: str | None = None,
-    currency: str = "USD",
+    currency: str | None = None,
     params: dict[str, Any] | None = None,
     out: str | os.PathLike | None = None,
     notebooks: Sequence[str] | None = None,
@@ -205,7 +205,8 @@ def run_report(
     data : path, optional
         The order export; None for the bundled demo store.
     preset, columns, as_of, currency
-        The common notebook parameters (see :func:`clvlib.load_orders`); ``as_of`` defaults to the last order date.
+        The common notebook parameters (see :func:`clvlib.load_orders`); ``as_of`` defaults to the last order date,
+        ``currency`` to the data's own (:func:`clvlib.store_currency`: the preset's or the file's, else USD).
     params : dict, optional
         Further notebook parameters; each notebook receives only those it declares (unknown names warn).
     out : path, optional
@@ -263,6 +264,11 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
         # included, as it excludes nothing: the template keeps this frame instead of reading the file again.
         handover = {"orders": orders, "stamp": stamp} if stamp is not None else {}
     as_of = as_of or orders["order_date"].max().date().isoformat()
+    from .io import store_currency
+
+    currency = store_currency(orders, currency)  # the data's own unless the run names one
+    clv_parameters = {k: v for k, v in (params or {}).items() if k in CLV_PARAMETERS}
+    check_clv_parameters(clv_parameters)
     dest = Path(out) if out is not None else REPORTS_DIR / as_of
     check_output_folder(dest, data=data)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -292,7 +298,8 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
         if jobs > 1:  # longest first, so that a long notebook does not start last
             jobs_list.sort(key=_expected_cost(dest, jobs_list))
         outcomes, headline = run_jobs(jobs_list, jobs, progress,
-                                      background=lambda: headline_figures(orders, as_of=as_of), template=template)
+                                      background=lambda: headline_figures(orders, as_of=as_of,
+                                                                             clv_parameters=clv_parameters), template=template)
         outcomes = sorted(outcomes, key=lambda o: o.name)
         failed = [o for o in outcomes if not o.ok]
         timings = {o.name: o.seconds for o in outcomes}

@@ -328,3 +328,38 @@ def test_periodic_out_refuses_a_foreign_index_page(workspace, tmp_path, capsys):
     assert "index.html the kit did not write" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["index.html"]
     assert (out / "index.html").read_text() == "<html>my site</html>"
+
+
+# -- parameters that cannot work stop the run before any notebook ----------------------------------------------------
+@pytest.mark.parametrize("as_of, says", [("2023-06-30", "the data start later"),
+                                         ("2025-01-31", "more than 31 days after the last order")])
+def test_as_of_outside_the_data_exits_2_before_any_notebook(workspace, tmp_path, capsys, as_of, says):
+    out = tmp_path / "never"
+    code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--as-of", as_of,
+                 "--out", str(out), "-q", "--notebooks-dir", str(workspace / "nb")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert says in err and "started" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unusable_clv_parameter_exits_2(workspace, tmp_path, capsys):
+    params = tmp_path / "p.yaml"
+    params.write_text("time_unit: Y\n")
+    code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--params", str(params),
+                 "--out", str(tmp_path / "never"), "-q", "--notebooks-dir", str(workspace / "nb")])
+    assert code == 2
+    assert "time_unit" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+
+
+def test_currency_comes_from_the_data_unless_given(workspace, tmp_path):
+    table = pd.read_csv(workspace / "orders.csv").assign(Currency="eur")
+    table.to_csv(tmp_path / "eur.csv", index=False)
+    for extra, expected in (([], "EUR"), (["--currency", "CHF"], "CHF")):
+        out = tmp_path / f"out{len(extra)}"
+        assert main(["report", "--data", str(tmp_path / "eur.csv"), *COLUMN_ARGS, "--out", str(out), "-q",
+                     "--notebooks", "01", "--notebooks-dir", str(workspace / "nb"), *extra]) == 0
+        received = json.loads((out / "exports" / "01_params" / "params.json").read_text())
+        assert received["currency"] == expected
+        assert json.loads((out / "run.json").read_text())["parameters"]["currency"] == expected
