@@ -17,10 +17,19 @@ reads: "2024-01", a date or a Period), ``channel`` (same labels as the orders) a
 table* is indexed by ``customer_id`` and has ``channel`` and ``first_order`` (or ``cohort``), as
 :func:`first_order_attributes` returns, plus any CLV column. Customers without a channel are left out of channel
 groups.
+
+**As of a date.** Every function taking ``marketing_spend`` also takes ``as_of``: nothing dated after it is used.
+The spend of a month counts when the month *starts* on or before ``as_of`` (the whole month's spend: spend is
+recorded per month, and pro-rating would invent a daily pattern), and a customer counts as acquired when their
+first order is on or before ``as_of``. At a month end, as in periodic reports, both cover exactly the same months;
+at a mid-month ``as_of`` the last month's CAC is charged its whole spend against the customers acquired so far,
+so compare CAC at month ends. Without ``as_of`` the whole spend table is used, as before; a spend month after the
+last acquisition then draws a warning, as it usually means the orders were cut at a date and the spend was not.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -112,26 +121,55 @@ def first_order_attributes(orders: pd.DataFrame, *, as_of=None) -> pd.DataFrame:
     return table.sort_index()
 
 
-def _spend_by_month(marketing_spend: pd.DataFrame) -> pd.DataFrame:
+def _months_up_to(months: pd.Series, as_of) -> np.ndarray:
+    """Which monthly periods start on or before ``as_of`` (the spend rule of the module docstring)."""
+    return (months.dt.start_time <= pd.Timestamp(as_of).normalize()).to_numpy(dtype=bool)
+
+
+def _spend_by_month(marketing_spend: pd.DataFrame, as_of=None) -> pd.DataFrame:
     validate_columns(marketing_spend, ("month", "channel", "spend"), source="marketing_spend",
                      what="marketing spend table")
-    return marketing_spend.assign(cohort=_to_month(marketing_spend["month"]),
-                                  spend=marketing_spend["spend"].astype(np.float64))
+    spend = marketing_spend.assign(cohort=_to_month(marketing_spend["month"]),
+                                   spend=marketing_spend["spend"].astype(np.float64))
+    return spend if as_of is None else spend[_months_up_to(spend["cohort"], as_of)]
 
 
-def _acquired(customers: pd.DataFrame, spend: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Customers acquired in the months the spend table covers (so spend and customers describe the same months)."""
+def _acquired(customers: pd.DataFrame, spend: pd.DataFrame, keys: list[str], as_of=None) -> pd.DataFrame:
+    """Customers acquired in the months the spend table covers (so spend and customers describe the same months),
+    and, with ``as_of``, on or before it."""
     if "channel" in keys:
         validate_columns(customers, ("channel",), source="customers", what="customer table")
     frame = _with_cohort(customers, keys + ["cohort"])
-    return frame[frame["cohort"].isin(set(spend["cohort"]))]
+    frame = frame[frame["cohort"].isin(set(spend["cohort"]))]
+    if as_of is None:
+        return frame
+    if "first_order" in frame.columns:
+        # Normalised like the orders table's dates, so a first order on the as_of day counts whatever its time.
+        return frame[pd.to_datetime(frame["first_order"]).dt.normalize() <= pd.Timestamp(as_of).normalize()]
+    return frame[_months_up_to(frame["cohort"], as_of)]  # only the month is known: the spend's rule
 
 
-def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by="channel") -> pd.DataFrame:
+def _warn_spend_after(spend: pd.DataFrame, customers: pd.DataFrame, as_of) -> None:
+    """Warn when, without ``as_of``, the spend runs past the last acquisition month (CAC would be overstated)."""
+    if as_of is not None or spend.empty or customers.empty:
+        return
+    frame = _with_cohort(customers, ["cohort"])
+    last = frame["cohort"].max()
+    later = spend.loc[spend["cohort"] > last, "cohort"]
+    if len(later):
+        warnings.warn(
+            f"marketing spend covers {later.nunique()} month(s) after the last acquisition ({last}), up to "
+            f"{later.max()}: if the orders were cut at a date, pass the same `as_of` so that spend is cut too "
+            "(else CAC counts spend that brought no customer in the data).", UserWarning, stacklevel=3)
+
+
+def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by="channel",
+                   as_of=None) -> pd.DataFrame:
     """Customer acquisition cost: marketing spend divided by the new customers it brought, per group.
 
     Only customers whose first order falls in a month of ``marketing_spend`` are counted, so that spend and
-    customers cover the same months.
+    customers cover the same months. With ``as_of``, CAC = spend of the months starting on or before ``as_of`` /
+    customers whose first order is on or before ``as_of`` (module docstring).
 
     Parameters
     ----------
@@ -141,11 +179,15 @@ def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by
         Customer table with ``channel`` and ``first_order`` (or ``cohort``), e.g. :func:`first_order_attributes`.
     by : {"channel", "cohort", ("channel", "cohort")}
         Grouping: acquisition channel, monthly cohort (all channels together) or both.
+    as_of : date-like, optional
+        Nothing dated after it is used: spend of later months, customers acquired later. None: all of both
+        (with a warning when the spend runs past the last acquisition month).
 
     Returns
     -------
     DataFrame indexed by the grouping with ``spend`` (money), ``new_customers`` and ``cac`` (money per new
     customer; NaN where no customer was acquired). A channel with customers but no spend (e.g. organic) has CAC 0.
+    ``attrs["as_of"]``: the ISO date used, or None.
 
     Examples
     --------
@@ -159,18 +201,21 @@ def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by
     email     50.0              1   50.0
     """
     keys = _keys(by)
-    spend = _spend_by_month(marketing_spend)
-    acquired = _acquired(customers, spend, keys)
+    spend = _spend_by_month(marketing_spend, as_of)
+    acquired = _acquired(customers, spend, keys, as_of)
+    _warn_spend_after(spend, customers, as_of)
     table = pd.concat(
         [spend.groupby(keys)["spend"].sum(), acquired.groupby(keys).size().rename("new_customers")], axis=1
     )
     table = table.fillna({"spend": 0.0, "new_customers": 0}).astype({"new_customers": np.int64})
     table["cac"] = (table["spend"] / table["new_customers"]).where(table["new_customers"] > 0)
-    return table.sort_index()
+    table = table.sort_index()
+    table.attrs["as_of"] = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
+    return table
 
 
 def ltv_cac(
-    customers: pd.DataFrame, marketing_spend: pd.DataFrame, *, ltv: str = "clv", by="channel"
+    customers: pd.DataFrame, marketing_spend: pd.DataFrame, *, ltv: str = "clv", by="channel", as_of=None,
 ) -> pd.DataFrame:
     """LTV:CAC per group: the mean value of an acquired customer over what it cost to acquire one.
 
@@ -186,6 +231,8 @@ def ltv_cac(
         Column of ``customers`` holding each customer's lifetime value (historical or predicted, money).
     by : {"channel", "cohort", ("channel", "cohort")}
         Grouping.
+    as_of : date-like, optional
+        Nothing dated after it is used, as in :func:`cac_by_channel`; the mean LTV is over the same customers.
 
     Returns
     -------
@@ -194,9 +241,12 @@ def ltv_cac(
     """
     keys = _keys(by)
     validate_columns(customers, (ltv,), source="customers", what="customer table")
-    spend = _spend_by_month(marketing_spend)
-    table = cac_by_channel(marketing_spend, customers, by=by)
-    mean_ltv = _acquired(customers, spend, keys).groupby(keys)[ltv].mean()
+    spend = _spend_by_month(marketing_spend, as_of)
+    with warnings.catch_warnings():  # cac_by_channel's warning about the spend is raised once, here
+        warnings.simplefilter("ignore", UserWarning)
+        table = cac_by_channel(marketing_spend, customers, by=by, as_of=as_of)
+    _warn_spend_after(spend, customers, as_of)
+    mean_ltv = _acquired(customers, spend, keys, as_of).groupby(keys)[ltv].mean()
     table["ltv"] = mean_ltv.reindex(table.index).astype(np.float64)
     table["ltv_cac"] = (table["ltv"] / table["cac"]).where(table["cac"] > 0)
     return table
@@ -303,6 +353,8 @@ def payback_curves(
     """Cumulative gross margin per acquired customer beside the CAC it must cover, per channel or cohort.
 
     Only customers acquired in the months of ``marketing_spend`` are followed (the ones CAC is computed on).
+    ``as_of`` cuts the orders and the spend alike: orders after it are ignored, and CAC is that of
+    :func:`cac_by_channel` with the same ``as_of`` (spend of the months starting on or before it).
 
     Returns
     -------
@@ -311,12 +363,15 @@ def payback_curves(
     :func:`cac_by_channel`. ``by`` is "channel" or "cohort".
     """
     check_argument("by", ["channel", "cohort"], by)
-    spend = _spend_by_month(marketing_spend)
+    spend = _spend_by_month(marketing_spend, as_of)
     attrs = first_order_attributes(orders, as_of=as_of)
     keep = attrs.index[attrs["cohort"].isin(set(spend["cohort"]))]
     followed = orders[orders["customer_id"].isin(keep)]
     curves = cumulative_value_curves(followed, by=by, value="gross_margin", margin=margin, as_of=as_of)
-    cac = cac_by_channel(marketing_spend, attrs, by=by)["cac"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cac = cac_by_channel(marketing_spend, attrs, by=by, as_of=as_of)["cac"]
+    _warn_spend_after(spend, attrs, as_of)
     curves["cac"] = cac.reindex(curves[by].to_numpy()).to_numpy()
     return curves
 
@@ -401,23 +456,28 @@ def clv_by_group(customers: pd.DataFrame, by: str = "product", *, clv: str = "cl
     return table.sort_values("clv_total", ascending=False, kind="stable")
 
 
-def read_marketing_spend(source: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+def read_marketing_spend(source: str | Path | pd.DataFrame | None = None, *, as_of=None) -> pd.DataFrame:
     """Read a marketing spend table (CSV with ``month``, ``channel``, ``spend``), or the demo store's.
 
     Parameters
     ----------
     source : str, Path or DataFrame, optional
         A CSV file (or a DataFrame) with one row per month and channel; None reads the bundled demo store's.
+    as_of : date-like, optional
+        Keep only the months that start on or before it: the month of ``as_of`` is kept whole (spend is known per
+        month only; see the module docstring), later months are dropped. None keeps every month.
 
     Returns
     -------
     DataFrame with ``month`` (monthly Period), ``channel`` (str) and ``spend`` (float), one row per month and channel
-    (repeated rows are summed).
+    (repeated rows are summed). ``attrs``: ``as_of`` (ISO date or None) and ``months_after_as_of`` (months dropped).
 
     Examples
     --------
     >>> read_marketing_spend().columns.tolist()
     ['month', 'channel', 'spend']
+    >>> read_marketing_spend(as_of="2024-03-15")["month"].max()
+    Period('2024-03', 'M')
     """
     name = "marketing_spend" if isinstance(source, pd.DataFrame) else str(source or "demo store")
     if isinstance(source, pd.DataFrame):
@@ -432,4 +492,12 @@ def read_marketing_spend(source: str | Path | pd.DataFrame | None = None) -> pd.
         raise DataError(f"{name}: column `spend` must hold non-negative amounts, but has e.g. {bad}.")
     table = pd.DataFrame({"month": _to_month(frame["month"]), "channel": frame["channel"].astype("str"),
                           "spend": spend.astype(np.float64)})
-    return table.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
+    table = table.groupby(["month", "channel"], as_index=False, sort=True)["spend"].sum()
+    dropped = 0
+    if as_of is not None:
+        kept = _months_up_to(table["month"], as_of)
+        dropped = int(table.loc[~kept, "month"].nunique())
+        table = table[kept].reset_index(drop=True)
+    table.attrs = {"as_of": None if as_of is None else pd.Timestamp(as_of).date().isoformat(),
+                   "months_after_as_of": dropped}
+    return table

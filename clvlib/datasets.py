@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import _demo_store
@@ -106,8 +107,8 @@ def _read_table(name: str, directory: Path) -> pd.DataFrame:
     return frame
 
 
-def load_demo_store(directory: str | Path | None = None, tables: list[str] | None = None
-                    ) -> dict[str, pd.DataFrame]:
+def load_demo_store(directory: str | Path | None = None, tables: list[str] | None = None, *,
+                    as_of: str | pd.Timestamp | None = None) -> dict[str, pd.DataFrame]:
     """Load the bundled demo store: cleaned orders and the customer, marketing, event and truth tables.
 
     Parameters
@@ -116,6 +117,15 @@ def load_demo_store(directory: str | Path | None = None, tables: list[str] | Non
         Folder holding the demo store's CSV files; default ``data/demo_store``.
     tables : list of str, optional
         Only these tables (names as below); all by default. Reading and cleaning the orders is most of the time.
+    as_of : str or Timestamp, optional
+        The store as known on that day: nothing dated after it is kept (dates compare by calendar day, as the
+        orders' do). Orders after it are excluded and counted in the cleaning report ("after as_of"); events keep
+        the days up to ``as_of``; marketing spend keeps the months that start on or before it (the month of
+        ``as_of`` whole, see :func:`clvlib.read_marketing_spend`); customers keep those who signed up by then, and
+        their ``newsletter`` flag is true only for a newsletter signup on or before ``as_of``; truth keeps the
+        customers whose first order is by then, with ``dropout_date`` blanked when later and ``alive_at_end``
+        meaning alive at ``as_of``. Each cut table records ``attrs["as_of"]`` (ISO date) and
+        ``attrs["rows_after_as_of"]`` (rows dropped).
 
     Returns
     -------
@@ -131,13 +141,55 @@ def load_demo_store(directory: str | Path | None = None, tables: list[str] | Non
     ['month', 'channel', 'spend']
     >>> list(load_demo_store(tables=["events"]))
     ['events']
+    >>> cut = load_demo_store(tables=["events", "marketing_spend"], as_of="2024-03-15")
+    >>> str(cut["events"]["event_date"].max().date()), cut["marketing_spend"]["month"].max()
+    ('2024-03-15', '2024-03')
     """
     directory = DEMO_STORE_DIR if directory is None else Path(directory)
     names = list(_demo_store.FILES) if tables is None else list(tables)
     for name in names:
         check_argument("tables", list(_demo_store.FILES), name)
-    return {name: _read_transactions()(directory / _demo_store.FILES["orders"][0]) if name == "orders"
-            else _read_table(name, directory) for name in names}
+    options = {} if as_of is None else {"as_of": as_of}
+    store = {name: _read_transactions()(directory / _demo_store.FILES["orders"][0], **options) if name == "orders"
+             else _read_table(name, directory) for name in names}
+    if as_of is None:
+        return store
+    events = store.get("events")
+    if "customers" in store and events is None:
+        events = _read_table("events", directory)  # the newsletter flag is cut by the signup events' dates
+    for name in names:
+        if name != "orders":
+            store[name] = _cut_table(name, store[name], as_of, events)
+    return store
+
+
+def _cut_table(name: str, frame: pd.DataFrame, as_of, events: pd.DataFrame | None) -> pd.DataFrame:
+    """One demo-store table as known on ``as_of`` (see :func:`load_demo_store`)."""
+    day = pd.Timestamp(as_of).normalize()
+
+    def by_day(column: str) -> pd.Series:
+        # Calendar days, as the orders table's dates: an event at 15:00 on the as_of day is on or before as_of.
+        return (frame[column].dt.normalize() <= day).to_numpy(dtype=bool)
+
+    if name == "marketing_spend":
+        keep = np.asarray(pd.PeriodIndex(frame["month"].astype("str"), freq="M").start_time <= day, dtype=bool)
+    elif name == "events":
+        keep = by_day("event_date")
+    elif name == "customers":
+        keep = by_day("signup_date")
+    else:  # truth
+        keep = by_day("first_order")
+    table = frame[keep].reset_index(drop=True)
+    if name == "customers" and "newsletter" in table.columns and events is not None:
+        signed = events.loc[(events["event"] == "newsletter_signup") & (events["event_date"].dt.normalize() <= day),
+                            "customer_id"]
+        table["newsletter"] = table["customer_id"].isin(set(signed.dropna())).to_numpy(dtype=bool)
+    if name == "truth":
+        later = table["dropout_date"].dt.normalize() > day
+        table["dropout_date"] = table["dropout_date"].where(~later)
+        table["alive_at_end"] = table["dropout_date"].isna().to_numpy(dtype=bool)
+    table.attrs = {**frame.attrs, "as_of": day.date().isoformat(), "rows_after_as_of": int((~keep).sum())}
+    return table
 
 
 def load_cdnow(kind: str = "master") -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -248,3 +249,97 @@ def test_cohort_curves_rise_to_each_cohorts_revenue_per_customer(rows):
         assert np.all(np.diff(values) >= -1e-9)
         members = orders[first == cohort]
         assert values[-1] == pytest.approx(members["revenue"].sum() / members["customer_id"].nunique())
+
+
+# --- as_of cuts the spend as well as the orders ---------------------------------------------------------------------
+
+def test_read_marketing_spend_keeps_the_months_that_start_by_as_of(spend):
+    whole = read_marketing_spend(spend)
+    assert whole.attrs == {"as_of": None, "months_after_as_of": 0}
+    mid = read_marketing_spend(spend, as_of="2024-02-10")  # February started: kept whole
+    assert [str(m) for m in mid["month"]] == ["2024-01", "2024-01", "2024-02"]
+    assert mid["spend"].sum() == 180.0
+    assert mid.attrs == {"as_of": "2024-02-10", "months_after_as_of": 1}
+    assert [str(m) for m in read_marketing_spend(spend, as_of="2024-02-01")["month"].unique()] == ["2024-01",
+                                                                                                      "2024-02"]
+    assert [str(m) for m in read_marketing_spend(spend, as_of="2024-01-31")["month"].unique()] == ["2024-01"]
+    assert read_marketing_spend(spend, as_of="2023-12-31").empty
+
+
+def test_cac_as_of_counts_spend_and_customers_up_to_that_date(orders, spend):
+    first = first_order_attributes(orders)
+    jan = cac_by_channel(spend, first, as_of="2024-01-31")
+    # January: ads 100 for a (Jan 5), email 20 for b (Jan 20); later months' spend and customers left out.
+    assert jan["spend"].to_dict() == {"ads": 100.0, "email": 20.0}
+    assert jan["new_customers"].to_dict() == {"ads": 1, "email": 1}
+    assert jan["cac"].to_dict() == {"ads": 100.0, "email": 20.0}
+    assert jan.attrs["as_of"] == "2024-01-31"
+    # Mid-March: March spend counts whole, d (Mar 15) counts as acquired on the as_of day.
+    mar = cac_by_channel(spend, first, as_of="2024-03-15")
+    assert mar.loc["email", "spend"] == 30.0 and mar.loc["email", "new_customers"] == 2
+    assert mar.loc["email", "cac"] == 15.0
+    assert cac_by_channel(spend, first, as_of="2024-03-14").loc["email", "new_customers"] == 1
+    # Customers known only by their cohort month follow the spend's month rule.
+    by_cohort = first[["channel", "cohort"]]
+    assert cac_by_channel(spend, by_cohort, as_of="2024-03-14").loc["email", "new_customers"] == 2
+    # The same cut through ltv_cac and payback_curves.
+    ratio = ltv_cac(first.assign(clv=[200.0, 40.0, 160.0, 30.0]), spend, as_of="2024-01-31")
+    assert ratio["ltv"].to_dict() == {"ads": 200.0, "email": 40.0}
+    assert ratio["ltv_cac"].to_dict() == {"ads": 2.0, "email": 2.0}
+    curves = payback_curves(orders, spend, margin=0.5, as_of="2024-01-31")
+    assert curves.groupby("channel")["cac"].first().to_dict() == {"ads": 100.0, "email": 20.0}
+
+
+def test_spend_past_the_last_acquisition_warns_without_as_of(orders, spend):
+    jan_customers = first_order_attributes(orders, as_of="2024-01-31")
+    with pytest.warns(UserWarning, match=r"2 month\(s\) after the last acquisition \(2024-01\), up to 2024-03"):
+        cac_by_channel(spend, jan_customers)
+    with pytest.warns(UserWarning, match="pass the same `as_of`") as record:
+        ltv_cac(jan_customers.assign(clv=1.0), spend)
+    assert len(record) == 1  # said once, not once per inner call
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cac_by_channel(spend, jan_customers, as_of="2024-01-31")
+        cac_by_channel(spend, first_order_attributes(orders))  # the spend ends with the acquisitions
+
+
+@pytest.fixture(scope="module")
+def demo_history():
+    """The demo store's cleaned orders and its spend file as written, read once."""
+    import clvlib
+    from clvlib.datasets import DEMO_STORE_DIR
+
+    orders = clvlib.load_demo_store(tables=["orders"])["orders"]
+    raw_spend = pd.read_csv(DEMO_STORE_DIR / "marketing_spend.csv", dtype={"month": "str"})
+    return orders, raw_spend
+
+
+@pytest.mark.parametrize("month_end", ["2023-03-31", "2023-10-31", "2024-02-29", "2024-09-30", "2025-06-30"])
+def test_history_cac_at_each_month_end_equals_spend_to_date_over_customers_to_date(demo_history, month_end):
+    """A periodic report as of a month end: CAC = spend of the months up to it / customers acquired up to it."""
+    import clvlib
+
+    orders, raw_spend = demo_history
+    end = pd.Timestamp(month_end)
+    # Independently, with plain pandas: the spend file's months up to the month end, and each customer's first
+    # order (by date, then order id) in the full history.
+    spend_to_date = raw_spend[raw_spend["month"] <= end.strftime("%Y-%m")].groupby("channel")["spend"].sum()
+    known = orders[orders["customer_id"].notna()].sort_values(["order_date", "order_id"])
+    first = known.drop_duplicates("customer_id")
+    acquired = first[first["order_date"] <= end].groupby("channel").size()
+    expected = spend_to_date / acquired
+
+    # The report's way: the store as known at the month end, the full spend file cut by as_of.
+    store = clvlib.load_demo_store(tables=["orders", "marketing_spend"], as_of=month_end)
+    attrs = first_order_attributes(store["orders"])
+    got = cac_by_channel(read_marketing_spend(), attrs, as_of=month_end)
+    pd.testing.assert_series_equal(got["cac"], expected, check_names=False, rtol=1e-12)
+    assert got["new_customers"].to_dict() == acquired.to_dict()
+    # The same figure from the store's own (already cut) spend table, from ltv_cac and from payback_curves.
+    same = cac_by_channel(store["marketing_spend"], attrs, as_of=month_end)
+    pd.testing.assert_series_equal(same["cac"], expected, check_names=False, rtol=1e-12)
+    ratio = ltv_cac(attrs.assign(clv=attrs["first_order_revenue"]), read_marketing_spend(), as_of=month_end)
+    pd.testing.assert_series_equal(ratio["cac"], expected, check_names=False, rtol=1e-12)
+    curves = payback_curves(store["orders"], read_marketing_spend(), margin=0.5, as_of=month_end)
+    payback_cac = curves.groupby("channel")["cac"].first()
+    pd.testing.assert_series_equal(payback_cac, expected.reindex(payback_cac.index), check_names=False, rtol=1e-12)

@@ -283,3 +283,44 @@ def test_load_demo_store_reads_only_the_tables_asked_for():
     pd.testing.assert_frame_equal(events["events"], full["events"])
     with pytest.raises(ValueError, match=r"`tables` must be one of .*'events'.*'evnts' was passed"):
         clvlib.load_demo_store(tables=["evnts"])
+
+
+@pytest.mark.parametrize("as_of", ["2023-06-30", "2024-02-15"])
+def test_load_demo_store_as_of_cuts_every_dated_table(raw, as_of):
+    day = pd.Timestamp(as_of)
+    cut = clvlib.load_demo_store(as_of=as_of)
+    # Orders: cut by the cleaning, and counted there.
+    assert cut["orders"]["order_date"].max() <= day
+    assert cut["orders"].attrs["cleaning"].excluded.loc["after as_of", "rows"] > 0
+    # Events: by calendar day, the as_of day included.
+    event_days = pd.to_datetime(raw["events"]["event_date"]).dt.normalize()
+    assert len(cut["events"]) == (event_days <= day).sum()
+    assert cut["events"]["event_date"].dt.normalize().max() == event_days[event_days <= day].max()
+    assert cut["events"].attrs["rows_after_as_of"] == (event_days > day).sum()
+    # Marketing spend: the months that start on or before as_of (the as_of month whole).
+    months = raw["marketing_spend"]["month"]
+    assert cut["marketing_spend"]["month"].tolist() == months[months <= day.strftime("%Y-%m")].tolist()
+    assert cut["marketing_spend"].attrs == {"as_of": as_of, "rows_after_as_of": int((months > day.strftime("%Y-%m"))
+                                                                                     .sum())}
+    # Customers: signed up by as_of; the newsletter flag only from signups by as_of.
+    signup = pd.to_datetime(raw["customers"]["signup_date"])
+    assert cut["customers"]["customer_id"].tolist() == raw["customers"].loc[signup <= day, "customer_id"].tolist()
+    events = raw["events"]
+    subscribed = set(events.loc[(events["event"] == "newsletter_signup") & (event_days <= day), "customer_id"]
+                     .dropna())
+    assert cut["customers"]["newsletter"].tolist() == cut["customers"]["customer_id"].isin(subscribed).tolist()
+    assert cut["customers"]["newsletter"].sum() < raw["customers"].loc[signup <= day, "newsletter"].sum()
+    # Truth: customers acquired by as_of; no dropout date after it, alive_at_end means alive at as_of.
+    truth = cut["truth"]
+    assert len(truth) == (pd.to_datetime(raw["truth"]["first_order"]).dt.normalize() <= day).sum()
+    assert truth["dropout_date"].dropna().dt.normalize().max() <= day
+    assert truth["alive_at_end"].tolist() == truth["dropout_date"].isna().tolist()
+    # Nothing of the uncut load changes.
+    full = clvlib.load_demo_store(tables=["customers"])["customers"]
+    assert full["newsletter"].tolist() == raw["customers"]["newsletter"].tolist()
+
+
+def test_load_demo_store_as_of_reads_only_the_tables_asked_for():
+    cut = clvlib.load_demo_store(tables=["customers"], as_of="2023-03-31")
+    assert list(cut) == ["customers"]
+    assert cut["customers"]["signup_date"].max() <= pd.Timestamp("2023-03-31")
