@@ -7,8 +7,9 @@ from typing import NamedTuple
 import pandas as pd
 
 from .errors import DataError
+from .formatting import format_money
 
-__all__ = ["NEW", "GONE", "SegmentMigration", "segment_migration"]
+__all__ = ["NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines"]
 
 #: Row label of customers who did not exist at the earlier date; column label of those absent at the later one.
 NEW = "(new)"
@@ -114,3 +115,53 @@ def segment_migration(
     flows["moved"] = flows["from"] != flows["to"]
     flows = flows.sort_values(["customers", "revenue"], ascending=False, kind="stable").reset_index(drop=True)
     return SegmentMigration(matrix, flows[["from", "to", "customers", "share_of_from", "revenue", "moved"]])
+
+
+def migration_headlines(migration: SegmentMigration, *, since=None, currency: str = "USD") -> list[str]:
+    """What moved between the two dates, as sentences that hold for any store (no earlier customers, nobody
+    moving, everyone new).
+
+    Parameters
+    ----------
+    migration : SegmentMigration
+        Output of :func:`segment_migration`.
+    since : date-like, optional
+        The earlier date, named in the first sentence.
+    currency : str
+        ISO code used to write money.
+
+    Returns
+    -------
+    list of str: new customers and how many earlier customers kept their segment; the largest move of earlier
+    customers (or that none moved).
+
+    Examples
+    --------
+    >>> before = pd.DataFrame({"segment": ["Champions", "Champions"]}, index=["a", "b"])
+    >>> after = pd.DataFrame({"segment": ["Champions", "At Risk", "New Customers"],
+    ...                       "total_revenue": [300.0, 120.0, 40.0]}, index=["a", "b", "c"])
+    >>> for line in migration_headlines(segment_migration(before, after), since="2024-03-31"):
+    ...     print(line)
+    Since 31 Mar 2024: 1 new customer; 1 of the 2 earlier customers kept their segment.
+    The largest move of earlier customers: 1 customer from Champions to At Risk, who brought $120.
+    """
+    matrix, flows = migration.matrix, migration.flows
+    new = int(matrix.loc[NEW].sum()) if NEW in matrix.index else 0
+    earlier = flows[flows["from"] != NEW]
+    n_earlier = int(earlier["customers"].sum())
+    stayed = int(earlier.loc[~earlier["moved"], "customers"].sum())
+    start = f"Since {pd.Timestamp(since):%d %b %Y}: " if since is not None else ""
+    first = f"{start}{new:,} new customer{'s' if new != 1 else ''}; "
+    if n_earlier == 0:
+        return [first + "there were no earlier customers to compare with."]
+    lines = [first + f"{stayed:,} of the {n_earlier:,} earlier customer{'s' if n_earlier != 1 else ''} kept "
+             "their segment."]
+    moves = migration.largest_flows(1, include_new=False)
+    if moves.empty:
+        lines.append("No earlier customer changed segment.")
+    else:
+        move = moves.iloc[0]
+        k = int(move["customers"])
+        lines.append(f"The largest move of earlier customers: {k:,} customer{'s' if k != 1 else ''} from "
+                     f"{move['from']} to {move['to']}, who brought {format_money(float(move['revenue']), currency)}.")
+    return lines

@@ -12,9 +12,10 @@ import pandas as pd
 
 from ._validation import validate_columns
 from .errors import DataError
+from .formatting import format_money, format_pct
 from .segments import SCHEMES, _assign, _domains, _score_features, load_scheme, validate_scheme
 
-__all__ = ["PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary"]
+__all__ = ["PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary", "segment_headlines"]
 
 _FEATURE_LABELS = {"r": "R", "f": "F", "m": "M", "fm": "FM", "total": "R+F+M", "code": "code"}
 
@@ -217,7 +218,11 @@ def segment_summary(
     -------
     DataFrame indexed by ``segment`` (scheme order, empty segments included) with ``customers``, ``share`` (of
     customers), ``revenue``, ``revenue_share``, ``mean_clv`` (when ``clv`` is given), ``rule``, ``description``
-    and ``actions``.
+    and ``actions``. An empty segment has 0 customers, 0 revenue and shares of 0 (never NaN); ``mean_clv`` is
+    the mean over the segment's customers that have a CLV value, and missing (NaN) where none has one (an empty
+    segment, or a model that gave no value): show it as missing, e.g. ``Styler.format(na_rep="–")``.
+    ``attrs["empty_segments"]`` lists the segments with no customer; ``attrs["clv_missing"]`` counts the
+    customers without a CLV value.
 
     Examples
     --------
@@ -254,8 +259,76 @@ def segment_summary(
         if isinstance(clv, str) and clv not in frame:
             raise DataError(f"segmented customer table: no CLV column `{clv}`; columns: {list(frame.columns)}.")
         values = frame[clv] if isinstance(clv, str) else clv.reindex(frame.index)
-        table["mean_clv"] = values.astype("float64").groupby(segments.astype("object")).mean().reindex(order)
+        values = pd.to_numeric(values, errors="coerce").astype("float64")
+        # mean() skips missing values and gives NaN for a group with none; never an exception.
+        table["mean_clv"] = values.groupby(segments.astype("object")).mean().reindex(order).astype("float64")
     for col in ("rule", "description", "actions"):
         table[col] = playbook[col].reindex(order).fillna("") if playbook is not None else ""
     table.index.name = "segment"
+    table.attrs = {"empty_segments": [s for s, n in table["customers"].items() if n == 0]}
+    if clv is not None:
+        table.attrs["clv_missing"] = int(values.isna().sum())
     return table
+
+
+def _first_max(values: pd.Series):
+    """Label of the largest value, first in scheme order on ties; None when every value is missing."""
+    values = values.dropna()
+    return None if values.empty else values.index[int(np.argmax(values.to_numpy()))]
+
+
+def segment_headlines(summary: pd.DataFrame, *, currency: str = "USD",
+                      clv_label: str = "predicted 12-month CLV") -> list[str]:
+    """The findings of a :func:`segment_summary` as sentences, for any store: ties, empty segments and missing CLV
+    are said in words, never an error.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`segment_summary` (``customers``, ``share``, ``revenue_share``; ``mean_clv`` optional).
+    currency : str
+        ISO code used to write money.
+    clv_label : str
+        What ``mean_clv`` measures, in words.
+
+    Returns
+    -------
+    list of str: the segment bringing the most revenue, the largest segment, the highest mean CLV (or why there
+    is none), and the empty segments. Ties go to the segment listed first in the scheme.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"segment": ["Loyal", "Loyal", "Non-target"], "total_revenue": [300.0, 100.0, 100.0],
+    ...                       "clv": [float("nan")] * 3})
+    >>> for line in segment_headlines(segment_summary(frame, clv="clv", scheme="one_to_one")):
+    ...     print(line)
+    Loyal bring the most revenue: 80 % of it from 67 % of customers.
+    The largest segment is Loyal: 2 customers (67 %) bringing 80 % of revenue.
+    No customer has a predicted 12-month CLV, so the segments are not ranked by it.
+    4 of 6 segments have no customer: Newsletter, never bought, Abandoned cart, High frequency, low AOV, At risk.
+    """
+    validate_columns(summary, ["customers", "share", "revenue_share"], what="segment summary")
+    total = int(summary["customers"].sum())
+    if total == 0:
+        return [f"No customer to segment: all {len(summary)} segments are empty."]
+    lines = []
+    top = _first_max(summary["revenue_share"].where(summary["customers"] > 0))
+    if top is not None and summary.loc[top, "revenue_share"] > 0:
+        lines.append(f"{top} bring the most revenue: {format_pct(summary.loc[top, 'revenue_share'])} of it from "
+                     f"{format_pct(summary.loc[top, 'share'])} of customers.")
+    big = _first_max(summary["customers"])
+    n = int(summary.loc[big, "customers"])
+    lines.append(f"The largest segment is {big}: {n:,} customer{'s' if n != 1 else ''} "
+                 f"({format_pct(summary.loc[big, 'share'])}) bringing {format_pct(summary.loc[big, 'revenue_share'])}"
+                 " of revenue." if n < total else f"All {n:,} customers are in one segment, {big}.")
+    if "mean_clv" in summary.columns:
+        best = _first_max(summary["mean_clv"])
+        if best is None:
+            lines.append(f"No customer has a {clv_label}, so the segments are not ranked by it.")
+        else:
+            lines.append(f"The highest {clv_label} per customer is in {best} "
+                         f"({format_money(float(summary.loc[best, 'mean_clv']), currency)}).")
+    empty = [str(s) for s, k in summary["customers"].items() if k == 0]
+    if empty:
+        lines.append(f"{len(empty)} of {len(summary)} segments have no customer: {', '.join(empty)}.")
+    return lines

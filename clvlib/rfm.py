@@ -138,6 +138,15 @@ def _quantile_cuts(values: np.ndarray, metric: str, bins: int) -> list[float]:
     """The ``bins - 1`` ascending cut points that reproduce the quantile scores of ``values``."""
     if values.size == 0:
         return [math.nan] * (bins - 1)
+    if metric != "frequency" and values.size > 1 and np.all(values == values[0]):
+        # One value for everyone ranks no one: the quantile rule would score it 1 (nobody is worse), which calls
+        # customers who all bought today "lost". They all get the middle score instead. Frequency keeps the rule:
+        # when everyone has the same number of orders it is, in practice, one order, the lowest there is.
+        middle = (bins + 1) // 2
+        v = float(values[0])
+        if metric == "recency":  # score = bins − #(cuts < v)
+            return [-math.inf] * (bins - middle) + [v] * (middle - 1)
+        return [v] * (middle - 1) + [math.inf] * (bins - middle)  # score = 1 + #(cuts <= v)
     if metric == "recency":
         scores = _rank_scores(-values, bins)
         # Score >= bins + 1 - k  <=>  recency <= cut_k: the largest recency scoring that high.
@@ -202,6 +211,9 @@ def _level_note(metric: str, values: np.ndarray, scores: np.ndarray, bins: int, 
         why = "no customer falls between those fixed thresholds"
     elif values.size == 1:
         why = "there is only one customer"
+    elif metric != "frequency" and np.all(values == values[0]):
+        why = (f"every customer has the same {metric} ({values[0]:g}), which ranks no one, so all get the middle "
+               f"score {(bins + 1) // 2}")
     else:
         uniq, counts = np.unique(values, return_counts=True)
         top = int(counts.argmax())
@@ -282,6 +294,8 @@ def _rule_text(metric: str, lower: float, upper: float) -> str:
     lo, hi = _fmt(lower, metric), _fmt(upper, metric)
     if lower == upper:
         return "empty: no value falls here"
+    if math.isinf(lower) and math.isinf(upper):  # every customer ties on one value: one level holds them all
+        return f"any {metric}"
     if metric == "recency":  # intervals (lower, upper]
         if math.isinf(lower):
             return f"recency ≤ {hi}{unit}"

@@ -316,6 +316,15 @@ def _prospects(events: pd.DataFrame, known: pd.Index) -> pd.DataFrame:
     return pd.DataFrame({"email": people["email"], "status": status}, index=people.index.astype(known.dtype))
 
 
+def _events_up_to(events: pd.DataFrame, as_of) -> tuple[pd.DataFrame, int]:
+    """The events dated on or before ``as_of`` (calendar days, as order dates), and how many rows were later."""
+    if as_of is None or "event_date" not in events:
+        return events, 0
+    dates = pd.to_datetime(events["event_date"]).dt.normalize()
+    later = (dates > pd.Timestamp(as_of).normalize()).to_numpy(dtype=bool)
+    return events[~later], int(later.sum())
+
+
 def rfm_segments(
     scores: pd.DataFrame,
     scheme="classic",
@@ -343,7 +352,9 @@ def rfm_segments(
         Value-activity schemes: active when ``recency`` (days since the last order) ≤ this.
     events : DataFrame, optional
         Value-activity schemes: events with ``event`` in {newsletter_signup, abandoned_cart} and ``customer_id``
-        and/or ``email``; people in it who never bought are added as prospects (rows with missing values).
+        and/or ``email``; people in it who never bought are added as prospects (rows with missing values). Events
+        dated (``event_date``, by calendar day) after the scores' ``attrs["as_of"]`` are ignored: the segments
+        describe the store as known on that day.
     value_col : str
         Column measuring value for value-activity schemes (e.g. a CLV column instead of ``monetary``).
 
@@ -351,7 +362,8 @@ def rfm_segments(
     -------
     DataFrame: a copy of ``scores`` (plus prospects, with an ``email`` column, for value-activity schemes with
     events) with ``segment``, a categorical in the scheme's display order. ``attrs``: ``scheme`` (name),
-    ``segments`` (display order) and, for value-activity schemes, ``value_threshold`` and ``active_days``.
+    ``segments`` (display order) and, for value-activity schemes, ``value_threshold``, ``active_days`` and, with
+    events, ``events_after_as_of`` (event rows ignored as dated after ``as_of``).
 
     Examples
     --------
@@ -382,6 +394,7 @@ def rfm_segments(
             "active": np.where(scores["recency"] <= active_days, "yes", "no"),
         })
         if events is not None:
+            events, extra["events_after_as_of"] = _events_up_to(events, scores.attrs.get("as_of"))
             prospects = _prospects(events, scores.index)
             result = pd.concat([result, prospects.drop(columns="status")]) if len(prospects) else result
             features = pd.concat([features, pd.DataFrame(
@@ -389,7 +402,7 @@ def rfm_segments(
             for col in SCORE_COLUMNS:
                 if col in result and len(prospects):
                     result[col] = result[col].astype("Int64")
-        extra = {"value_threshold": threshold, "active_days": active_days, "value_col": value_col}
+        extra = {"value_threshold": threshold, "active_days": active_days, "value_col": value_col, **extra}
     names = _assign(scheme, features)
     order = list(dict.fromkeys(r["segment"] for r in scheme["rules"]))
     result["segment"] = pd.Categorical(names, categories=order)

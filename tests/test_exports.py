@@ -111,3 +111,20 @@ def test_pseudonymised_ids_are_salted_hashes_and_emails_dropped(segmented, tmp_p
 def test_refuses_to_write_into_bundled_data(segmented):
     with pytest.raises(ValueError, match="bundled data folder"):
         export_segments(segmented, DATA_DIR / "exports")
+
+
+def test_a_small_store_with_empty_segments_writes_only_the_non_empty_ones(tmp_path):
+    import numpy as np
+
+    import clvlib
+
+    frame = pd.DataFrame(
+        {"segment": pd.Categorical(["Lost"] * 3, categories=["Champions", "Lost", "At Risk"]),
+         "total_revenue": [10.0, 20.0, 30.0], "clv": [np.nan, np.nan, np.nan]},
+        index=pd.Index(["a", "b", "c"], name="customer_id"))
+    manifest = export_segments(frame, tmp_path)
+    assert manifest[["segment", "customers"]].values.tolist() == [["Lost", 3], ["all", 3]]
+    cells = read_cells(tmp_path / "lost.csv")
+    assert cells[0] == ["customer_id", "segment", "total_revenue", "clv"]
+    assert [row[3] for row in cells[1:]] == ["", "", ""]  # missing CLV stays blank, not "nan"
+    assert clvlib.segment_summary(frame, clv="clv")["customers"].sum() == 3

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clvlib
-from clvlib import DataError, segment_migration
+from clvlib import DataError, migration_headlines, segment_migration
 from clvlib.migration import GONE, NEW
 
 SEGMENTS = ["Champions", "At Risk", "Lost"]
@@ -93,6 +93,7 @@ def test_rfm_notebook_on_cdnow_headlines_and_files(tmp_path):
     import papermill
 
     from clvlib.config import DATA_DIR, NOTEBOOKS_DIR
+    from clvlib.formatting import format_pct
 
     out, exports = tmp_path / "04.ipynb", tmp_path / "segments"
     papermill.execute_notebook(
@@ -109,7 +110,7 @@ def test_rfm_notebook_on_cdnow_headlines_and_files(tmp_path):
     first = raw.groupby("customer_id")["date"].min()
     # CDNOW is one cohort (first purchases in Q1 1997): nobody is new since 31 Mar 1998.
     assert f"**{first.size:,} customers** analysed as of **30 Jun 1998**, compared with **31 Mar 1998**" in markdown
-    assert f"Since 31 Mar 1998: **{int((first > '1998-03-31').sum()):,} new customers**" in markdown
+    assert f"Since 31 Mar 1998: {int((first > '1998-03-31').sum()):,} new customers" in markdown
     # The combined file holds every customer once; the per-segment files add up to it.
     combined = pd.read_csv(exports / "all_segments.csv", dtype={"customer_id": str})
     assert sorted(combined["customer_id"]) == sorted(first.index)
@@ -119,4 +120,51 @@ def test_rfm_notebook_on_cdnow_headlines_and_files(tmp_path):
     totals = combined.groupby("segment")["total_revenue"].sum()
     top = totals.idxmax()
     share = totals.max() / totals.sum()
-    assert f"**{top}** bring the most revenue: {share:.0%} of it" in markdown
+    assert f"{top} bring the most revenue: {format_pct(share)} of it" in markdown
+
+
+# --- small stores: nobody earlier, nobody moving ---------------------------------------------------------------------
+
+def _one_day_segments(as_of: str, n: int = 30) -> pd.DataFrame:
+    """Segments of ``n`` customers who each bought once, on 2024-03-01, as of ``as_of`` (every value tied)."""
+    orders = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(n)], "order_id": [f"o{i}" for i in range(n)],
+                           "order_date": pd.Timestamp("2024-03-01"), "revenue": 40.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        customers = clvlib.customer_summary(orders[orders["order_date"] <= as_of], as_of=as_of)
+        return clvlib.rfm_segments(clvlib.rfm_scores(clvlib.rfm_table(customers, as_of)))
+
+
+def test_migration_from_a_date_before_the_first_order_is_all_new():
+    before, after = _one_day_segments("2024-01-31"), _one_day_segments("2024-03-31")
+    assert len(before) == 0 and after["segment"].astype(str).tolist() == ["About to Sleep"] * 30
+    result = segment_migration(before, after)
+    assert result.matrix.to_numpy().sum() == 30
+    assert result.matrix.loc[NEW, "About to Sleep"] == 30 and result.matrix.drop(index=NEW).to_numpy().sum() == 0
+    assert GONE not in result.matrix.columns
+    assert result.flows[["from", "to", "customers", "revenue"]].values.tolist() == [[NEW, "About to Sleep", 30, 1200.0]]
+    assert result.largest_flows(1, include_new=False).empty
+    assert migration_headlines(result, since="2024-01-31") == [
+        "Since 31 Jan 2024: 30 new customers; there were no earlier customers to compare with."]
+
+
+def test_migration_where_nobody_moves():
+    before, after = _one_day_segments("2024-03-31"), _one_day_segments("2024-04-30")
+    result = segment_migration(before, after)
+    assert result.matrix.loc["About to Sleep", "About to Sleep"] == 30 and result.matrix.to_numpy().sum() == 30
+    assert result.flows["share_of_from"].tolist() == [1.0]
+    assert migration_headlines(result, currency="EUR") == [
+        "0 new customers; 30 of the 30 earlier customers kept their segment.",
+        "No earlier customer changed segment.",
+    ]
+
+
+def test_migration_headline_names_the_largest_move_with_its_revenue():
+    before = pd.DataFrame({"segment": ["Champions", "Champions", "Lost"], "total_revenue": [10.0, 20.0, 5.0]},
+                          index=["a", "b", "c"])
+    after = pd.DataFrame({"segment": ["At Risk", "At Risk", "Lost", "Champions"],
+                          "total_revenue": [100.0, 150.0, 5.0, 60.0]}, index=["a", "b", "c", "d"])
+    assert migration_headlines(segment_migration(before, after), since="2024-03-31") == [
+        "Since 31 Mar 2024: 1 new customer; 1 of the 3 earlier customers kept their segment.",
+        "The largest move of earlier customers: 2 customers from Champions to At Risk, who brought $250.",
+    ]

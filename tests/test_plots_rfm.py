@@ -85,3 +85,51 @@ def test_migration_heatmap_counts_and_shares():
     shares = np.ma.filled(right.get_images()[0].get_array(), np.nan)
     assert np.nansum(shares, axis=1)[[0, 1, 3]] == pytest.approx([1.0, 1.0, 1.0])  # rows with customers
     assert "50%" in [t.get_text() for t in right.texts]
+
+
+# --- small stores: every value tied, empty levels and segments -------------------------------------------------------
+
+def _tied_scores(n: int = 30) -> pd.DataFrame:
+    """``n`` customers who each bought once, on one day, for $50: every R, F and M value tied."""
+    orders = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(n)], "order_id": [f"o{i}" for i in range(n)],
+                           "order_date": pd.Timestamp("2024-03-01"), "revenue": 50.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return clvlib.rfm_scores(clvlib.rfm_table(clvlib.customer_summary(orders)))
+
+
+def test_heatmaps_of_all_tied_data_label_the_one_level_with_its_value():
+    scores = _tied_scores()
+    ax = plot_rfm_heatmap(scores)
+    image = np.ma.filled(ax.get_images()[0].get_array(), 0)
+    assert image[2, 0] == 30 and image.sum() == 30  # recency ranks no one: R 3 (third row); one order: F 1
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1\n1 order"] + [f"{k}\n(empty)" for k in (2, 3, 4, 5)]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "5\n(empty)", "4\n(empty)", "3\n≤ 0 d", "2\n(empty)", "1\n(empty)"]
+    assert not any("inf" in t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels())
+    money = plot_rfm_heatmap(scores, value="monetary", ax=plt.subplots()[1])
+    assert [t.get_text() for t in money.texts] == ["$50"]  # empty cells stay blank
+    money.figure.canvas.draw()
+
+
+def test_score_distributions_of_all_tied_data_name_the_empty_levels():
+    ax = plot_score_distributions(_tied_scores())
+    heights = [p.get_height() for p in ax.patches]
+    assert sorted(heights, reverse=True)[:3] == [30, 30, 30] and sum(heights) == 90
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2\n(empty)", "3", "4\n(empty)", "5\n(empty)"]
+    ax.figure.canvas.draw()
+
+
+def test_segment_sizes_and_migration_of_a_one_segment_store():
+    scores = _tied_scores()
+    segments = clvlib.rfm_segments(scores)
+    summary = clvlib.segment_summary(segments.assign(clv=np.nan), clv="clv")
+    ax = plot_segment_sizes(summary)
+    widths = [p.get_width() for p in ax.patches]
+    assert widths.count(1.0) == 2 and sum(widths) == 2.0  # Lost: all customers, all revenue; the rest at 0
+    assert len(ax.get_yticklabels()) == 11
+    ax.figure.canvas.draw()
+    migration = clvlib.segment_migration(segments.iloc[:0], segments)
+    shares = plot_migration_heatmap(migration, share=True, ax=plt.subplots()[1])
+    assert [t.get_text() for t in shares.texts] == ["100%"]  # empty earlier rows stay blank, no NaN text
+    shares.figure.canvas.draw()

@@ -41,7 +41,9 @@ HAND_M = [1, 1, 1, 2, 3, 3, 4, 4, 4, 5]
 
 
 def loop_score(values, bins, higher_is_better=True):
-    """Independent plain-Python version of the documented rule."""
+    """Independent plain-Python version of the documented rule (one value for all: the middle score)."""
+    if len(values) > 1 and len(set(values)) == 1 and not higher_is_better:  # recency, as monetary
+        return [(bins + 1) // 2] * len(values)
     out = []
     for v in values:
         below = sum((x < v) if higher_is_better else (x > v) for x in values)
@@ -131,15 +133,16 @@ def test_distinct_values_fill_every_bin_equally():
     assert scores.loc[0, "r_score"] == 5 and scores.loc[19, "f_score"] == 5  # most recent / most orders → 5
 
 
-def test_all_equal_values_score_one_and_warn_for_each_metric():
+def test_all_equal_values_score_the_middle_and_warn_for_each_metric():
     rfm = pd.DataFrame({"recency": [7] * 6, "frequency": [1] * 6, "monetary": [25.0] * 6})
     with pytest.warns(UserWarning) as record:
         scores = rfm_scores(rfm)
-    assert set(scores["rfm_code"]) == {"111"}
+    assert set(scores["rfm_code"]) == {"313"}  # frequency keeps 1: one order each, the lowest there is
     messages = " ".join(str(w.message) for w in record)
     for col in ("r_score", "f_score", "m_score"):
         assert f"`{col}` uses 1 of 5 levels" in messages
-    assert "100% of customers share" in messages
+    assert "recency (7), which ranks no one, so all get the middle score 3" in messages
+    assert "100% of customers share frequency = 1" in messages
 
 
 def test_one_customer():
@@ -243,3 +246,78 @@ def test_rfm_grid_counts_and_means(small_rfm):
     # R 2 × F 4 holds g and h (100 and 100); R 4 × F 1 holds b, c, d (20, 20, 40).
     assert means.loc[2, 4] == 100.0 and means.loc[4, 1] == pytest.approx(80 / 3)
     assert np.isnan(means.loc[5, 5])
+
+
+# --- small stores: ties, one order each, one day ----------------------------------------------------------------------
+
+def _small_store(kind: str, n: int = 30) -> pd.DataFrame:
+    """``n`` customers' orders: "mixed" (1-3 orders over half a year), "one_order" (frequency all tied), "one_day"
+    (every order on one day: recency all tied) or "identical" (one $50 order each, all on one day)."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for c in range(n):
+        k = 1 if kind in ("one_order", "identical") else int(rng.integers(1, 4))
+        for _ in range(k):
+            day = (pd.Timestamp("2024-03-01") if kind in ("one_day", "identical")
+                   else pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 180))))
+            revenue = 50.0 if kind == "identical" else float(rng.integers(10, 100))
+            rows.append((f"c{c:02d}", f"o{len(rows)}", day, revenue))
+    return pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "revenue"])
+
+
+def _scored(kind: str, n: int = 30) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return rfm_scores(rfm_table(clvlib.customer_summary(_small_store(kind, n))))
+
+
+def test_all_tied_frequency_gives_every_customer_the_same_f_score_and_says_so():
+    rfm = rfm_table(clvlib.customer_summary(_small_store("one_order")))
+    with pytest.warns(UserWarning, match=r"`f_score` uses 1 of 5 levels \(score\(s\) \[2, 3, 4, 5\] empty\)"):
+        scores = rfm_scores(rfm)
+    assert scores["f_score"].tolist() == [1] * 30
+    assert scores.attrs["empty_scores"] == {"f_score": [2, 3, 4, 5]}
+    assert scores["r_score"].nunique() == 5 and scores["m_score"].nunique() == 5  # the others are unaffected
+    table = score_thresholds(scores).set_index(["metric", "score"])
+    assert table.loc[("frequency", 1), "rule"] == "any frequency"
+    assert table.loc[("frequency", 1), "customers"] == 30
+    assert table.loc["frequency", "customers"].tolist() == [30, 0, 0, 0, 0]
+    assert table.groupby("metric")["customers"].sum().tolist() == [30, 30, 30]
+    assert not table[["customers", "share"]].isna().any().any()
+    grid = rfm_grid(scores)
+    assert grid.to_numpy().sum() == 30 and grid[1].sum() == 30 and grid[[2, 3, 4, 5]].to_numpy().sum() == 0
+
+
+def test_all_orders_on_one_day_tie_recency_and_identical_customers_share_one_code():
+    one_day = _scored("one_day")
+    assert one_day["recency"].tolist() == [0] * 30
+    assert one_day["r_score"].tolist() == [3] * 30  # one value for everyone ranks no one: the middle score
+    recency = score_thresholds(one_day).query("metric == 'recency'").set_index("score")
+    assert recency["customers"].to_dict() == {5: 0, 4: 0, 3: 30, 2: 0, 1: 0}
+    assert recency.loc[3, "rule"] == "recency ≤ 0 days"
+    identical = _scored("identical")
+    assert identical["rfm_code"].tolist() == ["313"] * 30
+    assert len(identical.attrs["score_notes"]) == 3
+    monetary = rfm_grid(identical, value="monetary")
+    assert monetary.loc[3, 1] == 50.0 and monetary.isna().to_numpy().sum() == 24
+
+
+def test_tied_values_get_identical_scores_in_a_small_mixed_store():
+    scores = _scored("mixed")
+    for metric, column in [("recency", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")]:
+        assert (scores.groupby(metric)[column].nunique() == 1).all()
+    assert score_thresholds(scores).groupby("metric")["customers"].sum().tolist() == [30, 30, 30]
+
+
+def test_a_value_everyone_shares_gets_the_middle_score():
+    # All orders today: recency ranks no one, and the quantile rule would call every customer "lost" (score 1).
+    orders = pd.DataFrame({"customer_id": list("abcdef"), "order_id": list("123456"),
+                           "order_date": pd.Timestamp("2024-05-01"), "revenue": [1, 2, 3, 4, 5, 6.0]})
+    rfm = rfm_table(clvlib.customer_summary(orders), pd.Timestamp("2024-05-01"))
+    with pytest.warns(UserWarning, match="ranks no one"):
+        scores = rfm_scores(rfm, bins=5)
+    assert scores["r_score"].eq(3).all() and scores["f_score"].eq(1).all()
+    assert scores["m_score"].tolist() == [1, 1, 2, 3, 4, 5]  # distinct values are still ranked
+    # The cut points reproduce the scores when applied to the same values as fixed thresholds.
+    again = rfm_scores(rfm, bins=5, method="fixed", thresholds=scores.attrs["rfm_thresholds"])
+    assert again["rfm_code"].tolist() == scores["rfm_code"].tolist()

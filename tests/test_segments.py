@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import clvlib
 from clvlib import (
-    DataError, load_scheme, rfm_segments, scheme_grid, scheme_table, segment_playbook, segment_summary, validate_scheme,
+    DataError, load_scheme, rfm_segments, scheme_grid, scheme_table, segment_headlines, segment_playbook,
+    segment_summary, validate_scheme,
 )
 
 # The classic R × FM grid, written out by hand from the rules (rows R 5 → 1, columns FM 1 → 5).
@@ -248,3 +251,114 @@ def test_user_scheme_carries_its_own_playbook():
     book = segment_playbook(scheme)
     assert book.loc["Top", "description"] == "Bought this month." and book.loc["Top", "actions"] == "thank"
     assert book.loc["Others", "rule"] == "everyone else"
+
+
+def test_one_to_one_ignores_events_after_the_scores_as_of():
+    scores = pd.DataFrame({"recency": [10], "monetary": [50.0]}, index=pd.Index(["C1"], name="customer_id"))
+    scores.attrs["as_of"] = "2024-03-31"
+    events = pd.DataFrame({
+        "customer_id": [None, None, None, None],
+        "email": ["early@x.org", "sameday@x.org", "late@x.org", "early@x.org"],
+        "event": ["newsletter_signup", "newsletter_signup", "newsletter_signup", "abandoned_cart"],
+        "event_date": pd.to_datetime(["2024-01-05 09:00", "2024-03-31 18:00", "2024-04-01 00:00", "2024-04-02 12:00"]),
+    })
+    out = rfm_segments(scores, "one_to_one", events=events)
+    assert out["segment"].to_dict() == {"C1": "Loyal", "early@x.org": "Newsletter, never bought",
+                                        "sameday@x.org": "Newsletter, never bought"}  # the later cart is unknown
+    assert out.attrs["events_after_as_of"] == 2
+    assert len(events) == 4  # input untouched
+    # Without a date column, or without an as_of, nothing is cut.
+    no_dates = rfm_segments(scores, "one_to_one", events=events.drop(columns="event_date"))
+    assert no_dates.loc["early@x.org", "segment"] == "Abandoned cart" and no_dates.attrs["events_after_as_of"] == 0
+    undated = scores.copy()
+    undated.attrs = {}
+    assert "late@x.org" in rfm_segments(undated, "one_to_one", events=events).index
+
+
+# --- small stores: empty segments, missing CLV ----------------------------------------------------------------------
+
+def _small_segments(kind: str, scheme: str = "classic", n: int = 30) -> pd.DataFrame:
+    """Segments of ``n`` customers: "mixed" orders, "one_order" each (frequency tied) or "identical" (all tied)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(n):
+        for _ in range(1 if kind in ("one_order", "identical") else int(rng.integers(1, 4))):
+            day = (pd.Timestamp("2024-03-01") if kind == "identical"
+                   else pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 180))))
+            revenue = 50.0 if kind == "identical" else float(rng.integers(10, 99))
+            rows.append((f"c{c:02d}", f"o{len(rows)}", day, revenue))
+    orders = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "revenue"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        scores = clvlib.rfm_scores(clvlib.rfm_table(clvlib.customer_summary(orders)))
+    return rfm_segments(scores, scheme)
+
+
+@pytest.mark.parametrize("scheme", ["classic", "tiers", "one_to_one"])
+@pytest.mark.parametrize("kind", ["mixed", "one_order", "identical"])
+def test_summary_of_a_small_store_adds_up_with_empty_segments_at_zero(kind, scheme):
+    segments = _small_segments(kind, scheme)
+    summary = segment_summary(segments)
+    assert summary.index.tolist() == segments.attrs["segments"]  # every segment, empty ones included
+    assert summary["customers"].sum() == 30
+    assert summary["share"].sum() == pytest.approx(1.0) and summary["revenue_share"].sum() == pytest.approx(1.0)
+    assert summary["revenue"].sum() == pytest.approx(segments["total_revenue"].sum())
+    assert not summary[["customers", "share", "revenue", "revenue_share"]].isna().any().any()
+    empty = summary[summary["customers"] == 0]
+    assert (empty[["share", "revenue", "revenue_share"]] == 0).all().all()
+    assert summary.attrs["empty_segments"] == empty.index.tolist()
+
+
+def test_all_tied_store_is_one_segment_and_the_headlines_say_so():
+    summary = segment_summary(_small_segments("identical").assign(clv=np.nan), clv="clv")
+    assert summary.loc["About to Sleep", "customers"] == 30 and summary["customers"].sum() == 30
+    assert summary["mean_clv"].isna().all() and summary.attrs["clv_missing"] == 30
+    assert segment_headlines(summary) == [
+        "About to Sleep bring the most revenue: 100 % of it from 100 % of customers.",
+        "All 30 customers are in one segment, About to Sleep.",
+        "No customer has a predicted 12-month CLV, so the segments are not ranked by it.",
+        "10 of 11 segments have no customer: Champions, Loyal Customers, Potential Loyalists, New Customers, "
+        "Promising, Need Attention, At Risk, Can't Lose Them, Hibernating, Lost.",
+    ]
+
+
+def test_mean_clv_is_missing_only_where_a_segment_has_no_value():
+    frame = pd.DataFrame(
+        {"segment": pd.Categorical(["Champions", "Champions", "Lost", "At Risk"], categories=[CH, AR, LO, NC]),
+         "total_revenue": [600.0, 200.0, 50.0, 150.0], "clv": [900.0, np.nan, np.nan, 100.0]},
+        index=["a", "b", "c", "d"],
+    )
+    summary = segment_summary(frame, clv="clv", scheme="classic")
+    assert summary.loc[CH, "mean_clv"] == 900.0  # over the customers with a value
+    assert summary.loc[AR, "mean_clv"] == 100.0
+    assert np.isnan(summary.loc[LO, "mean_clv"]) and np.isnan(summary.loc[NC, "mean_clv"])
+    assert summary.attrs == {"empty_segments": [NC], "clv_missing": 2}
+    # A CLV Series covering only some customers: the others are missing, not an error.
+    partial = segment_summary(frame.drop(columns="clv"), clv=pd.Series({"a": 10.0, "d": 30.0}), scheme="classic")
+    assert partial["mean_clv"].tolist()[:2] == [10.0, 30.0] and partial["mean_clv"].isna().sum() == 2
+    lines = segment_headlines(summary, currency="EUR", clv_label="CLV")
+    assert lines[0] == "Champions bring the most revenue: 80 % of it from 50 % of customers."
+    assert lines[1] == "The largest segment is Champions: 2 customers (50 %) bringing 80 % of revenue."
+    assert lines[2] == "The highest CLV per customer is in Champions (€900)."
+    assert lines[3] == "1 of 4 segments have no customer: New Customers."
+
+
+def test_headlines_of_ties_and_of_no_customers():
+    frame = pd.DataFrame({"segment": pd.Categorical(["At Risk", "Champions"], categories=[CH, AR]),
+                          "total_revenue": [100.0, 100.0], "clv": [5.0, 5.0]})
+    lines = segment_headlines(segment_summary(frame, clv="clv"))
+    assert lines[0].startswith("Champions bring the most revenue")  # ties: the scheme's first segment
+    assert lines[2] == "The highest predicted 12-month CLV per customer is in Champions ($5)."
+    empty = segment_summary(frame.iloc[:0], clv="clv")
+    assert empty["customers"].tolist() == [0, 0] and not empty[["share", "revenue_share"]].isna().any().any()
+    assert segment_headlines(empty) == ["No customer to segment: all 2 segments are empty."]
+
+
+def test_a_user_scheme_with_empty_segments_summarises_them_at_zero():
+    scheme = {"name": "two", "rules": [{"segment": "Recent", "priority": 1, "r": "5"},
+                                       {"segment": "Never", "priority": 1, "r": "1-4", "f": "5"},
+                                       {"segment": "Other", "priority": 2}]}
+    segments = rfm_segments(_small_segments("one_order").drop(columns="segment"), scheme, bins=5)
+    summary = segment_summary(segments, scheme=scheme)
+    assert summary.loc["Never", "customers"] == 0 and summary["customers"].sum() == 30
+    assert summary.attrs["empty_segments"] == ["Never"]

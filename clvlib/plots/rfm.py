@@ -21,14 +21,23 @@ def _tick_labels(scores: pd.DataFrame, metric: str, levels) -> list[str]:
     """Tick labels such as "5" over "≤ 30 d": each score with the range of whole days or orders behind it."""
     table = score_thresholds(scores).query("metric == @metric").set_index("score")
     unit = {"recency": "d", "frequency": "orders"}[metric]
+    score_col = {"recency": "r_score", "frequency": "f_score"}[metric]
     labels = []
     for level in levels:
         lo, hi = table.loc[level, "lower"], table.loc[level, "upper"]
         # Recency intervals are (lo, hi], frequency ones [lo, hi): as whole numbers, first..last.
         first, last = (lo + 1, hi) if metric == "recency" else (lo, hi - 1)
-        if lo == hi:
+        if lo == hi or not (scores[score_col] == level).any():  # a level nobody reaches reads as empty
             labels.append(f"{level}\n(empty)")
             continue
+        if math.isinf(lo) and math.isinf(hi):
+            # One level holds every customer (all values tied): the values seen there say more than "≤ inf".
+            seen = scores.loc[scores[score_col] == level, metric]
+            if seen.empty:
+                labels.append(f"{level}\n(empty)")
+                continue
+            first, last = float(seen.min()), float(seen.max())
+            lo, hi = first - (metric == "recency"), last + (metric != "recency")
         if math.isinf(lo) and metric == "frequency" and last == 1:
             span = "1"
         elif math.isinf(lo):
@@ -120,7 +129,7 @@ def plot_segment_sizes(summary: pd.DataFrame, *, currency: str = "USD", ax: Axes
     ax.xaxis.set_major_formatter(percent_formatter())
     ax.set(title="Segment size vs revenue share", xlabel="Share of all customers / of all revenue (%)",
            ylabel="Segment")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")  # a segment holding everyone fills the bottom right
     return ax
 
 
@@ -146,7 +155,9 @@ def plot_score_distributions(scores: pd.DataFrame, *, currency: str = "USD", ax:
     width = 0.27
     for k, metric in enumerate(["recency", "frequency", "monetary"]):
         ax.bar(table.index + (k - 1) * width, table[metric], width, label=f"{names[metric]} score")
-    ax.set_xticks(table.index, [str(s) for s in table.index])
+    # A level no customer reaches on any metric (heavy ties) is named, so the gap reads as empty, not as missing.
+    empty = table.sum(axis=1) == 0
+    ax.set_xticks(table.index, [f"{s}\n(empty)" if empty.loc[s] else str(s) for s in table.index])
     ax.set(title="How customers spread over the score levels", xlabel="Score (1 = lowest, highest = best)",
            ylabel="Customers")
     ax.legend(title="Score of")
