@@ -236,11 +236,6 @@ def load_orders(
     DataFrame
         The canonical orders table, with ``attrs["cleaning"]``.
     """
-    key = _read_ahead_key(data, preset, columns, as_of, currency)
-    if key is not None and key in _READ_AHEAD:
-        stamp, orders = _READ_AHEAD[key]
-        if stamp == _stamp(key[0]):
-            return orders.copy(deep=True)  # attrs (the cleaning report) are deep-copied too
     options = {"as_of": as_of} if as_of is not None else {}
     if currency is not None:
         options["currency"] = currency
@@ -249,48 +244,3 @@ def load_orders(
     return _read_transactions()(data, preset=preset, columns=columns, **options)
 
 
-# Orders a report run read ahead in its kernel template (see clvlib._kernel_fork), before forking the kernels:
-# key → ((size, mtime) of the file when read, orders). Empty in any other process.
-_READ_AHEAD: dict[tuple, tuple[tuple[int, int], pd.DataFrame]] = {}
-
-
-def _read_ahead_key(data, preset, columns, as_of, currency) -> tuple | None:
-    if isinstance(data, pd.DataFrame):
-        return None
-    path = str(Path(data).resolve()) if data is not None else str((DEMO_STORE_DIR / _demo_store.FILES["orders"][0])
-                                                                  .resolve())
-    as_of = pd.Timestamp(as_of).isoformat() if as_of is not None else None
-    return (path, None if data is None else preset, None if data is None else repr(sorted((columns or {}).items())),
-            as_of, currency)
-
-
-def _stamp(path: str) -> tuple[int, int]:
-    info = Path(path).stat()
-    return info.st_size, info.st_mtime_ns
-
-
-def read_ahead(data: str | Path | None = None, *, preset: str | None = None, columns: dict | None = None,
-               as_of: str | pd.Timestamp | None = None, currency: str | None = None,
-               orders: pd.DataFrame | None = None, stamp: tuple[int, int] | None = None) -> None:
-    """Load orders now and keep them, so that :func:`load_orders` with the same arguments returns a copy.
-
-    For processes that fork: a report run's kernel template reads the run's data once, and every notebook kernel
-    forked from it then finds them loaded instead of reading and cleaning the file again. A copy is returned only
-    while the file's size and modification time are unchanged.
-
-    ``orders`` are what :func:`load_orders` returned for these arguments elsewhere (the report runner's own load,
-    handed to the template): kept as they are, with ``stamp`` (:func:`file_stamp` of the file taken before that
-    load), instead of loading again.
-    """
-    key = _read_ahead_key(data, preset, columns, as_of, currency)
-    if orders is None:
-        stamp = _stamp(key[0])
-        orders = load_orders(data, preset=preset, columns=columns, as_of=as_of, currency=currency)
-    elif stamp is None:
-        raise ValueError("`orders` need the `stamp` of the file they were loaded from (file_stamp before the load).")
-    _READ_AHEAD[key] = (stamp, orders)
-
-
-def file_stamp(data: str | Path | None = None) -> tuple[int, int]:
-    """Size and modification time (ns) of an order export, or of the demo store's orders when ``data`` is None."""
-    return _stamp(_read_ahead_key(data, None, None, None, None)[0])

@@ -23,15 +23,13 @@ import tempfile
 import time
 import uuid
 import warnings
-from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import NOTEBOOKS_DIR, REPORTS_DIR
-from .datasets import file_stamp
-from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs, start_template
+from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
 from .report_index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, headline_figures, load_run_data,
                            period_ends, write_history_index, write_run_index)
 
@@ -240,29 +238,8 @@ def run_report(
     """
     started = time.perf_counter()
     sources = find_notebooks(notebooks_dir, notebooks)
-    # The kernels' template imports the notebooks' modules while the data are checked here.
-    with start_template([str(s) for s in sources]) or nullcontext() as template:
-        return _run_report(sources, template, started, data=data, preset=preset, columns=columns, as_of=as_of,
-                           currency=currency, params=params, out=out, no_code=no_code, jobs=jobs,
-                           progress=progress, orders=orders, history=history)
-
-
-def _file_stamp(data: Any) -> tuple[int, int] | None:
-    try:
-        return file_stamp(data)
-    except OSError:
-        return None  # the load below says what is wrong with the file
-
-
-def _run_report(sources: list[Path], template: Any, started: float, *, data, preset, columns, as_of, currency,
-                params, out, no_code, jobs, progress, orders, history) -> RunResult:
-    handover: dict[str, Any] = {}
     if orders is None:
-        stamp = _file_stamp(data) if template is not None else None  # before the load: a change during it shows
         orders = load_run_data(data, preset=preset, columns=columns, as_of=as_of)
-        # What every notebook's load_orders(..., as_of=as_of) will return, the default as_of (the last order date)
-        # included, as it excludes nothing: the template keeps this frame instead of reading the file again.
-        handover = {"orders": orders, "stamp": stamp} if stamp is not None else {}
     as_of = as_of or orders["order_date"].max().date().isoformat()
     from .io import store_currency
 
@@ -273,8 +250,6 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
     check_output_folder(dest, data=data)
     dest.parent.mkdir(parents=True, exist_ok=True)
     data_path = str(Path(data).resolve()) if data is not None else None
-    if template is not None:
-        template.read_ahead(data=data_path, preset=preset, columns=columns or None, as_of=as_of, **handover)
     common = {"data": data_path, "preset": preset, "columns": columns or None, "as_of": as_of, "currency": currency}
     declared = {p: notebook_parameters(p) for p in sources}
     unknown = sorted(set(params or {}) - set().union(*declared.values()))
@@ -299,7 +274,7 @@ def _run_report(sources: list[Path], template: Any, started: float, *, data, pre
             jobs_list.sort(key=_expected_cost(dest, jobs_list))
         outcomes, headline = run_jobs(jobs_list, jobs, progress,
                                       background=lambda: headline_figures(orders, as_of=as_of,
-                                                                             clv_parameters=clv_parameters), template=template)
+                                                                          clv_parameters=clv_parameters))
         outcomes = sorted(outcomes, key=lambda o: o.name)
         failed = [o for o in outcomes if not o.ok]
         timings = {o.name: o.seconds for o in outcomes}
