@@ -242,3 +242,12 @@ def test_expectations_are_continuous_through_a_equal_one():
     assert np.all((np.minimum(values[0], values[2]) <= values[1]) & (values[1] <= np.maximum(values[0], values[2])))
     new = [clvlib.bgnbd_expected_purchases_new_customer([0.3, 5.0, a, 2.0], 39.0) for a in (0.999, 1.0, 1.001)]
     assert min(new[0], new[2]) <= new[1] <= max(new[0], new[2])
+
+
+def test_cdnow_fit_is_an_interior_identified_optimum(fitted):
+    d = fitted.diagnosis_
+    assert d.ok and d.identified and not d.at_boundary and d.limit is None
+    assert 1 < d.condition_number < 1e4 and d.summary == "The fit converged and every parameter is identified."
+    assert fitted.dropout_lr_ > 100  # CDNOW shows drop-out beyond doubt
+    restored = BetaGeo.from_json(fitted.to_json())
+    assert restored.diagnosis_ == d

@@ -129,9 +129,17 @@ def test_errors(cdnow):
         GammaGamma().fit(cdnow.drop(columns="monetary_value"))
 
 
-def test_warns_when_mean_spend_is_infinite(rng):
-    # q < 1: the customer-level scale ν has so much mass near 0 that mean spend p·v/(q−1) does not exist.
+@pytest.mark.filterwarnings("error")
+def test_infinite_mean_spend_is_recorded_not_warned(rng):
+    # q < 1: the customer-level scale ν has so much mass near 0 that mean spend p·v/(q−1) does not exist; the fit
+    # holds q at its bound 1.01 and says so in the diagnosis (a property of the data, not a caller's mistake).
     sim = simulate_gamma_gamma([2.0, 0.7, 10.0], rng.integers(1, 6, size=3000), seed=3)
-    with pytest.warns(UserWarning, match="q = .* <= 1"):
-        model = GammaGamma().fit(sim)
-    assert model.population_mean_spend() == float("inf")
+    model = GammaGamma().fit(sim)
+    assert model.params_["q"] == pytest.approx(1.01)
+    assert model.diagnosis_.at_boundary and not model.diagnosis_.ok
+    assert "infinite" in model.diagnosis_.summary
+
+
+def test_cdnow_fit_is_an_interior_optimum(fitted):
+    d = fitted.diagnosis_
+    assert d.ok and not d.at_boundary and d.limit is None and 1 < d.condition_number < 1e4

@@ -159,3 +159,8 @@ def test_errors(cdnow):
         ParetoNBD().fit(one_timers)
     with pytest.raises(clvlib.NotFittedError, match=r"call \.fit\(\) first"):
         ParetoNBD().expected_purchases(cdnow, t=1)
+
+
+def test_cdnow_fit_is_an_interior_identified_optimum(fitted):
+    d = fitted.diagnosis_
+    assert d.ok and not d.at_boundary and d.limit is None and np.isfinite(d.condition_number)

@@ -164,3 +164,16 @@ def test_pareto_nbd_closed_form_route_equals_the_generic_route(cdnow_sample_orde
     slow = predictive_clv(generic, spend, customers, intervals=False)
     np.testing.assert_allclose(fast["predicted_clv_12m"], slow["predicted_clv_12m"], rtol=1e-9)
     np.testing.assert_allclose(fast["expected_purchases_12m"], slow["expected_purchases_12m"], rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("error")
+def test_no_intervals_but_a_note_when_uncertainty_is_unavailable(models, weekly):
+    purchase, spend = models
+    broken = BetaGeo.from_json(purchase.to_json())
+    broken._log_covariance = np.full((4, 4), np.nan)  # as after a singular Hessian
+    clv = predictive_clv(broken, spend, weekly, n_draws=20)
+    assert not any(c.endswith(("_lower", "_upper")) for c in clv.columns)
+    assert clv.attrs["level"] is None and "no usable standard errors" in clv.attrs["interval_note"]
+    assert np.isfinite(clv.select_dtypes("number").to_numpy()).all()
+    full = predictive_clv(purchase, spend, weekly, n_draws=20)
+    assert full.attrs["interval_note"] is None and full.attrs["level"] == 0.95

@@ -24,6 +24,7 @@ from .paretonbd import (
     pareto_nbd_log_likelihood,
     pareto_nbd_p_alive,
 )
+from ._base import FitDiagnosis
 from .gamma_gamma import GammaGamma, IndependenceCheck, gamma_gamma_expected_spend, gamma_gamma_log_likelihood
 from .checks import SufficiencyReport, check_data_sufficiency
 from .predict import clv_totals, p_alive_grid, predictive_clv
@@ -35,6 +36,7 @@ __all__ = [
     "ParetoNBD",
     "GammaGamma",
     "IndependenceCheck",
+    "FitDiagnosis",
     "predictive_clv",
     "clv_totals",
     "p_alive_grid",

@@ -4,24 +4,155 @@ Each model works on log-parameters (so the optimiser never leaves the positive o
 natural scale. Uncertainty comes from the observed information: the Hessian of the negative log-likelihood in the
 log-parameters is inverted and carried to the natural scale by the delta method. At the optimum the gradient is zero,
 so this equals the inverse of the natural-scale Hessian.
+
+Boundary optima. On some stores the likelihood keeps rising towards the edge of the parameter space: customers
+who show no sign of dropping out drive BG/NBD's ``a`` (Pareto/NBD's ``s``) to 0; a drop-out probability or a
+purchase rate that is the same for everyone drives a Gamma or Beta shape to infinity (the mixing distribution
+becomes a point mass); near-constant order values do the same to Gamma-Gamma's ``p`` and ``q``. The maximum is then
+not a point but a limit, and an unconstrained optimiser runs off until predictions overflow. So every parameter has a
+documented box in log-space (each model's ``_bounds``): shape parameters lie in [``SHAPE_MIN``, ``SHAPE_MAX``] =
+[1e-4, 1e3] (a Gamma or Beta of shape 1e3 has a coefficient of variation of about 3 %: for prediction purposes the
+homogeneous limit) and scale parameters within a factor 1e8 of the data's own scale. The fit is first the plain
+unconstrained BFGS (an interior optimum, e.g. every published CDNOW fit, is found exactly as before); only when it
+leaves the box or fails is it redone with L-BFGS-B inside the box. Parameters that end on a bound are held there:
+the result is the model's limiting form, which each model names in plain words, and which it judges either harmless
+(a homogeneous limit: predictions equal the limiting model's) or not identified (e.g. no sign of drop-out: P(alive)
+is 1 by construction, not by evidence). Standard errors and parameter draws are then those of the free parameters,
+conditional on the held ones. The outcome is recorded as :class:`FitDiagnosis` in ``model.diagnosis_``; numerical
+conditions are recorded there, never raised as warnings.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
+from scipy.special import digamma, gammaln
 
 from .._validation import check_time_unit, validate_columns
 from ..errors import ConvergenceError, DataError, NotFittedError
 
-__all__ = ["BaseModel", "PurchaseModel", "compress_rows", "purchase_arrays", "numeric_gradient", "hyp2f1"]
+__all__ = [
+    "BaseModel",
+    "PurchaseModel",
+    "FitDiagnosis",
+    "compress_rows",
+    "purchase_arrays",
+    "numeric_gradient",
+    "hyp2f1",
+]
 
 _Z95 = 1.959963984540054
+
+#: Box of the dimensionless shape parameters (Gamma and Beta shapes): see the module docstring.
+SHAPE_MIN, SHAPE_MAX = 1e-4, 1e3
+#: Scale parameters (α, β in time units, Gamma-Gamma's v in money) may lie within this factor of the data's scale.
+SCALE_FACTOR = 1e8
+
+
+@dataclass(frozen=True)
+class FitDiagnosis:
+    """How a maximum-likelihood fit ended, in fields a program can test and sentences a person can read.
+
+    Attributes
+    ----------
+    converged : bool
+        The optimiser reached a point where the (projected) gradient is zero.
+    at_boundary : bool
+        Some parameter is held at a bound of its box (listed in ``bounded``): the fit is a limiting form.
+    identified : bool
+        The data determine every parameter that matters for predictions: no bound of the "not identified" kind
+        (e.g. no sign of drop-out) and a positive-definite Hessian of the free parameters.
+    condition_number : float
+        Of the Hessian of the free log-parameters (ratio of its largest to smallest eigenvalue); ``inf`` when it is
+        singular or not positive definite.
+    limit : str or None
+        Which limiting model or bound was used, in plain words; None for an interior optimum.
+    notes : tuple of str
+        Plain sentences: what happened and what it means (the first explains ``limit`` when there is one).
+    bounded : tuple of str
+        Names of the parameters held at a bound.
+    harmless_boundary : bool
+        True when the boundary reached is a limit whose predictions are trustworthy (homogeneous mixing).
+    model : str
+        The model's name, for messages.
+
+    ``ok`` is True when the fit converged, is identified, any boundary is harmless and the condition number is
+    finite and below ``CONDITION_LIMIT`` (1e8: beyond that the inverse Hessian, so every interval, is unreliable).
+    """
+
+    converged: bool
+    at_boundary: bool
+    identified: bool
+    condition_number: float
+    limit: str | None = None
+    notes: tuple[str, ...] = ()
+    bounded: tuple[str, ...] = ()
+    harmless_boundary: bool = True
+    model: str = ""
+
+    CONDITION_LIMIT: ClassVar[float] = 1e8
+
+    @property
+    def well_conditioned(self) -> bool:
+        return bool(np.isfinite(self.condition_number) and self.condition_number < self.CONDITION_LIMIT)
+
+    @property
+    def ok(self) -> bool:
+        """Converged, identified, not at a boundary that makes predictions untrustworthy, well conditioned."""
+        return bool(
+            self.converged and self.identified and (not self.at_boundary or self.harmless_boundary)
+            and self.well_conditioned
+        )
+
+    @property
+    def summary(self) -> str:
+        """One or two plain sentences a manager can read."""
+        if not self.converged:
+            return ("The fit stopped before it reached the best parameters, so its predictions are not "
+                    "trustworthy.")
+        if self.limit and self.notes:
+            return self.notes[0]
+        if not self.identified:
+            return ("The fit converged, but the data barely determine some parameters, so the predictions come "
+                    "without uncertainty intervals.")
+        if not self.well_conditioned:
+            return ("The fit converged, but some parameters are so intertwined that their uncertainty cannot be "
+                    "measured reliably; treat intervals with caution.")
+        return "The fit converged and every parameter is identified."
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (an infinite condition number becomes None), with ``ok`` and ``summary``."""
+        cond = float(self.condition_number)
+        return {
+            "model": self.model,
+            "ok": self.ok,
+            "summary": self.summary,
+            "converged": bool(self.converged),
+            "at_boundary": bool(self.at_boundary),
+            "identified": bool(self.identified),
+            "condition_number": cond if np.isfinite(cond) else None,
+            "limit": self.limit,
+            "notes": list(self.notes),
+            "bounded": list(self.bounded),
+            "harmless_boundary": bool(self.harmless_boundary),
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict) -> FitDiagnosis:
+        """The inverse of :meth:`to_dict` (``ok`` and ``summary`` are recomputed)."""
+        cond = state.get("condition_number")
+        return cls(
+            converged=bool(state["converged"]), at_boundary=bool(state["at_boundary"]),
+            identified=bool(state["identified"]), condition_number=float("inf") if cond is None else float(cond),
+            limit=state.get("limit"), notes=tuple(state.get("notes", ())), bounded=tuple(state.get("bounded", ())),
+            harmless_boundary=bool(state.get("harmless_boundary", True)), model=state.get("model", ""),
+        )
 
 
 def _first_rows(customers: pd.DataFrame, bad: np.ndarray, columns: list[str]) -> str:
@@ -116,10 +247,22 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, step: floa
     return grad
 
 
-def _converged(result) -> bool:
-    """Success, or a stop for lost precision at a point where the per-customer gradient is already ~0."""
+def _converged(result, lower=None, upper=None) -> bool:
+    """Success, or a stop for lost precision where the per-customer (projected) gradient is already ~0.
+
+    With bounds, a gradient component counts as ~0 when its parameter sits on a bound and the gradient pushes it
+    outwards (the constrained optimum: the Karush-Kuhn-Tucker condition).
+    """
     finite = np.all(np.isfinite(result.x)) and np.isfinite(result.fun)
-    return bool(finite and (result.success or np.max(np.abs(result.jac)) <= 1e-5))
+    if not finite:
+        return False
+    jac = np.asarray(result.jac, dtype=np.float64)
+    if not np.all(np.isfinite(jac)):
+        return False
+    if lower is not None:
+        at_low, at_high = result.x <= lower + 1e-8, result.x >= upper - 1e-8
+        jac = np.where(at_low, np.minimum(jac, 0.0), np.where(at_high, np.maximum(jac, 0.0), jac))
+    return bool(result.success or np.max(np.abs(jac)) <= 1e-5)
 
 
 def _hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float) -> np.ndarray:
@@ -132,6 +275,10 @@ def _hessian_from_gradient(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarr
         down[i] -= h
         hess[i] = (grad(up) - grad(down)) / (2 * h)
     return (hess + hess.T) / 2
+
+
+class _OutsideBox(Exception):
+    """Raised by the objective when BFGS probes a point far outside the parameter box."""
 
 
 class BaseModel:
@@ -171,45 +318,136 @@ class BaseModel:
             check_time_unit(unit)
         self.time_unit_ = unit
 
+    @staticmethod
+    def _bounds(data: tuple, weights: np.ndarray) -> list[tuple[float, float]]:
+        """Box of each natural parameter (low, high); subclasses narrow it (see the module docstring)."""
+        raise NotImplementedError
+
+    @classmethod
+    def _describe_boundary(cls, params: pd.Series, at_low: list[str], at_high: list[str]) -> tuple[str, str, bool, bool]:
+        """Plain words for a boundary optimum: ``(limit, sentence, identified, harmless)``.
+
+        The default knows no limiting forms: every parameter held at a bound is named and the fit is treated as
+        not identified. Models override this with their limiting forms and pass the rest to
+        :meth:`_combine_boundary`.
+        """
+        return cls._combine_boundary([], list(at_low), list(at_high))
+
+    @classmethod
+    def _combine_boundary(cls, parts: list, rest_low: list[str], rest_high: list[str]) -> tuple[str, str, bool, bool]:
+        """Join known limiting forms ``parts`` with a generic account of the other bounds reached."""
+        parts = list(parts)
+        if rest_low or rest_high:
+            held = ", ".join([f"{n} at its lower bound" for n in rest_low]
+                             + [f"{n} at its upper bound" for n in rest_high])
+            parts.append((
+                f"parameters held at a bound ({held})",
+                f"The data push some parameters of the {cls.__name__} model to the edge of their range ({held}), "
+                "so they are not measured by the data.",
+                False, False,
+            ))
+        limit = "; ".join(p[0] for p in parts)
+        sentence = " ".join(p[1] for p in parts)
+        return limit, sentence, all(p[2] for p in parts), all(p[3] for p in parts)
+
     def _optimise(self, data: tuple, weights: np.ndarray, tol: float, maxiter: int) -> None:
         n = weights.sum()
         penalty = self.penalizer_coef
 
-        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        bounds = np.log(np.asarray(self._bounds(data, weights), dtype=np.float64))
+        lower, upper = bounds[:, 0], bounds[:, 1]
+        # A BFGS run that probes a point more than a factor 10 outside the box is running off to a limit: it is
+        # stopped there and the bounded fit below takes over. Far out, each likelihood evaluation is slow (scipy's
+        # ₂F₁ with huge parameters) and useless, so this keeps a runaway Pareto/NBD fit from taking half a minute.
+        far_low, far_high = lower - np.log(10.0), upper + np.log(10.0)
+        last = {"x": None}
+
+        def objective(theta: np.ndarray, guard: bool = False) -> tuple[float, np.ndarray]:
+            if guard and (np.any(theta < far_low) or np.any(theta > far_high)):
+                raise _OutsideBox
             value, grad = self._negative_log_likelihood(theta, data, weights)
             params = np.exp(theta)
             # lifetimes' L2 penalty on the natural parameters, scaled per customer so `tol` is size-free.
-            return value / n + penalty * np.sum(params**2), grad / n + penalty * 2 * params**2
+            value, grad = value / n + penalty * np.sum(params**2), grad / n + penalty * 2 * params**2
+            if guard and np.isfinite(value):
+                last["x"] = theta.copy()
+            return value, grad
 
-        x0 = self._start(data, weights)
+        x0 = np.clip(self._start(data, weights), lower, upper)
         data = self._prepare(data, weights)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = None
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             # BFGS: the log-parameters are unconstrained, and it needs no BLAS-threaded bookkeeping (L-BFGS-B's
-            # costs more than the likelihood itself on a busy machine). L-BFGS-B is the fallback.
-            result = optimize.minimize(
-                objective, x0, jac=True, method="BFGS", options={"gtol": tol, "maxiter": maxiter}
-            )
-            if not _converged(result):
-                result = optimize.minimize(
-                    objective, x0, jac=True, method="L-BFGS-B", tol=tol, options={"maxiter": maxiter}
-                )
+            # costs more than the likelihood itself on a busy machine). An interior optimum ends here.
+            try:
+                result = optimize.minimize(objective, x0, args=(True,), jac=True, method="BFGS",
+                                           options={"gtol": tol, "maxiter": maxiter})
+            except (_OutsideBox, ZeroDivisionError, FloatingPointError, OverflowError):
+                result = None
+            inside = result is not None and np.all(result.x >= lower) and np.all(result.x <= upper)
+            if not (inside and _converged(result)):
+                # A boundary optimum or a failed run: the same likelihood inside the box (L-BFGS-B), from the
+                # moment start and, failing that, from where BFGS got to (clipped into the box).
+                restarts = [x0]
+                reached = result.x if result is not None else last["x"]
+                if reached is not None and np.all(np.isfinite(reached)):
+                    restarts.append(np.clip(reached, lower, upper))
+                # Both starts: on the flat likelihoods of boundary cases L-BFGS-B can stop early in a valley, so the
+                # better of the two converged ends is kept.
+                best = None
+                for start in restarts:
+                    run = optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
+                                            bounds=list(zip(lower, upper)), tol=tol, options={"maxiter": maxiter})
+                    ok = _converged(run, lower, upper)
+                    if best is None or (ok, -run.fun) > (best[0], -best[1].fun):
+                        best = (ok, run)
+                result = best[1]
         if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
             raise ConvergenceError(
                 f"{type(self).__name__}: the optimiser left the finite range ({result.message}). "
                 "Try `penalizer_coef=0.001`, a coarser `time_unit`, or more data."
             )
-        if not _converged(result):
+        if not _converged(result, lower, upper):
             raise ConvergenceError(
                 f"{type(self).__name__}: maximum-likelihood fit did not converge: {result.message} "
                 "Try `tol=`, `penalizer_coef=0.001`, or more data."
             )
         theta = result.x
-        self.params_ = pd.Series(np.exp(theta), index=list(self._param_names), name="coef")
-        total, _ = self._negative_log_likelihood(theta, data, weights)
+        names = list(self._param_names)
+        self.params_ = pd.Series(np.exp(theta), index=names, name="coef")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            total, _ = self._negative_log_likelihood(theta, data, weights)
         self.log_likelihood_ = -float(total)
         self.n_customers_ = int(n)
+        # Held at a bound: within 0.1 % of it (L-BFGS-B stops on an active bound, or a hair inside it when the
+        # likelihood is flat there).
+        at_low = [nm for nm, t, lo in zip(names, theta, lower) if t <= lo + 1e-3]
+        at_high = [nm for nm, t, hi in zip(names, theta, upper) if t >= hi - 1e-3]
+        self._fixed = np.array([nm in at_low or nm in at_high for nm in names])
         self._set_uncertainty(theta, data, weights)
         self._optimiser_result = result
+        self.diagnosis_ = self._diagnose(at_low, at_high)
+
+    def _diagnose(self, at_low: list[str], at_high: list[str], extra_notes: tuple[str, ...] = ()) -> FitDiagnosis:
+        """The :class:`FitDiagnosis` of the fit just done (bounds, identification, conditioning)."""
+        notes: list[str] = []
+        limit, identified, harmless = None, True, True
+        if at_low or at_high:
+            limit, sentence, identified, harmless = self._describe_boundary(self.params_, at_low, at_high)
+            notes.append(sentence)
+        if not self._hessian_ok:
+            identified = False
+            notes.append("The likelihood is flat in some direction at the optimum (singular Hessian), so standard "
+                          "errors and uncertainty intervals are unavailable.")
+        elif not np.isfinite(self._condition) or self._condition >= FitDiagnosis.CONDITION_LIMIT:
+            notes.append(f"The Hessian's condition number is {self._condition:.3g}: some parameters are nearly "
+                         "interchangeable, so their standard errors are unreliable.")
+        notes.extend(extra_notes)
+        return FitDiagnosis(
+            converged=True, at_boundary=bool(at_low or at_high), identified=identified,
+            condition_number=float(self._condition), limit=limit, notes=tuple(notes),
+            bounded=tuple(at_low + at_high), harmless_boundary=harmless, model=type(self).__name__,
+        )
 
     def _hessian(self, theta: np.ndarray, data: tuple, weights: np.ndarray) -> np.ndarray:
         """Hessian of the total negative log-likelihood in the log-parameters (differences of the gradient)."""
@@ -220,24 +458,49 @@ class BaseModel:
         return _hessian_from_gradient(gradient, theta, self._hessian_step)
 
     def _set_uncertainty(self, theta: np.ndarray, data: tuple, weights: np.ndarray) -> None:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        """Covariance of the log-parameters: the inverse Hessian of the free ones, 0 for those held at a bound.
+
+        A singular or indefinite Hessian leaves the covariance NaN (no standard errors, no draws) and is recorded
+        in the diagnosis, not warned about: it is a property of the data, not a mistake of the caller.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             hess = self._hessian(theta, data, weights)
         names = list(self._param_names)
-        try:
-            cov_log = np.linalg.inv(hess)
-            if not np.all(np.isfinite(cov_log)) or np.any(np.diag(cov_log) <= 0):
-                raise np.linalg.LinAlgError
-        except np.linalg.LinAlgError:
-            warnings.warn(
-                f"{type(self).__name__}: the Hessian at the optimum is singular, so standard errors are unavailable "
-                "(the data barely identify some parameters).",
-                UserWarning,
-                stacklevel=4,  # _set_uncertainty < _optimise < fit < the caller
-            )
-            cov_log = np.full((len(theta), len(theta)), np.nan)
+        k = len(theta)
+        free = ~self._fixed
+        cov_log = np.full((k, k), np.nan)
+        self._hessian_ok, self._condition = False, float("inf")
+        sub = hess[np.ix_(free, free)]
+        if not free.any():
+            cov_log, self._hessian_ok, self._condition = np.zeros((k, k)), True, 1.0
+        elif np.all(np.isfinite(sub)):
+            eig = np.linalg.eigvalsh(sub)
+            if eig[0] > 0:
+                self._condition = float(eig[-1] / eig[0])
+                try:
+                    inv = np.linalg.inv(sub)
+                    if np.all(np.isfinite(inv)) and np.all(np.diag(inv) > 0):
+                        cov_log = np.zeros((k, k))
+                        cov_log[np.ix_(free, free)] = inv
+                        self._hessian_ok = True
+                except np.linalg.LinAlgError:
+                    pass
         self._log_covariance = cov_log
         jac = np.diag(np.exp(theta))  # delta method: d exp(theta) / d theta
         self.variance_matrix_ = pd.DataFrame(jac @ cov_log @ jac, index=names, columns=names)
+
+    def _interval_problem(self) -> str | None:
+        """Why parameter draws (so intervals) are unavailable, as one plain sentence; None when they are fine."""
+        self._check_fitted()
+        diagnosis = getattr(self, "diagnosis_", None)
+        name = type(self).__name__
+        if diagnosis is not None and not diagnosis.identified:
+            return (f"Uncertainty intervals are not given: the data do not identify every parameter of the {name} "
+                    f"model ({diagnosis.limit or 'flat likelihood'}).")
+        covariance = getattr(self, "_log_covariance", None)
+        if covariance is None or not np.all(np.isfinite(covariance)):
+            return f"Uncertainty intervals are not given: the {name} fit has no usable standard errors."
+        return None
 
     # -- results ---------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -256,13 +519,19 @@ class BaseModel:
     def standard_errors_(self) -> pd.Series:
         """Standard errors of the natural-scale parameters (delta method on the log-scale Hessian)."""
         self._check_fitted()
-        return pd.Series(np.sqrt(np.diag(self.variance_matrix_)), index=self.params_.index, name="se")
+        se = np.sqrt(np.clip(np.diag(self.variance_matrix_), 0.0, None))
+        # A parameter held at a bound has no sampling error of its own (it is fixed by the limit): NaN, not 0.
+        return pd.Series(np.where(self._held(), np.nan, se), index=self.params_.index, name="se")
+
+    def _held(self) -> np.ndarray:
+        fixed = getattr(self, "_fixed", None)
+        return np.zeros(len(self.params_), dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
 
     @property
     def confidence_intervals_(self) -> pd.DataFrame:
         """95 % intervals, symmetric on the log scale (so they stay positive): ``exp(log θ ± 1.96 se(log θ))``."""
         self._check_fitted()
-        se_log = np.sqrt(np.diag(self._log_covariance))
+        se_log = np.where(self._held(), np.nan, np.sqrt(np.clip(np.diag(self._log_covariance), 0.0, None)))
         log_coef = np.log(self.params_.to_numpy())
         return pd.DataFrame(
             {"lower 95%": np.exp(log_coef - _Z95 * se_log), "upper 95%": np.exp(log_coef + _Z95 * se_log)},
@@ -274,18 +543,29 @@ class BaseModel:
         self._check_fitted()
         table = pd.concat([self.params_.rename("coef"), self.standard_errors_, self.confidence_intervals_], axis=1)
         table.index.name = "parameter"
+        diagnosis = getattr(self, "diagnosis_", None)
         table.attrs.update(
-            log_likelihood=self.log_likelihood_, n_customers=self.n_customers_, time_unit=self.time_unit_
+            log_likelihood=self.log_likelihood_, n_customers=self.n_customers_, time_unit=self.time_unit_,
+            diagnosis=diagnosis.to_dict() if diagnosis is not None else None,
         )
         return table
 
     def sample_params(self, n_draws: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
-        """Parameter draws from the asymptotic normal of the log-parameters, as an ``(n_draws, k)`` natural array."""
+        """Parameter draws from the asymptotic normal of the log-parameters, as an ``(n_draws, k)`` natural array.
+
+        Parameters held at a bound (see :class:`FitDiagnosis`) stay at their value in every draw. Raises
+        :class:`~clvlib.DataError` when the fit has no usable covariance (check ``diagnosis_`` first).
+        """
         self._check_fitted()
         if not np.all(np.isfinite(self._log_covariance)):
             raise DataError(f"{type(self).__name__}: no parameter uncertainty available (singular Hessian).")
         rng = np.random.default_rng(seed)
-        draws = rng.multivariate_normal(np.log(self.params_.to_numpy()), self._log_covariance, size=n_draws)
+        mean = np.log(self.params_.to_numpy())
+        free = ~self._held()
+        draws = np.tile(mean, (n_draws, 1))
+        if free.any():
+            draws[:, free] = rng.multivariate_normal(mean[free], self._log_covariance[np.ix_(free, free)],
+                                                     size=n_draws)
         return np.exp(draws)
 
     def to_json(self) -> str:
@@ -300,6 +580,8 @@ class BaseModel:
             "n_customers": self.n_customers_,
             "penalizer_coef": self.penalizer_coef,
             "max_T": getattr(self, "max_T_", None),
+            "held": self._held().tolist(),
+            "diagnosis": self.diagnosis_.to_dict() if getattr(self, "diagnosis_", None) is not None else None,
         })
 
     @classmethod
@@ -319,6 +601,10 @@ class BaseModel:
         model.n_customers_ = state["n_customers"]
         if state.get("max_T") is not None:
             model.max_T_ = state["max_T"]
+        if state.get("held") is not None:
+            model._fixed = np.array(state["held"], dtype=bool)
+        if state.get("diagnosis") is not None:
+            model.diagnosis_ = FitDiagnosis.from_dict(state["diagnosis"])
         return model
 
     def __repr__(self) -> str:
@@ -375,7 +661,50 @@ class PurchaseModel(BaseModel):
         self.max_T_ = float(T.max())
         data, weights, _ = compress_rows(x, t_x, T)
         self._optimise(data, weights, tol, maxiter)
+        self._check_dropout_evidence(data, weights)
         return self
+
+    def _check_dropout_evidence(self, data: tuple, weights: np.ndarray) -> None:
+        """Likelihood-ratio test of the model against its no-drop-out limit, the NBD; recorded in the diagnosis.
+
+        Both models tend to the NBD as drop-out vanishes (BG/NBD: a → 0; Pareto/NBD: s/β → 0), with the
+        log-likelihood Σ [ln Γ(r+x) − ln Γ(r) + r ln α − (r+x) ln(α+T)]. When 2·(LL_model − LL_NBD) is below 2.71
+        (the 5 % point of ½χ²₀ + ½χ²₁, for a parameter on the edge of its range) the data show no evidence of
+        drop-out, so whatever drop-out parameters were fitted are not identified: ``identified=False``.
+        """
+        x, _, T = data
+        k = weights.sum()
+
+        def negative(theta):
+            r, alpha = np.exp(theta)
+            ll = weights @ (gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + T))
+            d_r = weights @ (digamma(r + x) - digamma(r) + np.log(alpha) - np.log(alpha + T))
+            d_alpha = weights @ (r / alpha - (r + x) / (alpha + T))
+            return -ll / k, -np.array([d_r * r, d_alpha * alpha]) / k
+
+        start = np.log(self.params_.to_numpy()[:2])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            nbd = optimize.minimize(negative, start, jac=True, method="BFGS", options={"gtol": 1e-9})
+        if not np.isfinite(nbd.fun):
+            return
+        statistic = 2 * (self.log_likelihood_ + nbd.fun * k)
+        self.dropout_lr_ = float(statistic)
+        diagnosis = self.diagnosis_
+        if statistic >= 2.71 or (diagnosis.limit and "no drop-out" in diagnosis.limit):
+            return
+        sentence = (
+            f"The data show no evidence of customers dropping out: a model without drop-out (NBD) fits them as "
+            f"well as {self._model_name} (likelihood-ratio statistic {max(statistic, 0.0):.2f}, below 2.71), so "
+            "the drop-out part of the model is not measured and P(alive) reflects assumptions, not evidence."
+        )
+        limit = "no evidence of drop-out (NBD fits as well)"
+        self.diagnosis_ = FitDiagnosis(
+            converged=diagnosis.converged, at_boundary=diagnosis.at_boundary, identified=False,
+            condition_number=diagnosis.condition_number,
+            limit=limit if diagnosis.limit is None else f"{limit}; {diagnosis.limit}",
+            notes=(sentence,) + diagnosis.notes, bounded=diagnosis.bounded,
+            harmless_boundary=diagnosis.harmless_boundary, model=diagnosis.model,
+        )
 
     def _arrays(self, customers: pd.DataFrame) -> tuple[np.ndarray, ...]:
         self._check_fitted()

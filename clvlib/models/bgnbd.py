@@ -10,6 +10,19 @@ References
    the Pareto/NBD Model. *Marketing Science* 24(2), 275–284.
 .. [2] Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2008). Computing P(alive) Using the BG/NBD Model.
    http://brucehardie.com/notes/021/
+
+Limiting forms. The fit keeps r, a and b in [1e-4, 1e3] and α within a factor 1e8 of the longest T (see
+:mod:`clvlib.models._base`); the diagnosis (``BetaGeo().fit(...).diagnosis_``) names what a bound means:
+
+* a + b → ∞ at a fixed mean a/(a+b) (a or b at 1e3): the drop-out probability is the same for everyone, the Beta
+  is a point mass at p = a/(a+b). At a shape of 1e3 its spread is a few percent of p, which changes no prediction
+  that matters; this limit is identified and harmless (intervals are conditional on it).
+* a → 0 (a at 1e-4): the data show no sign of drop-out; the limit is the NBD model, P(alive) = 1 for everyone by
+  construction. A legitimate answer, but flagged ``identified=False``: the drop-out process is not measured.
+* r → ∞ (r at 1e3): everyone buys at the same rate r/α (Poisson purchasing); harmless.
+
+E[Y(t) | alive] needs ₂F₁ with parameters of the size of a + b; where scipy's ₂F₁ overflows or leaves the
+bounds the expectation must respect (see :func:`_if_alive`), it is computed by quadrature over the posterior Beta.
 """
 
 from __future__ import annotations
@@ -18,9 +31,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln
+from scipy.special import betaincinv, digamma, gammaln
 
-from ._base import PurchaseModel, hyp2f1
+from ._base import SCALE_FACTOR, SHAPE_MAX, SHAPE_MIN, PurchaseModel, hyp2f1
 
 __all__ = [
     "BetaGeo",
@@ -152,26 +165,71 @@ def bgnbd_expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
     >>> round(float(bgnbd_expected_purchases([0.243, 4.414, 0.793, 2.426], 39, [2], [30.43], [38.86])[0]), 3)
     1.226
     """
+    x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T))
+    return _expected_if_alive(params, t, x, T) / _dropout_odds_plus_one(params, x, t_x, T)
+
+
+def _expected_if_alive(params, t, frequency, T) -> np.ndarray:
+    """E[Y(t) | alive, x, T]: [1] eq. (10) without its P(alive) denominator (so CLV draws need one P(alive))."""
     r, alpha, a, b = _split(params)
-    x, t_x, T, t = (np.asarray(v, dtype=np.float64) for v in (frequency, recency, T, t))
-    z = t / (alpha + T + t)
-    return _if_alive(r, a, b, x, z) / _dropout_odds_plus_one(params, x, t_x, T)
+    x, T, t = (np.asarray(v, dtype=np.float64) for v in (frequency, T, t))
+    return _if_alive(r, a, b, x, t / (alpha + T + t))
 
 
 def _if_alive(r, a, b, x, z) -> np.ndarray:
-    """(a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)], continuous through a = 1.
+    """E[Y(t) | alive, x] = (a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)], z = t/(α+T+t).
 
-    At a = 1 both factors' numerator and denominator vanish; within 1e-4 of it the value is interpolated between
-    a = 1 ± 1e-4 (error ~1e-8 relative), where the subtraction still keeps ~12 digits.
+    Continuous through a = 1: at a = 1 both factors' numerator and denominator vanish; within 1e-4 of it the value
+    is interpolated between a = 1 ± 1e-4 (error ~1e-8 relative), where the subtraction still keeps ~12 digits.
+
+    The same expectation is E[g(p)] over the alive customer's posterior p ~ Beta(a, b+x), with
+    g(p) = (1 − (1 + p·c)^−(r+x)) / p and c = t/(α+T) (the NBD part integrated out). g falls from g(0) = (r+x)c to
+    g(1), so the value must lie between them. scipy's ₂F₁ overflows or loses all digits for large a + b, for a
+    near 0 with heavy buyers, and for z → 1 (found against mpmath on a grid); wherever the closed form is not
+    finite or leaves [g(1), g(0)], the expectation is computed by quadrature instead (:func:`_if_alive_quadrature`).
     """
     def direct(a):
         return (a + b + x - 1) / (a - 1) * _one_minus_tail(r, a, b, x, z)
 
     delta = 1e-4
-    if abs(a - 1) >= delta:
-        return direct(a)
-    low, high = direct(1 - delta), direct(1 + delta)
-    return low + (high - low) * (a - (1 - delta)) / (2 * delta)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        if abs(a - 1) >= delta:
+            value = direct(a)
+        else:
+            low, high = direct(1 - delta), direct(1 + delta)
+            value = low + (high - low) * (a - (1 - delta)) / (2 * delta)
+        x_b, z_b = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(z, dtype=np.float64))
+        c = z_b / (1 - z_b)
+        g0 = (r + x_b) * c
+        g1 = -np.expm1(-(r + x_b) * np.log1p(c))
+        value = np.broadcast_to(value, x_b.shape)
+        bad = ~np.isfinite(value) | (value > g0 * (1 + 1e-9)) | (value < g1 * (1 - 1e-9))
+    if not bad.any():
+        return value
+    value = np.array(value, dtype=np.float64)
+    value[bad] = _if_alive_quadrature(r, a, b, x_b[bad], z_b[bad])
+    return value if value.ndim else value[()]
+
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(64)
+_NODES, _WEIGHTS = (_NODES + 1) / 2, _WEIGHTS / 2  # Gauss-Legendre on (0, 1)
+
+
+def _if_alive_quadrature(r, a, b, x, z) -> np.ndarray:
+    """E[g(p)] over p ~ Beta(a, b+x) as ∫₀¹ g(F⁻¹(u)) du, Gauss-Legendre in the quantile u (64 nodes).
+
+    g(p) = (1 − (1 + p·c)^−(r+x)) / p is smooth, monotone and bounded on [0, 1], so the quadrature is accurate
+    (about 1e-6 relative; 1e-4 where the Beta has almost all its mass at p = 0, i.e. a near 0) and always finite.
+    """
+    x, z = (np.asarray(v, dtype=np.float64) for v in (x, z))
+    c = (z / (1 - z))[..., None]
+    n = (r + x)[..., None]
+    # The nodes depend on x alone (not on z): inverted once per distinct frequency, the costly part.
+    codes, levels = pd.factorize(x.ravel())
+    p = betaincinv(a, b + np.asarray(levels)[:, None], _NODES)[codes].reshape(*x.shape, len(_NODES))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(p > 0, -np.expm1(-n * np.log1p(p * c)) / np.where(p > 0, p, 1.0), n * c)
+    return g @ _WEIGHTS
 
 
 def _one_minus_tail(r, a, b, x, z) -> np.ndarray:
@@ -230,6 +288,10 @@ class BetaGeo(PurchaseModel):
     log_likelihood_ : float, the full log-likelihood at the optimum (a sum over customers, as in the papers).
     variance_matrix_, standard_errors_, confidence_intervals_ : from the Hessian (see :meth:`summary`).
     time_unit_ : the unit of ``recency`` and ``T`` the model was fitted in; predictions check it.
+    diagnosis_ : :class:`~clvlib.models.FitDiagnosis`: convergence, bounds reached (limiting forms, see the module
+        docstring), identification, condition number, and a plain-language ``summary``.
+    dropout_lr_ : float, likelihood-ratio statistic against the no-drop-out limit (NBD); below 2.71 the drop-out
+        process is recorded as not identified.
 
     Examples
     --------
@@ -251,6 +313,7 @@ class BetaGeo(PurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _model_name = "BG/NBD"
     _expected_fn = staticmethod(bgnbd_expected_purchases)
+    _expected_if_alive_fn = staticmethod(_expected_if_alive)
     _p_alive_fn = staticmethod(bgnbd_p_alive)
     _new_customer_fn = staticmethod(bgnbd_expected_purchases_new_customer)
 
@@ -261,6 +324,45 @@ class BetaGeo(PurchaseModel):
         # Method of moments for the rate: E[λ] = r/α ≈ purchases per unit of age.
         alpha = np.average(T, weights=weights) / mean_x
         return np.log([1.0, max(alpha, 1e-3), 1.0, 2.0])
+
+    @staticmethod
+    def _bounds(data, weights) -> list[tuple[float, float]]:
+        scale = float(np.max(data[2]))  # the longest observation period, in the table's time unit
+        shape = (SHAPE_MIN, SHAPE_MAX)
+        return [shape, (scale / SCALE_FACTOR, scale * SCALE_FACTOR), shape, shape]
+
+    @classmethod
+    def _describe_boundary(cls, params, at_low, at_high):
+        r, alpha, a, b = params.to_numpy()
+        parts, rest_low, rest_high = [], list(at_low), list(at_high)
+        if "a" in at_low:
+            rest_low.remove("a")
+            rest_high = [n for n in rest_high if n != "b"]
+            parts.append((
+                "no drop-out (NBD): a → 0",
+                "The data show no sign of customers dropping out: BG/NBD's drop-out parameter a ran to 0, so the "
+                "model was fitted in its limiting form without drop-out (NBD), where every customer counts as "
+                "active; P(alive) is then 1 by construction, not by evidence.",
+                False, False,
+            ))
+        elif "a" in rest_high or "b" in rest_high:
+            rest_high = [n for n in rest_high if n not in ("a", "b")]
+            parts.append((
+                "homogeneous drop-out probability: a + b → ∞",
+                "Customers do not differ in how likely they are to drop out: BG/NBD's drop-out parameters ran to "
+                f"their limit (a + b → ∞), so the model was fitted in its limiting form with one drop-out "
+                f"probability for everyone ({a / (a + b):.1%} after each purchase).",
+                True, True,
+            ))
+        if "r" in rest_high:
+            rest_high.remove("r")
+            parts.append((
+                "homogeneous purchase rate: r → ∞",
+                "Customers buy at nearly the same rate: the spread of purchase rates ran to its limit (r → ∞), so "
+                f"everyone was given one rate ({r / alpha:.3g} purchases per time unit while active).",
+                True, True,
+            ))
+        return cls._combine_boundary(parts, rest_low, rest_high)
 
     _prepare = staticmethod(_prepare)
 

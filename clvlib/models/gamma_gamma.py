@@ -10,11 +10,23 @@ References
    Analysis. *Journal of Marketing Research* 42(4), 415–430.
 .. [2] Fader, P. S. & Hardie, B. G. S. (2013). The Gamma-Gamma Model of Monetary Value.
    http://brucehardie.com/notes/025/
+
+Limiting forms. The fit keeps p in [1e-4, 1e3], q in [1.01, 1e3] and v within a factor 1e8 of the mean of m̄ (see
+:mod:`clvlib.models._base`); the diagnosis (``GammaGamma().fit(...).diagnosis_``) names what a bound means:
+
+* q → 1 from above (q held at 1.01): the data want q ≤ 1, where the population mean order value pγ/(q − 1) is
+  infinite (a few customers' spend is extremely heavy-tailed); every expected spend stays finite at the bound, but
+  one-time buyers get a mean inflated by the tail. Recorded as not trustworthy (``diagnosis_.ok`` is False).
+* p → ∞ (p at 1e3): each customer's orders have (nearly) the same value; q → ∞ (q at 1e3): customers' average
+  order values barely differ. Both are homogeneous limits, harmless: expected spend is then the customer's own
+  mean or the common mean.
+
+Repeat customers with ``monetary_value`` 0 (zero-value repeat orders, kept for CDNOW only) or missing are left out
+of the fit and counted in ``excluded_``; they still get an expected spend (their m̄ counts as 0).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -24,7 +36,10 @@ from scipy.special import betainc, digamma, gammaln
 
 from .._validation import validate_columns
 from ..errors import DataError
-from ._base import BaseModel, compress_rows
+from ._base import SCALE_FACTOR, SHAPE_MAX, SHAPE_MIN, BaseModel, compress_rows
+
+#: Lower bound of q: below 1 the population mean order value pγ/(q − 1) does not exist.
+Q_MIN = 1.01
 
 __all__ = ["GammaGamma", "IndependenceCheck", "gamma_gamma_log_likelihood", "gamma_gamma_expected_spend"]
 
@@ -111,7 +126,8 @@ def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
     """
     p, q, v = (float(c) for c in params)
     x = np.asarray(frequency, dtype=np.float64)
-    m = np.where(x > 0, np.maximum(np.asarray(monetary_value, dtype=np.float64), 0.0), 0.0)
+    m = np.asarray(monetary_value, dtype=np.float64)
+    m = np.where((x > 0) & np.isfinite(m), np.maximum(m, 0.0), 0.0)  # a missing mean counts as no information
     return (v + m * x) * p / (p * x + q - 1)
 
 
@@ -196,15 +212,46 @@ class GammaGamma(BaseModel):
         self._record_time_unit(customers, time_unit)
         data, weights, _ = compress_rows(x[positive], m[positive])
         self._optimise(data, weights, tol, maxiter)
-        if self.params_["q"] <= 1:
-            warnings.warn(
-                f"GammaGamma: q = {self.params_['q']:.3g} <= 1, so the model's mean order value p·v/(q − 1) is "
-                "infinite (a few customers' spend varies wildly). Expected spend is unreliable; check for outliers "
-                "or use the average order value.",
-                UserWarning,
-                stacklevel=2,
-            )
+        dropped = int(self.excluded_["non-positive monetary_value"])
+        if dropped:
+            note = (f"{dropped:,} repeat customer(s) with a zero or missing average repeat order value were left out "
+                    "of the spend fit.")
+            diagnosis = self.diagnosis_
+            self.diagnosis_ = type(diagnosis)(**{**diagnosis.__dict__, "notes": diagnosis.notes + (note,)})
         return self
+
+    @staticmethod
+    def _bounds(data, weights) -> list[tuple[float, float]]:
+        scale = float(np.average(data[1], weights=weights))  # the mean of m̄, in the table's currency
+        return [(SHAPE_MIN, SHAPE_MAX), (Q_MIN, SHAPE_MAX), (scale / SCALE_FACTOR, scale * SCALE_FACTOR)]
+
+    @classmethod
+    def _describe_boundary(cls, params, at_low, at_high):
+        p, q, v = params.to_numpy()
+        parts, rest_low, rest_high = [], list(at_low), list(at_high)
+        if "q" in rest_low:
+            rest_low.remove("q")
+            parts.append((
+                f"q held at {Q_MIN} (mean order value would be infinite)",
+                "A few customers' order values are so extreme that the spend model's average order value would be "
+                f"infinite (q ≤ 1); q was held at {Q_MIN}, so expected spend, above all for one-time buyers, is "
+                "inflated by the extremes: check for outliers or use the average order value.",
+                True, False,
+            ))
+        if "p" in rest_high or "q" in rest_high:
+            which = []
+            if "p" in rest_high:
+                which.append("each customer's orders have nearly the same value")
+            if "q" in rest_high:
+                which.append("customers' average order values barely differ")
+            rest_high = [n for n in rest_high if n not in ("p", "q")]
+            parts.append((
+                "near-constant spend: " + ", ".join(n for n in ("p", "q") if n in at_high) + " → ∞",
+                f"Spend is nearly constant ({' and '.join(which)}), so the spend model was fitted in its limiting "
+                "form; expected spend is the customer's own average, or the common average.",
+                True, True,
+            ))
+        return cls._combine_boundary(parts, rest_low, rest_high)
 
     @staticmethod
     def _start(data, weights) -> np.ndarray:

@@ -16,6 +16,15 @@ References
    in sections 3–5).
 .. [3] Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). A Note on Implementing the Pareto/NBD Model in MATLAB.
    http://brucehardie.com/notes/008/ (the CDNOW estimates this module is tested against).
+
+Limiting forms. The fit keeps r and s in [1e-4, 1e3] and α, β within a factor 1e8 of the longest T (see
+:mod:`clvlib.models._base`); the diagnosis names what a bound means:
+
+* s → 0 or β → ∞ (s at 1e-4 or β at its upper bound): the mean drop-out rate s/β → 0, the data show no sign of
+  drop-out. The limit is the NBD model without drop-out; flagged ``identified=False`` (P(alive) ≈ 1 by
+  construction), and no uncertainty intervals are drawn (β's interval would reach 1e15).
+* s → ∞ at fixed s/β (s at 1e3): everyone drops out at the same rate (exponential lifetimes); harmless.
+* r → ∞ (r at 1e3): everyone buys at the same rate r/α; harmless.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from ._base import PurchaseModel, compress_rows, hyp2f1
+from ._base import SCALE_FACTOR, SHAPE_MAX, SHAPE_MIN, PurchaseModel, compress_rows, hyp2f1
 
 __all__ = [
     "ParetoNBD",
@@ -38,7 +47,9 @@ __all__ = [
 
 
 def _split(params) -> tuple[float, float, float, float]:
-    r, alpha, s, beta = (float(v) for v in np.asarray(params, dtype=np.float64))
+    # numpy scalars, not Python floats: a parameter that underflows to 0 during a line search then gives inf
+    # (handled by the optimiser) instead of a ZeroDivisionError.
+    r, alpha, s, beta = np.asarray(params, dtype=np.float64)[:4]
     return r, alpha, s, beta
 
 
@@ -281,6 +292,44 @@ class ParetoNBD(PurchaseModel):
         mean_x = max(np.average(x, weights=weights), 0.05)
         mean_T = np.average(T, weights=weights)
         return np.log([1.0, max(mean_T / mean_x, 1e-3), 1.0, max(mean_T, 1e-3)])
+
+    @staticmethod
+    def _bounds(data, weights) -> list[tuple[float, float]]:
+        scale = float(np.max(data[2]))  # the longest observation period, in the table's time unit
+        shape, scales = (SHAPE_MIN, SHAPE_MAX), (scale / SCALE_FACTOR, scale * SCALE_FACTOR)
+        return [shape, scales, shape, scales]
+
+    @classmethod
+    def _describe_boundary(cls, params, at_low, at_high):
+        r, alpha, s, beta = params.to_numpy()
+        parts, rest_low, rest_high = [], list(at_low), list(at_high)
+        if "s" in at_low or "beta" in at_high:
+            rest_low = [n for n in rest_low if n != "s"]
+            rest_high = [n for n in rest_high if n not in ("s", "beta")]
+            parts.append((
+                "no drop-out (NBD): s/β → 0",
+                "The data show no sign of customers dropping out: Pareto/NBD's drop-out rate ran to 0 (s/β → 0), "
+                "so the model was fitted in its limiting form without drop-out (NBD), where every customer counts "
+                "as active; P(alive) is then about 1 by construction, not by evidence.",
+                False, False,
+            ))
+        elif "s" in rest_high:
+            rest_high.remove("s")
+            parts.append((
+                "homogeneous drop-out rate: s → ∞",
+                "Customers do not differ in how quickly they drop out: the spread of drop-out rates ran to its limit "
+                f"(s → ∞), so everyone was given one drop-out rate ({s / beta:.3g} per time unit).",
+                True, True,
+            ))
+        if "r" in rest_high:
+            rest_high.remove("r")
+            parts.append((
+                "homogeneous purchase rate: r → ∞",
+                "Customers buy at nearly the same rate: the spread of purchase rates ran to its limit (r → ∞), so "
+                f"everyone was given one rate ({r / alpha:.3g} purchases per time unit while active).",
+                True, True,
+            ))
+        return cls._combine_boundary(parts, rest_low, rest_high)
 
     _prepare = staticmethod(_prepare)
 

@@ -127,6 +127,12 @@ class CLVPrediction:
             return None
         return min(self.scorecards, key=lambda name: self.scorecards[name].metrics.loc["model", "mae"])
 
+    def fit_diagnoses(self) -> pd.DataFrame:
+        """One row per fit (calibration fits, then "<model> (all data)"): ``ok`` and a plain ``summary``."""
+        table = pd.DataFrame.from_dict(self.diagnoses, orient="index").reindex(columns=["ok", "summary"])
+        table.index.name = "fit"
+        return table
+
     def parameters(self) -> pd.DataFrame:
         """Parameter tables of the fits behind the figure (all data when a model is used, else calibration)."""
         fits = ({self.model: self.purchase_model, "Gamma-Gamma": self.spend_model} if self.uses_model
@@ -188,6 +194,8 @@ def _fit(model_class, customers: pd.DataFrame):
         model = model_class().fit(customers)
     except (DataError, ConvergenceError) as error:
         return None, {"ok": False, "summary": f"The fit failed: {error}"}
+    except (ArithmeticError, np.linalg.LinAlgError) as error:  # a numerical breakdown is an unsound fit, not a crash
+        return None, {"ok": False, "summary": f"The fit broke down numerically ({type(error).__name__}: {error})."}
     return model, _diagnosis(model)
 
 

@@ -11,6 +11,11 @@ d = (1 + annual rate)^(1/12) − 1 the monthly discount rate (cash flows discoun
 Intervals propagate parameter uncertainty: parameters are drawn from the asymptotic normal of each model's
 log-parameters (inverse Hessian), every draw gives every customer a CLV, and intervals are percentiles over draws.
 Totals are summed *per draw* before taking percentiles, so a segment's interval is not the sum of its members'.
+
+Intervals are only drawn when both models can give them: a fit that does not identify its parameters (see
+``model.diagnosis_``), a singular Hessian, or draws whose predictions are not finite leave the table with its point
+predictions only, ``attrs["level"] = None`` and one plain sentence in ``attrs["interval_note"]`` (None when the
+intervals are there or were not asked for). Never NaN bounds, never an exception.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ def _discounted_purchases(model, params, months: np.ndarray, unit_per_month: flo
     """
     data, (x_p, T_p), pair, prepared = rows
     if_alive_fn = getattr(model, "_expected_if_alive_fn", None)
-    if if_alive_fn is not None:  # a closed form (Pareto/NBD): no P(alive) per horizon month
+    if if_alive_fn is not None:  # a closed form: no P(alive) per horizon month
         if_alive = np.stack([if_alive_fn(params, k * unit_per_month, x_p, T_p) for k in months])
     else:
         if_alive = np.stack([model._expected_fn(params, k * unit_per_month, x_p, T_p, T_p) for k in months])
@@ -196,31 +201,23 @@ def predictive_clv(
         out[by_name] = np.asarray(labels, dtype=object)[codes]
 
     totals = _totals(out, codes, labels, h)
+    interval_note = None
     if intervals:
-        tail = (1 - level) / 2 * 100
-        rng = np.random.default_rng(seed)
-        draws_p = purchase_model.sample_params(n_draws, rng)
-        draws_s = spend_model.sample_params(n_draws, rng)
-        disc_draws = np.stack([
-            _discounted_purchases(purchase_model, d, months, unit_per_month, discount, rows)[0] for d in draws_p
-        ])
-        lower, upper = np.empty(len(x)), np.empty(len(x))
-        n_groups = max(len(labels), 1)
-        group_sums = np.zeros((n_draws, n_groups))
-        for start in range(0, len(x), _CHUNK):
-            block = slice(start, start + _CHUNK)
-            spend_draws = np.stack([gamma_gamma_expected_spend(d, x[block], m[block]) for d in draws_s])
-            clv_draws = margin * spend_draws * disc_draws[:, inverse[block]]
-            lower[block], upper[block] = np.percentile(clv_draws, [tail, 100 - tail], axis=0)
-            for g in range(n_groups):
-                group_sums[:, g] += clv_draws[:, codes[block] == g].sum(axis=1)
-        out[f"predicted_clv_{h}_lower"], out[f"predicted_clv_{h}_upper"] = lower, upper
-        out[f"total_clv_{h}_lower"], out[f"total_clv_{h}_upper"] = historical + lower, historical + upper
-        sums = np.column_stack([group_sums.sum(axis=1), group_sums]) if labels else group_sums
-        lo, hi = np.percentile(sums, [tail, 100 - tail], axis=0)
-        hist_totals = totals["historical_clv"].to_numpy()
-        totals[f"predicted_clv_{h}_lower"], totals[f"predicted_clv_{h}_upper"] = lo, hi
-        totals[f"total_clv_{h}_lower"], totals[f"total_clv_{h}_upper"] = hist_totals + lo, hist_totals + hi
+        interval_note = purchase_model._interval_problem() or spend_model._interval_problem()
+        if interval_note is None:
+            bounds = _interval_bounds(purchase_model, spend_model, n_draws, level, seed, x, m, margin, months,
+                                      unit_per_month, discount, rows, inverse, codes, labels)
+            if bounds is None:
+                interval_note = ("Uncertainty intervals are not given: some parameter draws gave predictions that "
+                                 "are not finite numbers (the data leave the parameters too uncertain).")
+            else:
+                lower, upper, lo, hi = bounds
+                out[f"predicted_clv_{h}_lower"], out[f"predicted_clv_{h}_upper"] = lower, upper
+                out[f"total_clv_{h}_lower"], out[f"total_clv_{h}_upper"] = historical + lower, historical + upper
+                hist_totals = totals["historical_clv"].to_numpy()
+                totals[f"predicted_clv_{h}_lower"], totals[f"predicted_clv_{h}_upper"] = lo, hi
+                totals[f"total_clv_{h}_lower"], totals[f"total_clv_{h}_upper"] = hist_totals + lo, hist_totals + hi
+    with_intervals = intervals and interval_note is None
 
     out.attrs.update(
         time_unit=unit,
@@ -228,13 +225,52 @@ def predictive_clv(
         horizon=horizon_months * unit_per_month,
         annual_discount_rate=annual_discount_rate,
         margin=margin,
-        level=level if intervals else None,
-        n_draws=n_draws if intervals else 0,
+        level=level if with_intervals else None,
+        n_draws=n_draws if with_intervals else 0,
+        interval_note=interval_note,
         # Records, not a DataFrame: pandas compares attrs when it combines frames, and a frame there is ambiguous.
         totals={"by": by if isinstance(by, str) or by is None else by.name,
                 "rows": totals.reset_index(names="group").to_dict(orient="records")},
     )
     return out
+
+
+def _interval_bounds(purchase_model, spend_model, n_draws, level, seed, x, m, margin, months, unit_per_month,
+                     discount, rows, inverse, codes, labels):
+    """Percentile bounds per customer and per group from parameter draws; None when any draw is not finite."""
+    tail = (1 - level) / 2 * 100
+    rng = np.random.default_rng(seed)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            draws_p = purchase_model.sample_params(n_draws, rng)
+            draws_s = spend_model.sample_params(n_draws, rng)
+            if not (np.all(np.isfinite(draws_p)) and np.all(np.isfinite(draws_s))):
+                return None
+            disc_draws = np.stack([
+                _discounted_purchases(purchase_model, d, months, unit_per_month, discount, rows)[0] for d in draws_p
+            ])
+            if not np.all(np.isfinite(disc_draws)):
+                return None
+            lower, upper = np.empty(len(x)), np.empty(len(x))
+            n_groups = max(len(labels), 1)
+            group_sums = np.zeros((n_draws, n_groups))
+            for start in range(0, len(x), _CHUNK):
+                block = slice(start, start + _CHUNK)
+                spend_draws = np.stack([gamma_gamma_expected_spend(d, x[block], m[block]) for d in draws_s])
+                clv_draws = margin * spend_draws * disc_draws[:, inverse[block]]
+                if not np.all(np.isfinite(clv_draws)):
+                    return None
+                lower[block], upper[block] = np.percentile(clv_draws, [tail, 100 - tail], axis=0)
+                for g in range(n_groups):
+                    group_sums[:, g] += clv_draws[:, codes[block] == g].sum(axis=1)
+            sums = np.column_stack([group_sums.sum(axis=1), group_sums]) if labels else group_sums
+            lo, hi = np.percentile(sums, [tail, 100 - tail], axis=0)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        # A draw far out in the tails can make scipy's special functions fail outright: no intervals then.
+        return None
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        return None
+    return lower, upper, lo, hi
 
 
 def clv_totals(clv: pd.DataFrame) -> pd.DataFrame:

@@ -55,6 +55,7 @@ def simulate_bgnbd(
     *,
     holdout: float | None = None,
     time_unit: str = "W",
+    dropout: bool = True,
     seed: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """Draw a customer table from the BG/NBD model with natural parameters ``(r, alpha, a, b)``.
@@ -72,6 +73,9 @@ def simulate_bgnbd(
         Length of a holdout period after ``T``; adds ``frequency_holdout`` (purchases in it).
     time_unit : str
         Recorded in ``attrs["time_unit"]``.
+    dropout : bool
+        False draws from the no-drop-out limit (the NBD: everyone keeps buying; ``a`` and ``b`` are ignored), the
+        store on which BG/NBD's drop-out parameters are not identified.
     seed : int or Generator
 
     Returns
@@ -91,6 +95,8 @@ def simulate_bgnbd(
     p = rng.beta(a, b, size=n_customers)
     # Repeat purchases until (and including) the one after which the customer drops out.
     lifetime_purchases = rng.geometric(np.clip(p, 1e-300, 1.0))
+    if not dropout:
+        lifetime_purchases = np.full(n_customers, np.iinfo(np.int64).max)
     k = rng.poisson(lam * ages)
     x = np.minimum(k, lifetime_purchases)
     t_x = _time_of_arrival(x, k, ages, rng)
