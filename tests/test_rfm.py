@@ -314,10 +314,14 @@ def test_a_value_everyone_shares_gets_the_middle_score():
     orders = pd.DataFrame({"customer_id": list("abcdef"), "order_id": list("123456"),
                            "order_date": pd.Timestamp("2024-05-01"), "revenue": [1, 2, 3, 4, 5, 6.0]})
     rfm = rfm_table(clvlib.customer_summary(orders), pd.Timestamp("2024-05-01"))
-    with pytest.warns(UserWarning, match="ranks no one"):
+    with pytest.warns(UserWarning) as record:
         scores = rfm_scores(rfm, bins=5)
+    messages = [str(w.message) for w in record]
+    assert any("same recency (0), which ranks no one" in m for m in messages)
+    assert any("frequency = 1" in m for m in messages)  # one order each keeps score 1
     assert scores["r_score"].eq(3).all() and scores["f_score"].eq(1).all()
     assert scores["m_score"].tolist() == [1, 1, 2, 3, 4, 5]  # distinct values are still ranked
     # The cut points reproduce the scores when applied to the same values as fixed thresholds.
-    again = rfm_scores(rfm, bins=5, method="fixed", thresholds=scores.attrs["rfm_thresholds"])
+    with pytest.warns(UserWarning, match="no customer falls between those fixed thresholds"):
+        again = rfm_scores(rfm, bins=5, method="fixed", thresholds=scores.attrs["rfm_thresholds"])
     assert again["rfm_code"].tolist() == scores["rfm_code"].tolist()

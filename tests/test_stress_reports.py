@@ -1,0 +1,122 @@
+"""The stress battery: the whole report on stores in every regime that breaks models (clvlib.stores).
+
+For each simulated store, one ``python -m clvlib report`` must exit 0 and write sound pages: no traceback, no
+warning box, no NaN in a headline figure, no temporary path, and the same CLV, under the same label, on the index,
+in 02_clv and in 04_rfm. The library-level checks (every prediction finite, the decision consistent with the
+verdicts) run on the same stores without the notebooks, so a failure there names the regime quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import clvlib
+from clvlib.formatting import format_money
+from clvlib.stores import STORE_REGIMES, write_store
+
+REGIMES = list(STORE_REGIMES)
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("stores")
+    return {regime: write_store(regime, root / regime) for regime in REGIMES}
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_pipeline_is_finite_and_honours_its_verdicts(stores, regime, recwarn):
+    orders = clvlib.read_transactions(stores[regime])
+    result = clvlib.predict_clv(orders, n_draws=40)
+    numbers = result.table.select_dtypes("number").to_numpy()
+    assert np.isfinite(numbers).all(), f"{regime}: non-finite CLV"
+    assert math.isfinite(result.headline["clv_per_customer"])
+    # The decision is the one the verdicts state: a model is used only if its scorecard says "use it".
+    if result.uses_model:
+        assert result.scorecards[result.model].beats_baselines
+        assert result.comparison.loc[result.model, "sound_fit"]
+        assert result.diagnoses[f"{result.model} (all data)"]["ok"]
+    else:
+        assert not result.comparison.get("chosen", []).any() if len(result.comparison) else True
+        assert result.reason  # and it says why
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], f"{regime}: numerical warnings"
+
+
+def _outputs(nb) -> list:
+    return [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+
+
+def _text(output) -> str:
+    if output.output_type == "stream":
+        return output.text
+    data = output.get("data", {})
+    return data.get("text/markdown", "") + data.get("text/plain", "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("regime", REGIMES)
+def test_full_report_is_sound(stores, regime, tmp_path):
+    data = stores[regime]
+    params = tmp_path / "params.yaml"
+    params.write_text(f"marketing_spend: {json.dumps(str(data.parent / 'marketing_spend.csv'))}\n")
+    out = tmp_path / "report"
+    completed = subprocess.run(
+        [sys.executable, "-m", "clvlib", "report", "--data", str(data), "--out", str(out), "--jobs", "2", "-q",
+         "--params", str(params)],
+        capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, f"{regime}:\n{completed.stderr[-3000:]}"
+
+    record = json.loads((out / "run.json").read_text())
+    headline = record["headline"]
+    for key in ("customers", "orders", "revenue", "aov", "repeat_rate", "top20_share", "clv_per_customer"):
+        assert headline[key] is not None and math.isfinite(headline[key]), f"{regime}: headline {key}"
+    currency = record["parameters"]["currency"]
+
+    pages = {}
+    for path in sorted(out.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        outputs = _outputs(nb)
+        errors = [o for o in outputs if o.output_type == "error"]
+        assert not errors, f"{regime} {path.name}: {errors[0].ename}: {errors[0].evalue}"
+        warnings = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+        assert not warnings, f"{regime} {path.name}: warning box {warnings[0][:300]}"
+        text = "\n".join(_text(o) for o in outputs)
+        assert ".tmp-" not in text, f"{regime} {path.name}: a temporary path reached the page"
+        assert not re.search(r"\bnan\b|\bNaN\b", "\n".join(
+            o.get("data", {}).get("text/markdown", "") for o in outputs)), f"{regime} {path.name}: NaN in text"
+        pages[path.stem] = text
+    html_pages = {p.stem: p.read_text() for p in out.glob("*.html")}
+    assert all("Traceback" not in page for page in html_pages.values()), regime
+
+    # One CLV: the index's figure and label are the ones 02_clv and 04_rfm state.
+    label = headline["clv_label"]
+    assert label and label in pages["02_clv"] and label in pages["04_rfm"], regime
+    per_customer = format_money(headline["clv_per_customer"], currency).replace("$", "\\$")
+    assert f"**{per_customer}** per customer" in pages["02_clv"], f"{regime}: {per_customer} not in 02_clv"
+    assert label in html_pages["index"]
+
+
+@pytest.mark.slow
+def test_jobs_1_and_2_write_the_same_figures_and_exports(stores, tmp_path):
+    # Every notebook reads its own data in its own kernel: how many run at once changes nothing.
+    runs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        completed = subprocess.run(
+            [sys.executable, "-m", "clvlib", "report", "--data", str(stores["single_b2b"]), "--out", str(out),
+             "--jobs", str(jobs), "-q"], capture_output=True, text=True, timeout=600)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        record = json.loads((out / "run.json").read_text())
+        exports = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out / "exports").rglob("*"))
+                   if p.is_file()}
+        runs[jobs] = (record["headline"], record["cleaning"], record["notes"], exports)
+    assert runs[1] == runs[2]
+    assert runs[1][3]  # there are exports to compare
