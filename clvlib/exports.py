@@ -9,6 +9,7 @@ left alone, so a legitimate negative number stays a number.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 from ._validation import validate_columns
 from .config import DATA_DIR
 
-__all__ = ["export_segments", "neutralise_formulas", "pseudonymise_ids", "latest_emails"]
+__all__ = ["export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids", "latest_emails"]
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _SCORES = ["r_score", "f_score", "m_score", "rfm_code"]
@@ -154,3 +155,38 @@ def export_segments(
     table.to_csv(combined, index=False, encoding="utf-8", lineterminator="\n", float_format="%.2f")
     rows.append({"segment": "all", "customers": len(table), "path": combined})
     return pd.DataFrame(rows)
+
+
+def export_tables(tables: dict[str, pd.DataFrame | None], folder: str | os.PathLike | None) -> pd.DataFrame:
+    """Write each table as ``<folder>/<name>.csv`` for spreadsheets (formulas neutralised, every cell quoted).
+
+    Parameters
+    ----------
+    tables : dict of name → DataFrame or None
+        Tables to write, by file name without the extension; None entries (a view that was skipped) are left out.
+    folder : path or None
+        Created if missing. None writes nothing: a notebook run on its own need not leave files behind.
+
+    Returns
+    -------
+    DataFrame with one row per file written: ``table``, ``rows``, ``path``.
+
+    Examples
+    --------
+    >>> export_tables({"x": pd.DataFrame({"a": [1]})}, None).empty
+    True
+    """
+    import csv
+
+    rows = []
+    if folder is not None:
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, table in tables.items():
+            if table is None:
+                continue
+            path = target / f"{name}.csv"
+            # Quoting every cell keeps a CR or LF inside a value from starting a new row a spreadsheet would read.
+            neutralise_formulas(table.reset_index()).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+            rows.append({"table": name, "rows": len(table), "path": path})
+    return pd.DataFrame(rows, columns=["table", "rows", "path"])

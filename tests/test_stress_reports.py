@@ -120,3 +120,29 @@ def test_jobs_1_and_2_write_the_same_figures_and_exports(stores, tmp_path):
         runs[jobs] = (record["headline"], record["cleaning"], record["notes"], exports)
     assert runs[1] == runs[2]
     assert runs[1][3]  # there are exports to compare
+
+
+@pytest.mark.slow
+def test_history_run_cac_is_spend_to_date_over_customers_to_date(tmp_path):
+    # Each month end's report charges only the spend of the months up to it, over the customers acquired by it.
+    import pandas as pd
+
+    from clvlib.config import DATA_DIR
+
+    out = tmp_path / "history"
+    completed = subprocess.run(
+        [sys.executable, "-m", "clvlib", "report", "--every", "month", "--from", "2024-04-01", "--to",
+         "2024-06-30", "--notebooks", "02_clv", "--out", str(out), "--jobs", "2", "-q"],
+        capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    orders = clvlib.load_orders()  # the cleaned orders (test and cancelled orders are not acquisitions)
+    spend = pd.read_csv(DATA_DIR / "demo_store" / "marketing_spend.csv")
+    for as_of in ("2024-04-30", "2024-05-31", "2024-06-30"):
+        table = pd.read_csv(out / as_of / "exports" / "02_clv" / "ltv_cac_by_channel.csv").set_index("channel")
+        known = orders[orders["customer_id"].notna() & (orders["order_date"] <= f"{as_of} 23:59:59")]
+        first = known.sort_values(["order_date", "order_id"]).drop_duplicates("customer_id")
+        new = first.groupby("channel")["customer_id"].nunique()
+        paid = spend[spend["month"] <= as_of[:7]].groupby("channel")["spend"].sum()
+        expected = (paid / new).dropna()
+        pd.testing.assert_series_equal(table["cac"].loc[expected.index], expected, check_names=False, rtol=1e-9)
+        assert table["spend"].sum() == pytest.approx(paid.sum())
