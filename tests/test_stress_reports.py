@@ -61,16 +61,22 @@ def _text(output) -> str:
     return data.get("text/markdown", "") + data.get("text/plain", "")
 
 
+# Every regime as a generic file, and three regimes in the platforms' own export layouts (read with their presets).
+CASES = [(regime, "generic") for regime in REGIMES] + [
+    ("long_history", "shopify"), ("no_dropout", "woocommerce"), ("single_b2b", "online_retail")]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("regime", REGIMES)
-def test_full_report_is_sound(stores, regime, tmp_path):
-    data = stores[regime]
+@pytest.mark.parametrize("regime, layout", CASES)
+def test_full_report_is_sound(stores, regime, layout, tmp_path):
+    data = stores[regime] if layout == "generic" else write_store(regime, tmp_path / "data", layout=layout)
+    preset = [] if layout == "generic" else ["--preset", layout]
     params = tmp_path / "params.yaml"
     params.write_text(f"marketing_spend: {json.dumps(str(data.parent / 'marketing_spend.csv'))}\n")
     out = tmp_path / "report"
     completed = subprocess.run(
-        [sys.executable, "-m", "clvlib", "report", "--data", str(data), "--out", str(out), "--jobs", "2", "-q",
-         "--params", str(params)],
+        [sys.executable, "-m", "clvlib", "report", "--data", str(data), *preset, "--out", str(out), "--jobs", "2",
+         "-q", "--params", str(params)],
         capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, f"{regime}:\n{completed.stderr[-3000:]}"
 
@@ -79,6 +85,10 @@ def test_full_report_is_sound(stores, regime, tmp_path):
     for key in ("customers", "orders", "revenue", "aov", "repeat_rate", "top20_share", "clv_per_customer"):
         assert headline[key] is not None and math.isfinite(headline[key]), f"{regime}: headline {key}"
     currency = record["parameters"]["currency"]
+    # The data's own currency on every page: the UCI layout is in pounds, the others carry none (USD).
+    assert currency == ("GBP" if layout == "online_retail" else "USD")
+    assert record["cleaning"] and all(f"currency {currency}" in page for page in
+                                       [p.read_text() for p in out.glob("0*.html")])
 
     pages = {}
     for path in sorted(out.glob("*.ipynb")):
