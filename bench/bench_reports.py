@@ -95,7 +95,7 @@ def bench_reports(repeats: int = 1, jobs: tuple[int, ...] = (1, 2), notebooks: l
     """
     import json
 
-    from clvlib.reports import find_notebooks
+    from clvlib.reporting.run import find_notebooks
 
     stems = [p.stem for p in find_notebooks(names=notebooks)]
     count = len(stems)

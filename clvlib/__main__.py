@@ -1,8 +1,8 @@
-"""``python -m clvlib report ...``: see :mod:`clvlib.cli`."""
+"""``python -m clvlib report ...``: see :mod:`clvlib.reporting.cli`."""
 
 from __future__ import annotations
 
-from .cli import run
+from .reporting.cli import run
 
 if __name__ == "__main__":
     run()

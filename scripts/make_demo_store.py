@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from clvlib import _demo_store
+from clvlib.datasets import demo_store as _demo_store
 from clvlib.datasets import DEMO_STORE_DIR, DEMO_STORE_SEED, make_demo_store
 
 

@@ -32,7 +32,7 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture(scope="session")
 def cdnow_sample_orders() -> pd.DataFrame:
-    """The 2,357-customer CDNOW sample as a canonical orders table, read independently of clvlib.io."""
+    """The 2,357-customer CDNOW sample as a canonical orders table, read independently of clvlib.ingest.read."""
     df = pd.read_csv(
         DATA_DIR / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
         names=["master_id", "customer_id", "date", "quantity", "revenue"],
@@ -45,7 +45,7 @@ def cdnow_sample_orders() -> pd.DataFrame:
 
 @pytest.fixture(autouse=True, scope="session")
 def formula_cache(tmp_path_factory):
-    # Typeset formulas are cached between runs (clvlib.report_html.formula_cache_dir): the tests use a cache of
+    # Typeset formulas are cached between runs (clvlib.reporting.html.formula_cache_dir): the tests use a cache of
     # their own, which starts empty, rather than the user's.
     folder = tmp_path_factory.mktemp("clvlib-cache")
     with pytest.MonkeyPatch.context() as patch:

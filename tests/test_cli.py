@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from test_reports import COLUMNS, FAIL, PLOT, RECORD_PARAMETERS, make_notebook, make_orders
 
-from clvlib.cli import build_parser, main
+from clvlib.reporting.cli import build_parser, main
 from clvlib.config import NOTEBOOKS_DIR, PROJ_ROOT
 
 COLUMN_ARGS = [arg for canonical, source in COLUMNS.items() for arg in ("--column", f"{canonical}={source}")]

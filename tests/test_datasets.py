@@ -15,7 +15,7 @@ from scipy import stats
 from scipy.special import hyp2f1
 
 import clvlib
-from clvlib import _demo_store
+from clvlib.datasets import demo_store as _demo_store
 from clvlib.config import DATA_DIR, DAYS_PER_UNIT
 from clvlib.datasets import DEMO_STORE_DIR, DEMO_STORE_SEED, demo_store_true_params, make_demo_store
 

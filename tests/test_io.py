@@ -210,7 +210,7 @@ def test_blank_values_are_counted_not_fatal():
 
 
 def test_repeated_dates_parse_once_with_the_same_result_and_errors_name_the_real_row():
-    from clvlib import _readers
+    from clvlib.ingest import readers as _readers
 
     stamps = pd.Series(["2024-03-01 23:10:05 -0500", "2024-03-02 08:00:00 -0500", ""] * 40)
     fast = _readers.to_dates(stamps, column="Created at", source="x.csv", timezone="UTC")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import clvlib
 from clvlib import DataError, migration_headlines, segment_migration
-from clvlib.migration import GONE, NEW
+from clvlib.rfm.migration import GONE, NEW
 
 SEGMENTS = ["Champions", "At Risk", "Lost"]
 

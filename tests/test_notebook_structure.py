@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from clvlib.config import NOTEBOOKS_DIR
-from clvlib.reports import COMMON_PARAMETERS, notebook_parameters
+from clvlib.reporting.run import COMMON_PARAMETERS, notebook_parameters
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 

@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from clvlib import report_html, report_index, reports
+from clvlib.reporting import html as report_html
+from clvlib.reporting import index as report_index
+from clvlib.reporting import run as reports
 
 PARAMETERS_CELL = '''data: str | None = None  # path to an order export; None = demo store
 preset: str | None = None  # export layout
@@ -219,7 +221,7 @@ def test_cached_formulas_need_no_matplotlib(tmp_path):
     script = (
         "import sys\n"
         "from nbformat.v4 import new_markdown_cell, new_notebook\n"
-        "from clvlib import report_html\n"
+        "from clvlib.reporting import html as report_html\n"
         "nb = new_notebook(cells=[new_markdown_cell('# T\\n\\nCLV is $m \\\\times n$.')])\n"
         "page = report_html.notebook_to_html(nb, heading=None, subtitle='s')\n"
         "assert 'class=\"clv-math\"' in page\n"
@@ -249,8 +251,8 @@ def test_default_folder_per_date_and_single_runs_accumulate_in_the_history(tmp_p
 
 def test_parallel_runs_start_the_longest_notebook_first(tmp_path):
     # Longest first by the last run's seconds; on a first run (or with a new notebook) by code cells.
-    from clvlib.report_exec import NotebookJob
-    from clvlib.reports import _expected_cost
+    from clvlib.reporting.execute import NotebookJob
+    from clvlib.reporting.run import _expected_cost
 
     short = make_notebook(tmp_path / "nb" / "01_short.ipynb", "x = 1")
     long = make_notebook(tmp_path / "nb" / "02_long.ipynb", "x = 1")
@@ -277,7 +279,7 @@ def test_report_exporter_equals_nbconvert_html_exporter_but_for_its_soup_pass(no
     from nbconvert import HTMLExporter
     from nbformat.v4 import new_output
 
-    from clvlib.report_html import _exporter
+    from clvlib.reporting.html import _exporter
 
     png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     nb = new_notebook(cells=[

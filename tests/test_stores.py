@@ -10,7 +10,7 @@ import pytest
 
 import clvlib
 from clvlib import read_transactions
-from clvlib.stores import (STORE_CHANNELS, STORE_END, STORE_LAYOUTS, STORE_PRODUCTS, STORE_REGIMES,
+from clvlib.datasets.stores import (STORE_CHANNELS, STORE_END, STORE_LAYOUTS, STORE_PRODUCTS, STORE_REGIMES,
                            simulate_marketing_spend, simulate_store, store_email, write_store)
 
 REGIMES = list(STORE_REGIMES)

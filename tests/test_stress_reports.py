@@ -1,4 +1,4 @@
-"""The stress battery: the whole report on stores in every regime that breaks models (clvlib.stores).
+"""The stress battery: the whole report on stores in every regime that breaks models (clvlib.datasets.stores).
 
 For each simulated store, one ``python -m clvlib report`` must exit 0 and write sound pages: no traceback, no
 warning box, no NaN in a headline figure, no temporary path, and the same CLV, under the same label, on the index,
@@ -21,7 +21,7 @@ import pytest
 
 import clvlib
 from clvlib.formatting import format_money
-from clvlib.stores import STORE_REGIMES, write_store
+from clvlib.datasets.stores import STORE_REGIMES, write_store
 
 REGIMES = list(STORE_REGIMES)
 

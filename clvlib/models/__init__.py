@@ -30,8 +30,12 @@ from .checks import SufficiencyReport, check_data_sufficiency
 from .predict import clv_totals, p_alive_grid, predictive_clv
 from .scorecard import HoldoutScorecard, holdout_scorecard, top_decile_capture, tracking_table
 from .simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd
+from .pipeline import CANDIDATE_MODELS, CLVPrediction, predict_clv
 
 __all__ = [
+    "predict_clv",
+    "CLVPrediction",
+    "CANDIDATE_MODELS",
     "BetaGeo",
     "ParetoNBD",
     "GammaGamma",

@@ -10,8 +10,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from .._validation import check_argument, validate_columns
-from ..migration import SegmentMigration
-from ..rfm import rfm_grid, score_thresholds
+from ..rfm.migration import SegmentMigration
+from ..rfm.scores import rfm_grid, score_thresholds
 from ._style import get_ax, money_formatter, percent_formatter
 
 __all__ = ["plot_rfm_heatmap", "plot_segment_sizes", "plot_score_distributions", "plot_migration_heatmap"]

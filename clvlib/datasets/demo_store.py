@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, polygamma
 
 START = pd.Timestamp("2023-01-01")
 END = pd.Timestamp("2025-07-01")  # exclusive: the last simulated day is 2025-06-30
@@ -83,6 +82,8 @@ def _softmax_choice(rng: np.random.Generator, logits: np.ndarray, labels) -> np.
 
 def _standardised_traits(lam, drop, nu) -> np.ndarray:
     """z-scores of log λ, logit p and log E[z] using the *population* moments, not the sample's."""
+    from scipy.special import digamma, polygamma  # here: loading the bundled data must not import scipy
+
     r, alpha, a, b = (TRUE_BGNBD[k] for k in "r alpha a b".split())
     q, v = TRUE_GAMMA_GAMMA["q"], TRUE_GAMMA_GAMMA["v"]
     z_lam = (np.log(lam) - (digamma(r) - np.log(alpha))) / np.sqrt(polygamma(1, r))

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import _demo_store
-from ._validation import check_argument, check_time_unit
-from .config import DATA_DIR
+from . import demo_store as _demo_store
+from .._validation import check_argument, check_time_unit
+from ..config import DATA_DIR
 
 __all__ = [
     "DEMO_STORE_SEED", "DEMO_STORE_DIR",
@@ -93,7 +93,7 @@ def demo_store_true_params(time_unit: str = "D") -> pd.Series:
 
 def _read_transactions():
     # Imported late: the io module is the ingestion engineer's and imports nothing from here.
-    from .io import read_transactions
+    from ..ingest.read import read_transactions
 
     return read_transactions
 

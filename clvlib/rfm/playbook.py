@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._validation import validate_columns
-from .errors import DataError
-from .formatting import format_money, format_pct
+from .._validation import validate_columns
+from ..errors import DataError
+from ..formatting import format_money, format_pct
 from .segments import SCHEMES, _assign, _domains, _score_features, load_scheme, validate_scheme
 
 __all__ = ["PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary", "segment_headlines"]

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import NOTEBOOKS_DIR, REPORTS_DIR
-from .report_exec import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
-from .report_index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, headline_figures, load_run_data,
+from ..config import NOTEBOOKS_DIR, REPORTS_DIR
+from .execute import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
+from .index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, headline_figures, load_run_data,
                            period_ends, write_history_index, write_run_index)
 
 __all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "OutputError", "RunResult",
@@ -241,7 +241,7 @@ def run_report(
     if orders is None:
         orders = load_run_data(data, preset=preset, columns=columns, as_of=as_of)
     as_of = as_of or orders["order_date"].max().date().isoformat()
-    from .io import store_currency
+    from ..ingest.read import store_currency
 
     currency = store_currency(orders, currency)  # the data's own unless the run names one
     clv_parameters = {k: v for k, v in (params or {}).items() if k in CLV_PARAMETERS}

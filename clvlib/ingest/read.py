@@ -13,11 +13,11 @@ import re
 import numpy as np
 import pandas as pd
 
-from . import _readers
-from ._validation import check_argument, closest
+from . import readers as _readers
+from .._validation import check_argument, closest
 from .cleaning import REASONS, CleaningReport, Ledger, aggregate_orders, apply_row_rules, build_report, \
     normalise_email
-from .errors import DataError
+from ..errors import DataError
 from .presets import CANONICAL, PRESETS, Preset, no_reasons
 
 __all__ = ["read_transactions", "store_currency", "CleaningReport", "PRESETS", "REASONS", "ORDER_COLUMNS"]

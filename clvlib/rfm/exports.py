@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._validation import validate_columns
-from .config import DATA_DIR
+from .._validation import validate_columns
+from ..config import DATA_DIR
 
 __all__ = ["export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids", "latest_emails"]
 

@@ -23,7 +23,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from ._validation import check_argument
+from .._validation import check_argument
 
 __all__ = ["STORE_REGIMES", "STORE_LAYOUTS", "STORE_END", "STORE_CHANNELS", "STORE_PRODUCTS", "simulate_store",
            "simulate_marketing_spend", "write_store", "store_email"]

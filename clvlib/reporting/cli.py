@@ -194,8 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (args.start or args.end) and not args.every:
         report.error("--from/--to need --every month or --every quarter.")
 
-    from . import reports
-    from .errors import DataError
+    from . import run as reports
+    from ..errors import DataError
 
     # Our own progress lines replace papermill's log; nbconvert's notes (e.g. on images without alt text) are for
     # notebook authors, not for someone running the reports.

@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .errors import DataError
-from .formatting import format_money
+from ..errors import DataError
+from ..formatting import format_money
 
 __all__ = ["NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines"]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from ._validation import check_argument
-from .report_html import format_figure, index_page
+from .._validation import check_argument
+from .html import format_figure, index_page
 
 __all__ = ["load_run_data", "headline_figures", "CLV_PARAMETERS", "check_clv_parameters", "file_sha256", "build_run_record", "write_run_index",
            "collect_history", "write_history_index", "period_ends", "HEADLINES"]
@@ -49,8 +49,8 @@ def load_run_data(data: str | os.PathLike | None, *, preset: str | None = None, 
     DataError
         From the reader: the message names the file, the column and the problem.
     """
-    from . import load_orders
-    from .errors import DataError
+    from .. import load_orders
+    from ..errors import DataError
 
     orders = load_orders(None if data is None else str(data), preset=preset, columns=columns, as_of=as_of)
     label = "the bundled demo store" if data is None else str(data)
@@ -67,7 +67,7 @@ def load_run_data(data: str | os.PathLike | None, *, preset: str | None = None, 
 
 def check_clv_parameters(values: dict[str, Any]) -> None:
     """Refuse unusable CLV parameters before any notebook starts (``ValueError`` naming the parameter)."""
-    from ._validation import check_time_unit
+    from .._validation import check_time_unit
 
     if "time_unit" in values:
         check_time_unit(values["time_unit"])
@@ -284,7 +284,7 @@ def _trend_chart(history: pd.DataFrame) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    from .plots._style import money_formatter, percent_formatter
+    from ..plots._style import money_formatter, percent_formatter
 
     currency = str(history["currency"].iloc[-1])
     dates = pd.to_datetime(history.index)

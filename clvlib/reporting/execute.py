@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .report_html import notebook_to_html
+from .html import notebook_to_html
 
 __all__ = ["ProgressEvent", "NotebookJob", "NotebookOutcome", "notebook_parameters", "execute_job", "run_jobs"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["read_raw", "read_head", "to_number", "to_dates", "looks_european", "source_name", "row_examples"]
 

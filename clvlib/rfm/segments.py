@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import check_argument, closest, validate_columns
-from .errors import DataError
+from .._validation import check_argument, closest, validate_columns
+from ..errors import DataError
 
 __all__ = ["SCORE_COLUMNS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments"]
 

@@ -16,8 +16,10 @@ plus one. Recency is scored on ``-recency``, so that 5 means most recent. Conseq
 - with distinct values, each score holds ``n / bins`` customers (10 customers, 5 bins: two per score);
 - heavy ties leave some scores empty instead of splitting tied customers: if 70 % of customers have one order,
   they all score F = 1, two-order customers start at ``below = 0.7`` and score 4, and scores 2 and 3 are empty.
-  :func:`rfm_scores` then warns, naming the score and the tie, and records it in ``attrs["score_notes"]``; all
-  equal values, or a single customer, score 1.
+  :func:`rfm_scores` then warns, naming the score and the tie, and records it in ``attrs["score_notes"]``;
+- a recency or monetary value that every customer shares ranks no one and gets the middle score (the rule would
+  give 1, calling customers who all bought today "lost"); an equal frequency keeps 1 (in practice one order each,
+  the lowest there is), and a single customer scores 1.
 
 Every scoring, quantile or fixed, is a set of ``bins - 1`` ascending cut points per metric, kept in
 ``attrs["rfm_thresholds"]`` and laid out as intervals by :func:`score_thresholds`; passing those cut points back as
@@ -33,21 +35,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ._validation import check_argument, validate_columns
-from .errors import DataError
-from .exports import *  # noqa: F401,F403  (re-exported: clvlib.<name>)
-from .exports import __all__ as _exports_all
-from .migration import *  # noqa: F401,F403
-from .migration import __all__ as _migration_all
-from .playbook import *  # noqa: F401,F403
-from .playbook import __all__ as _playbook_all
+from .._validation import check_argument, validate_columns
+from ..errors import DataError
 from .segments import SCORE_COLUMNS
-from .segments import *  # noqa: F401,F403
-from .segments import __all__ as _segments_all
 
 __all__ = [
     "RFM_VALUES", "rfm_table", "rfm_scores", "score_thresholds", "rfm_grid",
-    *_segments_all, *_playbook_all, *_exports_all, *_migration_all,
 ]
 
 #: The value columns of an RFM table, in R, F, M order, and the score column each one feeds.
