@@ -11,6 +11,7 @@ import argparse
 import atexit
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -37,8 +38,11 @@ examples:
   clv report --notebooks 04_rfm --params params.yaml
       only the RFM report, with notebook parameters (e.g. `horizon_months: 24`) from a YAML file
 
-exit status: 0 reports written; 1 a notebook failed (previous report kept, failed notebook saved beside it
-as <name>.failed.ipynb/.html in <out>.failed/); 2 usage error or unusable data (nothing was run).
+exit status: 0 reports written; 1 a notebook failed (previous report kept, the new run kept whole in
+<out>.failed/); 2 usage error, unusable data or parameters, or an output folder or machine that cannot take the
+report (not the kit's, locked by another run, read-only, disk full): nothing was replaced; 3 an unexpected error
+in the kit (a bug: --debug shows the traceback); 130/143 interrupted by Ctrl-C/SIGTERM (every process of the run
+stopped, temporary files removed, previous report kept).
 """
 
 
@@ -89,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="currency of the amounts, for labels (default: the data's own, from the preset or the "
                              "file's currency column, else USD). Example: --currency EUR")
     report.add_argument("-q", "--quiet", action="store_true", help="report notebooks only, not every cell")
+    report.add_argument("--debug", action="store_true",
+                        help="on an unexpected error, print the Python traceback as well as the message")
     report.add_argument("--notebooks-dir", metavar="DIR", help=argparse.SUPPRESS)  # developers and tests
     return parser
 
@@ -139,6 +145,30 @@ def _params(path: str | None, parser: argparse.ArgumentParser) -> dict:
     if not isinstance(loaded, dict):
         parser.error(f"--params {path}: expected a mapping of parameter names to values, got {type(loaded).__name__}.")
     return loaded
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _os_error(error: OSError) -> str:
+    import errno
+
+    where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+    if error.errno == errno.ENOSPC:
+        return f"the disk is full{where}."
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"the folder cannot be written{where}: {error.strerror}."
+    return f"{error.strerror or error}{where}."
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -205,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = _Progress(args.quiet, several_dates=len(dates) > 1 or bool(args.every))
     common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,
                   notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress)
+    def interrupted(signum, frame):  # SIGTERM ends the run the way Ctrl-C does: children stopped, files removed
+        raise KeyboardInterrupt(signum)
+
+    previous_handler = signal.signal(signal.SIGTERM, interrupted) if _in_main_thread() else None
     try:
         several = len(dates) > 1 or bool(args.every)
         count = len(set(dates) | set(reports.period_ends(args.every, args.start, args.end) if args.every else ()))
@@ -216,6 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                           out=args.out, **common)
         else:
             results = [reports.run_report(as_of=dates[0] if dates else None, out=args.out, **common)]
+    except KeyboardInterrupt as stop:
+        signum = stop.args[0] if stop.args and isinstance(stop.args[0], int) else signal.SIGINT
+        print("error: interrupted; the run's processes were stopped and its temporary files removed, and the "
+              "previous report is untouched.", file=sys.stderr)
+        return 128 + int(signum)
     except DataError as error:
         print(f"error: the data cannot be used, no report was run.\n{error}", file=sys.stderr)
         return 2
@@ -225,6 +264,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the machine: a read-only or full disk, a missing permission
+        print(f"error: the report could not be written: {_os_error(error)} Nothing was replaced; the previous "
+              "report, if any, is untouched.", file=sys.stderr)
+        _traceback(args.debug)
+        return 2
+    except Exception as error:  # noqa: BLE001 - a bug: one plain message, the traceback only on request
+        print(f"error: unexpected {type(error).__name__} in the kit: {error} (run again with --debug for the "
+              "traceback, and please report it).", file=sys.stderr)
+        _traceback(args.debug)
+        return 3
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     for result in results:
         progress.say(f"as of {result.as_of}: {len(result.timings)} report(s) in {result.out_dir} "
                      f"({result.seconds:.1f}s)")

@@ -21,7 +21,8 @@ from typing import Any
 
 from .html import notebook_to_html
 
-__all__ = ["ProgressEvent", "NotebookJob", "NotebookOutcome", "notebook_parameters", "execute_job", "run_jobs"]
+__all__ = ["ProgressEvent", "NotebookJob", "NotebookOutcome", "notebook_parameters", "execute_job", "run_jobs",
+           "stop_descendants"]
 
 _KERNEL = "python3"  # one kernel spec for every notebook, whatever their metadata say
 _ENGINE = "clvlib"
@@ -69,6 +70,7 @@ class NotebookOutcome:
     ename: str = ""
     evalue: str = ""
     heading: str = ""
+    environment: bool = False  # failed for the machine's reasons (disk full, unwritable folder), not the notebook's
 
 
 def notebook_parameters(path: str | Path) -> set[str]:
@@ -172,7 +174,7 @@ def _execute(job: NotebookJob, progress: Callable[[ProgressEvent], None] | None)
         )
     except Exception as error:  # noqa: BLE001 - any failure is reported with the notebook's name
         failure = NotebookOutcome(job.name, False, time.perf_counter() - started, ename=type(error).__name__,
-                                  evalue=str(error))
+                                  evalue=str(error), environment=isinstance(error, OSError))
         if isinstance(error, PapermillExecutionError):
             failure = NotebookOutcome(job.name, False, failure.seconds, cell_index=error.cell_index,
                                       cell_source=error.source, ename=error.ename, evalue=error.evalue)
@@ -208,16 +210,49 @@ def execute_job(job: NotebookJob, progress: Callable[[ProgressEvent], None] | No
     return outcome
 
 
+def stop_descendants(timeout: float = 3.0) -> None:
+    """Terminate every process this one started (kernels, pool workers and their kernels), then kill stragglers."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
 # A worker process's queue back to the parent's progress callback (None without one).
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any) -> None:
+def _watch_parent(parent: int) -> None:
+    # A worker whose runner died (SIGKILL leaves no chance to clean up) stops its kernel and itself, instead of
+    # running the remaining notebooks as an orphan.
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            stop_descendants(timeout=1.0)
+            os._exit(1)
+
+
+def _init_worker(queue: Any, runtime_dir: str | None) -> None:
+    import threading
+
     # Notebooks already run side by side: one math-library thread per kernel avoids oversubscribing the cores
     # (unless the user chose otherwise).
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+    if runtime_dir:
+        os.environ["JUPYTER_RUNTIME_DIR"] = runtime_dir
     _WORKER["queue"] = queue
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="clv-watch-parent").start()
 
 
 def _worker(job: NotebookJob) -> NotebookOutcome:
@@ -226,21 +261,35 @@ def _worker(job: NotebookJob) -> NotebookOutcome:
 
 
 def _run_sequential(jobs: list[NotebookJob], progress: Callable[[ProgressEvent], None] | None,
-                    background: Callable[[], Any] | None) -> tuple[list[NotebookOutcome], Any]:
+                    background: Callable[[], Any] | None, runtime_dir: str | None) -> tuple[list[NotebookOutcome], Any]:
     # The background work runs in a helper thread while the kernels run; the first failure stops the loop.
     outcomes = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clv-report") as helper:
         extra = helper.submit(background) if background is not None else None
-        for job in jobs:
-            outcomes.append(execute_job(job, progress))
-            if not outcomes[-1].ok:
-                break
+        previous = os.environ.get("JUPYTER_RUNTIME_DIR")
+        if runtime_dir:
+            os.environ["JUPYTER_RUNTIME_DIR"] = runtime_dir
+        try:
+            for job in jobs:
+                outcomes.append(execute_job(job, progress))
+                if not outcomes[-1].ok:
+                    break
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): the kernel must not outlive the run
+            stop_descendants()
+            raise
+        finally:
+            if runtime_dir:
+                if previous is None:
+                    os.environ.pop("JUPYTER_RUNTIME_DIR", None)
+                else:
+                    os.environ["JUPYTER_RUNTIME_DIR"] = previous
         result = extra.result() if extra is not None and all(o.ok for o in outcomes) else None
     return outcomes, result
 
 
 def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[ProgressEvent], None] | None,
-                  background: Callable[[], Any] | None) -> tuple[list[NotebookOutcome], Any]:
+                  background: Callable[[], Any] | None, runtime_dir: str | None
+                  ) -> tuple[list[NotebookOutcome], Any]:
     import multiprocessing
     import threading
 
@@ -254,19 +303,25 @@ def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[Prog
     outcomes: dict[str, NotebookOutcome] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clv-report") as helper, \
             ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=ctx, initializer=_init_worker,
-                                initargs=(queue,)) as pool:
+                                initargs=(queue, runtime_dir)) as pool:
         extra = helper.submit(background) if background is not None else None
         pending = {pool.submit(_worker, job) for job in jobs}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                if future.cancelled():
-                    continue
-                outcome = future.result()
-                outcomes[outcome.name] = outcome
-                if not outcome.ok:  # fail fast: drop the notebooks not yet started
-                    for other in pending:
-                        other.cancel()
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if future.cancelled():
+                        continue
+                    outcome = future.result()
+                    outcomes[outcome.name] = outcome
+                    if not outcome.ok:  # fail fast: drop the notebooks not yet started
+                        for other in pending:
+                            other.cancel()
+        except BaseException:  # interrupted: stop the workers and their kernels before the pool waits for them
+            for future in pending:
+                future.cancel()
+            stop_descendants()
+            raise
         ordered = [outcomes[job.name] for job in jobs if job.name in outcomes]
         result = extra.result() if extra is not None and all(o.ok for o in ordered) else None
     if relay is not None:
@@ -276,7 +331,8 @@ def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[Prog
 
 
 def run_jobs(jobs: list[NotebookJob], n_jobs: int = 1, progress: Callable[[ProgressEvent], None] | None = None,
-             background: Callable[[], Any] | None = None) -> tuple[list[NotebookOutcome], Any]:
+             background: Callable[[], Any] | None = None, runtime_dir: str | None = None
+             ) -> tuple[list[NotebookOutcome], Any]:
     """Execute the notebooks, one after another or in ``n_jobs`` processes, stopping at the first failure.
 
     Parameters
@@ -287,6 +343,11 @@ def run_jobs(jobs: list[NotebookJob], n_jobs: int = 1, progress: Callable[[Progr
         Receives every :class:`ProgressEvent`, in the calling process.
     background : callable, optional
         Other work of the run, done in a helper thread of this process while notebooks execute.
+    runtime_dir : str, optional
+        Where the kernels' connection files go (``JUPYTER_RUNTIME_DIR``): a folder of the run's own, removed with it.
+
+    Interrupted (KeyboardInterrupt, or SIGTERM turned into one by the command), every process the run started is
+    stopped before the exception goes on.
 
     Returns
     -------
@@ -295,5 +356,5 @@ def run_jobs(jobs: list[NotebookJob], n_jobs: int = 1, progress: Callable[[Progr
         a notebook failed).
     """
     if n_jobs <= 1 or len(jobs) == 1:
-        return _run_sequential(jobs, progress, background)
-    return _run_parallel(jobs, n_jobs, progress, background)
+        return _run_sequential(jobs, progress, background, runtime_dir)
+    return _run_parallel(jobs, n_jobs, progress, background, runtime_dir)

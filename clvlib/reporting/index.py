@@ -132,7 +132,7 @@ def headline_figures(orders: pd.DataFrame, *, as_of: str | None = None,
     notes = []
     if len(customers):
         figures["repeat_rate"] = float(clvlib.repeat_split(customers).loc["repeat", "customer_share"])
-        figures["top20_share"] = float(clvlib.top_share(customers, [0.2])["share"].iloc[0])
+        figures["top20_share"] = float(clvlib.top_share(customers, fractions=[0.2])["share"].iloc[0])
         result = clvlib.predict_clv(orders, as_of=as_of, intervals=False, **(clv_parameters or {}))
         figures.update(clv_per_customer=result.headline["clv_per_customer"], clv_label=result.label,
                        clv_decision=result.decision)
@@ -346,7 +346,10 @@ def write_history_index(root: str | os.PathLike) -> Path:
                       + (f" · data: {sources[0]}" if len(sources) == 1 else ""), body=body,
                       footer="Rebuilt from every run.json in this folder after each run.")
     target = root / "index.html"
-    target.write_text(page, encoding="utf-8")
+    # Written beside and renamed: two runs finishing at once into one history never leave half a page.
+    partial = root / f".index.html.{os.getpid()}.tmp"
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, target)
     return target
 
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 import warnings
+from contextlib import contextmanager
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,8 @@ from .index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, head
                            period_ends, write_history_index, write_run_index)
 
 __all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "OutputError", "RunResult",
-           "ProgressEvent", "COMMON_PARAMETERS", "check_output_folder", "is_kit_report"]
+           "ProgressEvent", "COMMON_PARAMETERS", "check_output_folder", "is_kit_report", "OutputLocked",
+           "ReportEnvironmentError"]
 
 COMMON_PARAMETERS = ("data", "preset", "columns", "as_of", "currency")
 GENERATOR = "clvlib report"  # recorded in run.json: what marks a folder as one the runner may replace
@@ -42,6 +44,10 @@ GENERATOR = "clvlib report"  # recorded in run.json: what marks a folder as one 
 
 class OutputError(ValueError):
     """The output folder cannot be used (it is not the kit's, holds the data, or is a file); nothing was touched."""
+
+
+class ReportEnvironmentError(OSError):
+    """The machine stopped the run (a full disk, a folder that cannot be written); the previous report is kept."""
 
 
 def is_kit_report(folder: str | os.PathLike) -> bool:
@@ -162,6 +168,86 @@ def find_notebooks(notebooks_dir: str | Path | None = None, names: Sequence[str]
     return sorted(chosen)
 
 
+class OutputLocked(OutputError):
+    """Another run is writing to the same output folder."""
+
+
+@contextmanager
+def _locked(dest: Path):
+    """Hold ``.<dest>.lock`` beside the destination for the run: concurrent runs on one folder are serialised.
+
+    The lock is an OS file lock (``fcntl.flock``), so it dies with its process, SIGKILL included: a crashed run
+    never leaves a folder locked. The file is removed when the run ends; a run that locked a file another run had
+    just removed sees that the path no longer names its file, and tries again. Where ``fcntl`` does not exist
+    (Windows) the lock is advisory only.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no OS lock to take
+        fcntl = None
+    path = dest.with_name(f".{dest.name}.lock")
+    while True:
+        handle = open(path, "a+", encoding="utf-8")
+        if fcntl is None:
+            break
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise OutputLocked(
+                f"--out {dest}: another report run ({holder}) is writing to this folder; wait for it to finish or "
+                "choose another folder. Nothing was changed.") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()  # the file was removed by the run that held it: lock the new one
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        handle.close()
+
+
+def _tidy(dest: Path) -> list[str]:
+    """Before a run, under its lock: what dead runs left beside ``dest`` is put right. Returns what was done.
+
+    A report stranded by a crash between the two renames of a replacement (``.<name>.old-*``) goes back in place
+    when the destination is missing, and is removed when a complete destination exists. Temporary folders of
+    dead runs (``.<name>.tmp-*``, kernel runtime folders ``.<name>.kernels-*``) are removed: no live run can use
+    them, as this run holds the lock.
+    """
+    done = []
+    for name in (dest.name, f"{dest.name}.failed"):
+        target = dest.with_name(name)
+        stranded = sorted(dest.parent.glob(f".{name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in stranded:
+            if not old.is_dir() or not is_kit_report(old):
+                continue
+            if not target.exists():
+                os.replace(old, target)
+                done.append(f"restored {target.name} from a run interrupted while replacing it")
+            else:
+                shutil.rmtree(old, ignore_errors=True)
+                done.append(f"removed {old.name}, left by an interrupted replacement")
+        for pattern in (f".{name}.tmp-*", f".{name}.kernels-*"):
+            for leftover in dest.parent.glob(pattern):
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                    done.append(f"removed {leftover.name}, left by a run that did not finish")
+    return done
+
+
 def _replace_dir(new: Path, dest: Path) -> None:
     # Two renames within one folder (so one file system): the destination holds the old report or the new one,
     # complete, never a mixture; should the second rename fail, the old one is put back.
@@ -248,7 +334,13 @@ def run_report(
     check_clv_parameters(clv_parameters)
     dest = Path(out) if out is not None else REPORTS_DIR / as_of
     check_output_folder(dest, data=data)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.TemporaryFile(dir=dest.parent)  # can the run write beside its destination at all?
+        probe.close()
+    except OSError as error:
+        raise OutputError(f"--out {dest}: the folder {dest.parent} cannot be written ({error.strerror}); choose a "
+                          "folder you can write to. Nothing was changed.") from None
     data_path = str(Path(data).resolve()) if data is not None else None
     common = {"data": data_path, "preset": preset, "columns": columns or None, "as_of": as_of, "currency": currency}
     declared = {p: notebook_parameters(p) for p in sources}
@@ -257,7 +349,26 @@ def run_report(
         warnings.warn(f"No notebook declares the parameter(s) {unknown}; they are ignored.", UserWarning,
                       stacklevel=2)
     data_label = Path(data).name if data is not None else "the bundled demo store"
+    history = history if history is not None else out is None
+    with _locked(dest):
+        for note in _tidy(dest):
+            warnings.warn(f"{dest.parent}: {note}.", UserWarning, stacklevel=2)
+        result = _run_locked(dest, sources, declared, common, data=data, data_label=data_label, preset=preset,
+                             columns=columns, as_of=as_of, currency=currency, params=params,
+                             no_code=no_code, jobs=jobs, progress=progress, orders=orders, history=history,
+                             clv_parameters=clv_parameters, started=started)
+    if history:
+        write_history_index(dest.parent)
+    return result
+
+
+def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *, data, data_label, preset, columns,
+                as_of, currency, params, no_code, jobs, progress, orders, history, clv_parameters,
+                started) -> RunResult:
+    # The run proper, under the destination's lock: a temporary folder beside it, renamed into place at the end.
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    # Kernel connection files go to a folder of this run's own, removed with it (and by the next run after a crash).
+    runtime = Path(tempfile.mkdtemp(prefix=f".{dest.name}.kernels-", dir=dest.parent))
     try:
         jobs_list = []
         for source in sources:
@@ -274,7 +385,8 @@ def run_report(
             jobs_list.sort(key=_expected_cost(dest, jobs_list))
         outcomes, headline = run_jobs(jobs_list, jobs, progress,
                                       background=lambda: headline_figures(orders, as_of=as_of,
-                                                                          clv_parameters=clv_parameters))
+                                                                          clv_parameters=clv_parameters),
+                                      runtime_dir=str(runtime))
         outcomes = sorted(outcomes, key=lambda o: o.name)
         failed = [o for o in outcomes if not o.ok]
         timings = {o.name: o.seconds for o in outcomes}
@@ -285,7 +397,9 @@ def run_report(
         record["generator"] = GENERATOR
         record["status"] = "failed" if failed else "complete"
         record["timings"]["total"] = round(time.perf_counter() - started, 3)
-        history = history if history is not None else out is None
+        environment = [o for o in outcomes if not o.ok and o.environment]
+        if environment:  # the machine, not the notebook: a full disk, a folder that cannot be written
+            raise ReportEnvironmentError(f"{environment[0].ename}: {environment[0].evalue}")
         write_run_index(tmp, record, back_href="../index.html" if history and not failed else None)
         (tmp / "run.json").write_text(_json(record), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a report folder is meant to be shared
@@ -299,8 +413,7 @@ def run_report(
             shutil.rmtree(dest.with_name(f"{dest.name}.failed"), ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if history:
-        write_history_index(dest.parent)
+        shutil.rmtree(runtime, ignore_errors=True)
     return RunResult(out_dir=dest, as_of=as_of, timings=timings, seconds=time.perf_counter() - started,
                      record=record)
 
