@@ -363,3 +363,12 @@ def test_currency_comes_from_the_data_unless_given(workspace, tmp_path):
         received = json.loads((out / "exports" / "01_params" / "params.json").read_text())
         assert received["currency"] == expected
         assert json.loads((out / "run.json").read_text())["parameters"]["currency"] == expected
+
+
+def test_privacy_mode_is_recorded_and_shown(workspace, tmp_path):
+    for extra, says in (([], "keyed pseudonyms for customer ids, no emails"), (["--with-emails"], "--with-emails")):
+        out = tmp_path / f"out{len(extra)}"
+        assert main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "-q",
+                     "--notebooks", "01", "--notebooks-dir", str(workspace / "nb"), *extra]) == 0
+        assert says in json.loads((out / "run.json").read_text())["privacy"]
+        assert says in _text((out / "index.html").read_text())

@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only these notebooks, by name or number; comma list. Example: --notebooks 02,04_rfm")
     report.add_argument("--no-code", action="store_true",
                         help="hide code cells in the HTML (for business readers); the .ipynb keeps everything")
+    report.add_argument("--with-emails", action="store_true",
+                        help="show customer ids and emails in exports and tables (contact data: keep the report "
+                             "inside the team that may see it); default: keyed pseudonyms and no emails")
     report.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="notebooks executed in parallel processes (default 1). Example: --jobs 2")
     report.add_argument("--currency", metavar="CODE",
@@ -234,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     progress = _Progress(args.quiet, several_dates=len(dates) > 1 or bool(args.every))
     common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,
-                  notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress)
+                  notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress,
+                  with_emails=args.with_emails)
     def interrupted(signum, frame):  # SIGTERM ends the run the way Ctrl-C does: children stopped, files removed
         raise KeyboardInterrupt(signum)
 

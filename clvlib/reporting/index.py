@@ -240,6 +240,8 @@ def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str |
         + (f"<h2>Exports</h2><ul>{export_list}</ul>" if exports else "")
         + "<h2>Data cleaning</h2>" + _cleaning_table(record["cleaning"], currency)
     )
+    if record.get("privacy"):
+        body += f'<p class="note">Customer data in this report: {html.escape(record["privacy"])}.</p>'
     data = record["data"]
     digest = html.escape(str(data["sha256"]))[:16]
     footer = (f'Run record: <a href="run.json">run.json</a> · data sha256 {digest}… · '
@@ -290,7 +292,7 @@ def _trend_chart(history: pd.DataFrame) -> str:
     dates = pd.to_datetime(history.index)
     counts = FuncFormatter(lambda x, _pos=None: f"{x:,.0f}")
     fig = Figure(figsize=(10, 3.2), dpi=110, layout="constrained")
-    panels = [("revenue", f"Revenue ({currency})", money_formatter(currency)),
+    panels = [("revenue", f"Revenue ({currency})", money_formatter(currency=currency)),
               ("customers", "Customers", counts),
               ("repeat_rate", "Repeat rate, top-20 % share", percent_formatter())]
     for ax, (key, title, formatter) in zip(fig.subplots(1, 3), panels):

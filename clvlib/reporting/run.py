@@ -277,6 +277,7 @@ def run_report(
     notebooks: Sequence[str] | None = None,
     notebooks_dir: str | os.PathLike | None = None,
     no_code: bool = False,
+    with_emails: bool = False,
     jobs: int = 1,
     progress: Callable[[ProgressEvent], None] | None = None,
     orders: Any = None,
@@ -301,6 +302,9 @@ def run_report(
         Where the notebooks are (developers and tests).
     no_code : bool, default False
         HTML without code cells, for business readers.
+    with_emails : bool, default False
+        Exports and tables show customer ids and emails (notebook parameter ``with_emails``); by default they show
+        keyed pseudonyms and no emails. ``run.json`` and the index say which.
     jobs : int, default 1
         Notebooks executed in parallel processes.
     progress : callable, optional
@@ -342,7 +346,8 @@ def run_report(
         raise OutputError(f"--out {dest}: the folder {dest.parent} cannot be written ({error.strerror}); choose a "
                           "folder you can write to. Nothing was changed.") from None
     data_path = str(Path(data).resolve()) if data is not None else None
-    common = {"data": data_path, "preset": preset, "columns": columns or None, "as_of": as_of, "currency": currency}
+    common = {"data": data_path, "preset": preset, "columns": columns or None, "as_of": as_of, "currency": currency,
+              "with_emails": bool(with_emails)}
     declared = {p: notebook_parameters(p) for p in sources}
     unknown = sorted(set(params or {}) - set().union(*declared.values()))
     if unknown:
@@ -356,6 +361,7 @@ def run_report(
         result = _run_locked(dest, sources, declared, common, data=data, data_label=data_label, preset=preset,
                              columns=columns, as_of=as_of, currency=currency, params=params,
                              no_code=no_code, jobs=jobs, progress=progress, orders=orders, history=history,
+                             with_emails=with_emails,
                              clv_parameters=clv_parameters, started=started)
     if history:
         write_history_index(dest.parent)
@@ -363,8 +369,8 @@ def run_report(
 
 
 def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *, data, data_label, preset, columns,
-                as_of, currency, params, no_code, jobs, progress, orders, history, clv_parameters,
-                started) -> RunResult:
+                as_of, currency, params, no_code, jobs, progress, orders, history, clv_parameters, started,
+                with_emails) -> RunResult:
     # The run proper, under the destination's lock: a temporary folder beside it, renamed into place at the end.
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     # Kernel connection files go to a folder of this run's own, removed with it (and by the next run after a crash).
@@ -395,6 +401,8 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
                                   params=params, no_code=no_code, timings=timings, jobs=jobs, reports=reports,
                                   headline=headline)
         record["generator"] = GENERATOR
+        record["privacy"] = ("contact data: customer ids and emails as in the data (--with-emails)" if with_emails
+                             else "keyed pseudonyms for customer ids, no emails")
         record["status"] = "failed" if failed else "complete"
         record["timings"]["total"] = round(time.perf_counter() - started, 3)
         environment = [o for o in outcomes if not o.ok and o.environment]
