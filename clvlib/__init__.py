@@ -28,9 +28,9 @@ from .pareto import (gini, lorenz_curve, repeat_buyers, repeat_split, repeat_spl
 from .profit import margin_rate, order_profit, profit_clv, profit_gap_table
 from .rfm import (GONE, NEW, PLAYBOOK, RFM_VALUES, SCHEMES, SCORE_COLUMNS, SegmentMigration, export_segments,
                   export_tables, latest_emails, load_scheme, migration_headlines, neutralise_formulas,
-                  pseudonymise_ids, rfm_grid, rfm_scores, rfm_segments, rfm_table, scheme_grid, scheme_table,
-                  score_thresholds, segment_headlines, segment_migration, segment_playbook, segment_summary,
-                  validate_scheme)
+                  project_key, pseudonymise_ids, pseudonymise_table, rfm_grid, rfm_scores, rfm_segments, rfm_table,
+                  scheme_grid, scheme_table, score_thresholds, segment_headlines, segment_migration, segment_playbook,
+                  segment_summary, validate_scheme)
 from .sql import SQL_DIALECTS, customer_summary_sql, summary_sql
 from .summary import SUMMARY_COLUMNS, calibration_holdout, customer_summary
 
@@ -75,7 +75,7 @@ __all__ = [
     "load_scheme", "validate_scheme", "rfm_segments", "PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook",
     "segment_summary", "segment_headlines", "NEW", "GONE", "SegmentMigration", "segment_migration",
     "migration_headlines", "export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids",
-    "latest_emails",
+    "pseudonymise_table", "project_key", "latest_emails",
 ]
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._validation import check_argument, validate_columns
 from .errors import DataError
-from .formatting import format_money, format_pct
+from .formatting import escape_markdown, format_pct, markdown_money
 from .pareto import gini, repeat_split, share_for_value, top_share
 
 __all__ = [
@@ -147,7 +147,7 @@ def aov_bands(
 
 
 def order_value_stats(
-    orders: pd.DataFrame, percentiles: Sequence[float] = (0.1, 0.25, 0.75, 0.9, 0.99),
+    orders: pd.DataFrame, *, percentiles: Sequence[float] = (0.1, 0.25, 0.75, 0.9, 0.99),
 ) -> pd.Series:
     """Summary of the order-value distribution (all orders, guests included), and how far the mean is off.
 
@@ -180,15 +180,17 @@ def order_value_stats(
 
 
 def describe_order_values(stats: pd.Series, *, currency: str = "USD") -> str:
-    """A sentence on the AOV against the median order, from :func:`order_value_stats`.
+    """A Markdown sentence on the AOV against the median order, from :func:`order_value_stats`.
+
+    Money is escaped for Markdown (``\\$40``: two amounts are not a formula), as is the currency code.
 
     Examples
     --------
     >>> stats = pd.Series({"mean": 40.0, "median": 20.0, "skewness": 2.1, "share_below_mean": 0.8})
-    >>> describe_order_values(stats)  # doctest: +ELLIPSIS
-    'The average order (AOV) is $40 but the median order is $20: 80 % of orders are below the average, because...'
+    >>> print(describe_order_values(stats))  # doctest: +ELLIPSIS
+    The average order (AOV) is \\$40 but the median order is \\$20: 80 % of orders are below the average, because...
     """
-    mean, median = format_money(stats["mean"], currency), format_money(stats["median"], currency)
+    mean, median = markdown_money(stats["mean"], currency), markdown_money(stats["median"], currency)
     if stats["mean"] > 1.1 * stats["median"] and stats["skewness"] > 0.5:
         return (
             f"The average order (AOV) is {mean} but the median order is {median}: {format_pct(stats['share_below_mean'])}"
@@ -339,7 +341,7 @@ def pareto_headlines(
     currency: str = "USD",
     fraction: float = 0.2,
     multipliers: Sequence[float] = (0.5, 2.0),
-    value: str = "total_revenue",
+    value_column: str = "total_revenue",
 ) -> list[str]:
     """The headline findings as sentences, each computed from the tables of this module and :mod:`clvlib.aov`.
 
@@ -355,12 +357,13 @@ def pareto_headlines(
         The "top" share of customers in the first sentence.
     multipliers : sequence of float
         AOV band edges (see :func:`clvlib.aov_bands`); the sentence compares the lowest and the highest band.
-    value : str
+    value_column : str, default "total_revenue"
         Customer column the concentration sentences are about.
 
     Returns
     -------
-    list of str: top-share, 80 %-of-value, repeat customers, AOV bands, mean vs median order, Gini.
+    list of str: top-share, 80 %-of-value, repeat customers, AOV bands, mean vs median order, Gini; Markdown
+    sentences, money escaped (``\\$110``).
 
     Examples
     --------
@@ -370,19 +373,20 @@ def pareto_headlines(
     >>> pareto_headlines(customers, orders)[0]
     'Your top 20 % of customers (1 person) bring 80 % of revenue.'
     """
-    noun = _NOUNS.get(value, f"`{value}`")
-    top = top_share(customers, [fraction], value).iloc[0]
+    noun = _NOUNS.get(value_column) or (f"`{value_column}`" if "`" not in str(value_column)
+                                        else escape_markdown(value_column))
+    top = top_share(customers, fractions=[fraction], column=value_column).iloc[0]
     k = int(top["k"])
     split = repeat_split(customers)
     rep, one = split.loc["repeat"], split.loc["one-time"]
     bands = aov_bands(orders, by="customer", multipliers=multipliers)
     low, high = bands.iloc[0], bands.iloc[-1]
-    aov = format_money(bands.attrs["store_aov"], currency)
-    g = gini(customers, value)
+    aov = markdown_money(bands.attrs["store_aov"], currency)
+    g = gini(customers, column=value_column)
     return [
         f"Your top {format_pct(fraction)} of customers ({k:,} {'person' if k == 1 else 'people'}) bring "
         f"{format_pct(top['share'])} of {noun}.",
-        f"{format_pct(share_for_value(customers, 0.8, value))} of customers make 80 % of {noun}.",
+        f"{format_pct(share_for_value(customers, target=0.8, column=value_column))} of customers make 80 % of {noun}.",
         f"Repeat customers are {format_pct(rep['customer_share'])} of customers ({int(rep['customers']):,}) and make "
         f"{format_pct(rep['revenue_share'])} of revenue; one-time buyers are {format_pct(one['customer_share'])} and make "
         f"{format_pct(one['revenue_share'])}.",

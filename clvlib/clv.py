@@ -48,7 +48,7 @@ def _annuity_years(years: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return whole_years + part * (1 + rate) ** -years
 
 
-def simple_clv(aov, purchases_per_year, years, margin=1.0, annual_discount_rate=0.0):
+def simple_clv(*, aov, purchases_per_year, years, margin=1.0, annual_discount_rate=0.0):
     """The teaching formula: average order value × purchases per year × years as a customer × margin.
 
     Without discounting, ``CLV = aov × purchases_per_year × years × margin``. With an annual discount rate ``d``,
@@ -76,14 +76,19 @@ def simple_clv(aov, purchases_per_year, years, margin=1.0, annual_discount_rate=
 
     Examples
     --------
-    >>> simple_clv(200, 4, 3)          # $200 × 4 a year × 3 years
+    >>> simple_clv(aov=200, purchases_per_year=4, years=3)          # $200 × 4 a year × 3 years
     2400.0
-    >>> simple_clv(50, 4, 3)
-    600.0
-    >>> simple_clv(30, 12, 1)          # $30 a month for 12 months
+    >>> simple_clv(aov=30, purchases_per_year=12, years=1)          # $30 a month for 12 months
     360.0
-    >>> round(simple_clv(200, 4, 3, margin=0.3, annual_discount_rate=0.1), 2)   # 240/1.1 + 240/1.1² + 240/1.1³
+    >>> round(simple_clv(aov=200, purchases_per_year=4, years=3, margin=0.3, annual_discount_rate=0.1), 2)
     596.84
+
+    The discounted figure is 240/1.1 + 240/1.1² + 240/1.1³. Inputs broadcast, and a Series keeps its index:
+
+    >>> simple_clv(aov=pd.Series([50.0, 200.0], index=["a", "b"]), purchases_per_year=4, years=3)
+    a     600.0
+    b    2400.0
+    dtype: float64
     """
     a, p, y, m, d = (np.asarray(x, dtype=np.float64) for x in (aov, purchases_per_year, years, margin,
                                                                  annual_discount_rate))
@@ -95,7 +100,7 @@ def simple_clv(aov, purchases_per_year, years, margin=1.0, annual_discount_rate=
     return _shape_like(np.asarray(value), aov, purchases_per_year, years, margin, annual_discount_rate)
 
 
-def retention_clv(margin_per_period, retention_rate, discount_rate):
+def retention_clv(*, margin_per_period, retention_rate, discount_rate):
     """CLV of a customer who brings a margin each period and stays with a constant retention rate.
 
     ``CLV = m · r / (1 + d − r)``: the sum over periods ``t = 1, 2, ...`` of ``m · r^t / (1 + d)^t``, the margin
@@ -122,8 +127,10 @@ def retention_clv(margin_per_period, retention_rate, discount_rate):
 
     Examples
     --------
-    >>> round(retention_clv(100, 0.8, 0.1), 2)     # 100 × 0.8 / 0.3
+    >>> round(retention_clv(margin_per_period=100, retention_rate=0.8, discount_rate=0.1), 2)  # 100 × 0.8 / 0.3
     266.67
+    >>> retention_clv(margin_per_period=100, retention_rate=np.array([0.5, 0.8]), discount_rate=0.1).round(2)
+    array([ 83.33, 266.67])
     """
     m, r, d = (np.asarray(x, dtype=np.float64) for x in (margin_per_period, retention_rate, discount_rate))
     if np.any((r < 0) | (r >= 1)):
@@ -134,10 +141,10 @@ def retention_clv(margin_per_period, retention_rate, discount_rate):
 
 
 def what_if_table(
+    *,
     aov: float,
     purchases_per_year: float,
     years: float,
-    *,
     margin: float = 1.0,
     annual_discount_rate: float = 0.0,
     aov_uplift: float = 0.10,
@@ -165,7 +172,7 @@ def what_if_table(
 
     Examples
     --------
-    >>> what_if_table(200, 4, 3)[["clv", "change"]]
+    >>> what_if_table(aov=200, purchases_per_year=4, years=3)[["clv", "change"]]
                           clv  change
     scenario
     baseline           2400.0     0.0
@@ -184,7 +191,8 @@ def what_if_table(
     }
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["aov", "purchases_per_year", "years"])
     table.index.name = "scenario"
-    table["clv"] = simple_clv(table["aov"], table["purchases_per_year"], table["years"], margin, annual_discount_rate)
+    table["clv"] = simple_clv(aov=table["aov"], purchases_per_year=table["purchases_per_year"], years=table["years"],
+                              margin=margin, annual_discount_rate=annual_discount_rate)
     base = table["clv"].iloc[0]
     table["change"] = table["clv"] - base
     table["change_pct"] = table["change"] / base if base else np.nan
@@ -297,7 +305,8 @@ def store_clv_inputs(
         margin_rate = float(profit.sum()) / revenue
         rows.append(("gross_margin_rate", margin_rate, "share of revenue", "gross margin / revenue (last period)",
                      f"{profit.sum():,.2f} / {revenue:,.2f}"))
-    clv = simple_clv(aov, ppy, lifespan, margin_rate, annual_discount_rate) if np.isfinite(lifespan) else np.inf
+    clv = simple_clv(aov=aov, purchases_per_year=ppy, years=lifespan, margin=margin_rate,
+                     annual_discount_rate=annual_discount_rate) if np.isfinite(lifespan) else np.inf
     rows.append(("simple_clv", clv, "money per customer",
                  "AOV × purchases per year × lifespan" + (" × margin rate" if profit is not None else "")
                  + (f", discounted at {annual_discount_rate:.0%} a year" if annual_discount_rate else ""),
@@ -326,10 +335,10 @@ def describe_store_inputs(inputs: pd.DataFrame, *, currency: str = "USD") -> str
     >>> describe_store_inputs(_no_inputs("the history is one day long."))
     "The simple formula's inputs cannot be estimated from this data: the history is one day long."
     """
-    from .formatting import format_money, format_pct
+    from .formatting import format_pct, markdown_money
 
-    def money(value: float) -> str:
-        return format_money(value, currency).replace("$", "\\$")
+    def money(value: float) -> str:  # "\\$12": two amounts are not a formula; the currency code escaped too
+        return markdown_money(value, currency)
 
     if inputs.attrs.get("unavailable"):
         return f"The simple formula's inputs cannot be estimated from this data: {inputs.attrs['unavailable']}"

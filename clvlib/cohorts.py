@@ -215,7 +215,7 @@ def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by
 
 
 def ltv_cac(
-    customers: pd.DataFrame, marketing_spend: pd.DataFrame, *, ltv: str = "clv", by="channel", as_of=None,
+    customers: pd.DataFrame, marketing_spend: pd.DataFrame, *, ltv_column: str = "clv", by="channel", as_of=None,
 ) -> pd.DataFrame:
     """LTV:CAC per group: the mean value of an acquired customer over what it cost to acquire one.
 
@@ -224,10 +224,10 @@ def ltv_cac(
     Parameters
     ----------
     customers : DataFrame
-        Customer table with ``channel``, ``first_order`` (or ``cohort``) and the ``ltv`` column.
+        Customer table with ``channel``, ``first_order`` (or ``cohort``) and the ``ltv_column`` column.
     marketing_spend : DataFrame
         ``month``, ``channel``, ``spend``.
-    ltv : str, default "clv"
+    ltv_column : str, default "clv"
         Column of ``customers`` holding each customer's lifetime value (historical or predicted, money).
     by : {"channel", "cohort", ("channel", "cohort")}
         Grouping.
@@ -240,13 +240,13 @@ def ltv_cac(
     customers, money) and ``ltv_cac`` (NaN where CAC is 0 or unknown).
     """
     keys = _keys(by)
-    validate_columns(customers, (ltv,), source="customers", what="customer table")
+    validate_columns(customers, (ltv_column,), source="customers", what="customer table")
     spend = _spend_by_month(marketing_spend, as_of)
     with warnings.catch_warnings():  # cac_by_channel's warning about the spend is raised once, here
         warnings.simplefilter("ignore", UserWarning)
         table = cac_by_channel(marketing_spend, customers, by=by, as_of=as_of)
     _warn_spend_after(spend, customers, as_of)
-    mean_ltv = _acquired(customers, spend, keys, as_of).groupby(keys)[ltv].mean()
+    mean_ltv = _acquired(customers, spend, keys, as_of).groupby(keys)[ltv_column].mean()
     table["ltv"] = mean_ltv.reindex(table.index).astype(np.float64)
     table["ltv_cac"] = (table["ltv"] / table["cac"]).where(table["cac"] > 0)
     return table
@@ -410,17 +410,17 @@ def cac_payback(curves: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def clv_by_group(customers: pd.DataFrame, by: str = "product", *, clv: str = "clv") -> pd.DataFrame:
+def clv_by_group(customers: pd.DataFrame, *, by: str = "product", clv_column: str = "clv") -> pd.DataFrame:
     """CLV per first product, channel or cohort: which acquisitions bring customers who come back.
 
     Parameters
     ----------
     customers : DataFrame
-        Customer table with the ``by`` column (``cohort`` may come from ``first_order``) and ``clv``; with
+        Customer table with the ``by`` column (``cohort`` may come from ``first_order``) and ``clv_column``; with
         ``n_orders`` the repeat rate is added.
     by : {"product", "channel", "cohort"}
         Grouping.
-    clv : str, default "clv"
+    clv_column : str, default "clv"
         Column with each customer's lifetime value (money).
 
     Returns
@@ -441,13 +441,13 @@ def clv_by_group(customers: pd.DataFrame, by: str = "product", *, clv: str = "cl
     """
     check_argument("by", ["product", "channel", "cohort"], by)
     frame = _with_cohort(customers, [by])
-    validate_columns(frame, (by, clv), source="customers", what="customer table")
+    validate_columns(frame, (by, clv_column), source="customers", what="customer table")
     grouped = frame.groupby(by)
     table = pd.DataFrame({
         "customers": grouped.size(),
-        "clv_mean": grouped[clv].mean(),
-        "clv_median": grouped[clv].median(),
-        "clv_total": grouped[clv].sum(),
+        "clv_mean": grouped[clv_column].mean(),
+        "clv_median": grouped[clv_column].median(),
+        "clv_total": grouped[clv_column].sum(),
     })
     table.insert(1, "customer_share", table["customers"] / table["customers"].sum())
     table["clv_share"] = table["clv_total"] / table["clv_total"].sum()

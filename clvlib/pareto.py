@@ -1,9 +1,10 @@
 """How concentrated is a store's value: top shares, the Lorenz curve, Gini, one-time vs repeat customers.
 
 All the per-customer functions take the customer table of :func:`clvlib.customer_summary` (indexed by
-``customer_id``; guests are not in it) and a ``value`` column to rank customers by (``"total_revenue"`` by
-default). Shares are fractions (0.67 is 67 %). The per-period functions take the orders table instead, because a
-customer's value *within* a year or quarter is a sum of that period's orders; they too leave guest orders out.
+``customer_id``; guests are not in it) and the name of the one column they rank customers by, ``column``
+(``"total_revenue"`` by default). Shares are fractions (0.67 is 67 %). The per-period functions take the orders
+table instead, because a customer's value *within* a year or quarter is a sum of that period's orders; they too
+leave guest orders out.
 
 Ties never change a share: the top ``k`` customers' total is the same whichever of several equal customers is
 counted at the boundary. Lists of customers (:func:`top_customers`) break ties by value, then by ``customer_id``,
@@ -65,10 +66,11 @@ def _check_fraction(name: str, fraction: float) -> float:
 
 def top_share(
     customers: pd.DataFrame,
+    *,
     fractions: Sequence[float] = (0.01, 0.05, 0.1, 0.2, 0.5),
-    value: str = "total_revenue",
+    column: str = "total_revenue",
 ) -> pd.DataFrame:
-    """Share of the total ``value`` brought by the top ``fraction`` of customers.
+    """Share of the total of ``column`` brought by the top ``fraction`` of customers.
 
     The top fraction ``f`` of ``n`` customers is the ``k = ceil(f × n)`` customers with the largest values (at
     least one customer, so in a store with fewer than ``1 / f`` customers "the top f" is the single best one).
@@ -79,7 +81,7 @@ def top_share(
         Customer table (:func:`clvlib.customer_summary`); guests are not customers.
     fractions : sequence of float
         Shares of customers in (0, 1].
-    value : str
+    column : str, default "total_revenue"
         Column to rank and sum, e.g. ``"total_revenue"`` or ``"n_orders"``.
 
     Returns
@@ -97,7 +99,7 @@ def top_share(
     0.5       3             0.6   80.0    0.8
     1.0       5             1.0  100.0    1.0
     """
-    values = np.sort(_values(customers, value))[::-1]
+    values = np.sort(_values(customers, column))[::-1]
     n, total = values.size, values.sum()
     cumulative = np.cumsum(values)
     fractions = [_check_fraction("fractions", f) for f in fractions]
@@ -109,7 +111,7 @@ def top_share(
     )
 
 
-def lorenz_curve(customers: pd.DataFrame, value: str = "total_revenue") -> pd.DataFrame:
+def lorenz_curve(customers: pd.DataFrame, *, column: str = "total_revenue") -> pd.DataFrame:
     """The Lorenz curve: cumulative share of value against cumulative share of customers, smallest first.
 
     Returns
@@ -127,7 +129,7 @@ def lorenz_curve(customers: pd.DataFrame, value: str = "total_revenue") -> pd.Da
     1             0.5         0.25
     2             1.0         1.00
     """
-    values = np.sort(_values(customers, value))
+    values = np.sort(_values(customers, column))
     n = values.size
     return pd.DataFrame({
         "customer_share": np.arange(n + 1) / n,
@@ -135,8 +137,8 @@ def lorenz_curve(customers: pd.DataFrame, value: str = "total_revenue") -> pd.Da
     })
 
 
-def gini(customers: pd.DataFrame, value: str = "total_revenue") -> float:
-    """Gini coefficient of ``value`` across customers: 0 when all spend the same, near 1 when one makes it all.
+def gini(customers: pd.DataFrame, *, column: str = "total_revenue") -> float:
+    """Gini coefficient of ``column`` across customers: 0 when all spend the same, near 1 when one makes it all.
 
     With values sorted ascending, :math:`x_{(1)} \\le \\dots \\le x_{(n)}`,
 
@@ -151,25 +153,25 @@ def gini(customers: pd.DataFrame, value: str = "total_revenue") -> float:
     >>> round(gini(pd.DataFrame({"total_revenue": [0.0, 0.0, 0.0, 10.0]})), 4)
     0.75
     """
-    values = np.sort(_values(customers, value))
+    values = np.sort(_values(customers, column))
     n = values.size
     weights = 2 * np.arange(1, n + 1) - n - 1
     return float(weights @ values / (n * values.sum()))
 
 
-def share_for_value(customers: pd.DataFrame, target: float = 0.8, value: str = "total_revenue") -> float:
-    """Smallest share of customers that together make at least ``target`` of the total ``value``.
+def share_for_value(customers: pd.DataFrame, *, target: float = 0.8, column: str = "total_revenue") -> float:
+    """Smallest share of customers that together make at least ``target`` of the total of ``column``.
 
     The best customers are counted one by one until their running total reaches ``target`` × total; the result is
     how many were needed, divided by the number of customers. The "80/20 rule" says this is 0.2 for ``target=0.8``.
 
     Examples
     --------
-    >>> share_for_value(pd.DataFrame({"total_revenue": [50.0, 30, 10, 5, 5]}), 0.8)
+    >>> share_for_value(pd.DataFrame({"total_revenue": [50.0, 30, 10, 5, 5]}), target=0.8)
     0.4
     """
     target = _check_fraction("target", target)
-    values = np.sort(_values(customers, value))[::-1]
+    values = np.sort(_values(customers, column))[::-1]
     cumulative = np.cumsum(values) / values.sum()
     # A tolerance, so that a running share of 0.7999999999999999 counts as reaching 0.8.
     k = int(np.searchsorted(cumulative, target - 1e-12)) + 1
@@ -237,7 +239,7 @@ def _period_sums(orders: pd.DataFrame, freq: str, value: str) -> pd.DataFrame:
 
 
 def top_share_by_period(
-    orders: pd.DataFrame, freq: str = "Y", fraction: float = 0.2, value: str = "revenue",
+    orders: pd.DataFrame, *, freq: str = "Y", fraction: float = 0.2, value_column: str = "revenue",
 ) -> pd.DataFrame:
     """The top ``fraction`` of each period's customers and their share of that period's value, plus its Gini.
 
@@ -251,7 +253,7 @@ def top_share_by_period(
         Calendar year, quarter or month. The first and last periods may be partial.
     fraction : float
         Share of each period's customers counted as its top (``k = ceil(fraction × n)``, as in :func:`top_share`).
-    value : str
+    value_column : str, default "revenue"
         Orders column to sum per customer.
 
     Returns
@@ -261,7 +263,7 @@ def top_share_by_period(
     ``gini`` (of the period's per-customer values, as in :func:`gini`).
     """
     fraction = _check_fraction("fraction", fraction)
-    sums = _period_sums(orders, freq, value)
+    sums = _period_sums(orders, freq, value_column)
     group = sums.groupby("period")
     n = group["rank"].transform("size").to_numpy()
     k = _top_k(fraction, n)
@@ -280,11 +282,11 @@ def top_share_by_period(
     with np.errstate(invalid="ignore", divide="ignore"):
         table["share"] = table["top_total"] / table["total"]
         table["gini"] = table.pop("gini_num") / (table["customers"] * table["total"])
-    table.attrs.update(freq=freq, fraction=fraction, value=value)
+    table.attrs.update(freq=freq, fraction=fraction, value=value_column)
     return table
 
 
-def repeat_split_by_period(orders: pd.DataFrame, freq: str = "Y") -> pd.DataFrame:
+def repeat_split_by_period(orders: pd.DataFrame, *, freq: str = "Y") -> pd.DataFrame:
     """One-time vs repeat customers within each period: the trend of :func:`repeat_split`.
 
     A customer is a repeat customer *of the period* when they placed more than one order in it; guest orders are
@@ -330,15 +332,24 @@ def _ranked(customers: pd.DataFrame, value: str) -> pd.DataFrame:
     return ranked.assign(rank=np.arange(1, len(ranked) + 1), share=share, cumulative_share=np.cumsum(share))
 
 
-def top_customers(customers: pd.DataFrame, n: int = 20, value: str = "total_revenue") -> pd.DataFrame:
-    """The ``n`` best customers by ``value``, with their rank, share and running share of the total.
+def top_customers(customers: pd.DataFrame, *, n: int = 20, column: str = "total_revenue") -> pd.DataFrame:
+    """The ``n`` best customers by ``column``, with their rank, share and running share of the total.
 
     Ties are broken by ``customer_id``, so the list is the same on every run. ``result.to_csv(path)`` exports it.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table (:func:`clvlib.customer_summary`).
+    n : int, default 20
+        Number of customers listed.
+    column : str, default "total_revenue"
+        Column to rank customers by.
 
     Returns
     -------
     DataFrame indexed by ``customer_id``: the customer table's columns plus ``rank`` (1 = best), ``share`` and
-    ``cumulative_share`` of the total ``value``.
+    ``cumulative_share`` of the total of ``column``.
 
     Examples
     --------
@@ -352,7 +363,7 @@ def top_customers(customers: pd.DataFrame, n: int = 20, value: str = "total_reve
     """
     if not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"`n` must be a positive whole number of customers, but {n!r} was passed.")
-    return _ranked(customers, value).head(n)
+    return _ranked(customers, column).head(n)
 
 
 def repeat_buyers(customers: pd.DataFrame) -> pd.DataFrame:

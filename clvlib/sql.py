@@ -89,9 +89,9 @@ def _date_literal(value) -> str:
 def summary_sql(
     source: str = "orders",
     *,
-    customer_id: str = "customer_id",
-    order_date: str = "order_date",
-    revenue: str = "revenue",
+    customer_id_column: str = "customer_id",
+    order_date_column: str = "order_date",
+    revenue_column: str = "revenue",
     as_of=None,
     time_unit: str = "D",
     dialect: str = "duckdb",
@@ -103,7 +103,7 @@ def summary_sql(
     source : str
         What follows ``FROM``: a table name (``sales.orders``) or a table function
         (``read_parquet('orders/*/*.parquet')``). Inserted as written; it is SQL, not a value.
-    customer_id, order_date, revenue : str
+    customer_id_column, order_date_column, revenue_column : str
         Column names in ``source``. Rows without a customer id (guest orders) are left out.
     as_of : date-like, optional
         End of the observation period; orders after it are ignored. Defaults to the last order date.
@@ -120,7 +120,7 @@ def summary_sql(
 
     Examples
     --------
-    >>> print(summary_sql("shop.orders", customer_id="email", dialect="spark").splitlines()[1])
+    >>> print(summary_sql("shop.orders", customer_id_column="email", dialect="spark").splitlines()[1])
         SELECT `email` AS customer_id, CAST(`order_date` AS DATE) AS order_day, CAST(`revenue` AS DOUBLE) AS revenue
     """
     unit_days = check_time_unit(time_unit)
@@ -129,9 +129,9 @@ def summary_sql(
     end = "(SELECT MAX(order_day) FROM known_orders)" if as_of is None else _date_literal(as_of)
     return _TEMPLATE.format(
         source=source,
-        cid=quote.format(customer_id),
-        date=quote.format(order_date),
-        rev=quote.format(revenue),
+        cid=quote.format(customer_id_column),
+        date=quote.format(order_date_column),
+        rev=quote.format(revenue_column),
         as_of=end,
         recency=diff.format(start="first_order", end="last_order"),
         age=diff.format(start="first_order", end=end),
@@ -212,9 +212,9 @@ def customer_summary_sql(
     *,
     as_of=None,
     time_unit: str = "D",
-    customer_id: str = "customer_id",
-    order_date: str = "order_date",
-    revenue: str = "revenue",
+    customer_id_column: str = "customer_id",
+    order_date_column: str = "order_date",
+    revenue_column: str = "revenue",
     memory_limit: str | None = None,
     threads: int | None = None,
     progress: bool | Callable[[float], None] | None = None,
@@ -230,7 +230,7 @@ def customer_summary_sql(
         three columns.
     as_of, time_unit
         As for :func:`clvlib.customer_summary`.
-    customer_id, order_date, revenue : str
+    customer_id_column, order_date_column, revenue_column : str
         Source column names of the three columns used (files keep their own names).
     memory_limit : str, optional
         DuckDB's memory cap, e.g. ``"2GB"``; past it the grouping spills to a temporary folder.
@@ -262,16 +262,17 @@ def customer_summary_sql(
 
     check_time_unit(time_unit)
     if isinstance(source, pd.DataFrame):
-        validate_columns(source, (customer_id, order_date, revenue), source="orders", what="orders table")
-        dates = source[order_date]
+        validate_columns(source, (customer_id_column, order_date_column, revenue_column), source="orders",
+                         what="orders table")
+        dates = source[order_date_column]
         if not pd.api.types.is_datetime64_any_dtype(dates):
             raise DataError(
-                f"orders: column `{order_date}` must hold dates (datetime64), but has dtype {dates.dtype}; "
+                f"orders: column `{order_date_column}` must hold dates (datetime64), but has dtype {dates.dtype}; "
                 "convert with pd.to_datetime."
             )
         if isinstance(dates.dtype, pd.DatetimeTZDtype):  # the store's own calendar dates, as customer_summary
-            source = source.assign(**{order_date: dates.dt.tz_localize(None)})
-    relation, frame = _relation(source, customer_id)
+            source = source.assign(**{order_date_column: dates.dt.tz_localize(None)})
+    relation, frame = _relation(source, customer_id_column)
     report = _log_progress() if progress is True else (progress or None)
     with tempfile.TemporaryDirectory(prefix="clvlib-duckdb-") as spill, duckdb.connect() as con:
         con.execute(f"SET temp_directory = {_quote_path(spill)}")
@@ -285,14 +286,15 @@ def customer_summary_sql(
         con.execute(f"SET enable_progress_bar = {str(report is not None).lower()}")
         con.execute("SET enable_progress_bar_print = false")
         if frame is not None:
-            con.register("orders_frame", frame[[customer_id, order_date, revenue]])
-        as_of_day, guests, after = _bookkeeping(con, relation, customer_id, order_date, as_of)
+            con.register("orders_frame", frame[[customer_id_column, order_date_column, revenue_column]])
+        as_of_day, guests, after = _bookkeeping(con, relation, customer_id_column, order_date_column, as_of)
         sql = summary_sql(
-            relation, customer_id=customer_id, order_date=order_date, revenue=revenue,
+            relation, customer_id_column=customer_id_column, order_date_column=order_date_column,
+            revenue_column=revenue_column,
             as_of=as_of_day, time_unit=time_unit,
         )
         result = _run(con, sql, report)
-    id_dtype = frame[customer_id].dtype if frame is not None else "str"
+    id_dtype = frame[customer_id_column].dtype if frame is not None else "str"
     if isinstance(id_dtype, pd.CategoricalDtype):
         id_dtype = id_dtype.categories.dtype
     result = _to_customer_table(result, id_dtype)

@@ -282,6 +282,7 @@ def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") 
 
 def calibration_holdout(
     orders: pd.DataFrame,
+    *,
     calibration_end,
     observation_end=None,
     time_unit: str = "D",
@@ -289,6 +290,17 @@ def calibration_holdout(
     """Split orders at ``calibration_end``: a calibration summary plus what each customer did afterwards.
 
     Customers are those with a first order on or before ``calibration_end`` (the cohort a model is fitted on).
+
+    Parameters
+    ----------
+    orders : DataFrame
+        The orders table (output of :func:`clvlib.read_transactions`).
+    calibration_end : date-like
+        Last day of the calibration period (inclusive).
+    observation_end : date-like, optional
+        Last day of the holdout period (inclusive); the last order date when omitted.
+    time_unit : {"D", "W", "M"}, default "D"
+        Unit of ``recency``, ``T`` and ``duration_holdout``.
 
     Returns
     -------

@@ -174,3 +174,87 @@ def test_real_reports_for_business_readers_render(shots, tmp_path):
         else:
             assert len(result["images"]) >= 2, f"{page.name}: figures missing"
             assert "clvlib.load_orders(" not in page.read_text(), f"{page.name}: code shown in the no-code version"
+
+
+# --- a shop export full of script payloads: every page shows them as text and runs none ------------------------------
+
+# Each payload, if it ran, would set the page's title to "pwned"; the probe reads the title once the page has loaded.
+_PAYLOADS = {
+    "script": "<script>document.title='pwned'</script>",
+    "img": "<img src=x onerror=\"document.title='pwned'\">",
+    "svg": "<svg/onload=document.title='pwned'>",
+    "link": "[click](javascript:document.title='pwned')",
+    "math": "$\\href{javascript:alert(1)}{x}$",
+    "formula": '=HYPERLINK("http://x","pwned")',
+}
+# A file name cannot hold "/": the image payload without one.
+_FILE_PAYLOAD = "<img src=x onerror=document.title='pwned'>"
+
+_TEXT_PROBE = """<script>
+window.addEventListener("load", function () {
+  var pre = document.createElement("pre");
+  pre.id = "clv-xss-probe";
+  pre.style.display = "none";
+  pre.textContent = JSON.stringify({stage: "loaded", title: document.title, text: document.body.innerText,
+                                    scripts: document.scripts.length});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _payload_orders(folder: Path) -> Path:
+    """About 100 customers over a year and a half; payloads as ids, products, channels, statuses, file name."""
+    import numpy as np
+    import pandas as pd
+
+    payloads = list(_PAYLOADS.values())
+    rng = np.random.default_rng(7)
+    rows = []
+    for c in range(100):
+        customer = payloads[c] if c < len(payloads) else f"c{c}@example.com"
+        first = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
+        for day in sorted(rng.integers(0, 400, int(rng.geometric(0.35)))):
+            n = len(rows) + 1
+            rows.append({"Email": customer, "Order": str(n),
+                         "Date": (first + pd.Timedelta(days=int(day))).date().isoformat(),
+                         "Total": round(float(rng.gamma(2.0, 30.0)) + 1.0, 2),
+                         "Channel": payloads[n // 3 % len(payloads)] if n % 3 == 0 else "web",
+                         "Product": payloads[n // 2 % len(payloads)] if n % 2 == 0 else "T-shirt $$",
+                         "Status": payloads[n % 3] if n % 11 == 0 else "paid"})
+    path = folder / f"orders{_FILE_PAYLOAD}.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_payloads_in_the_data_show_as_text_and_run_no_script(tmp_path):
+    _require_chromium()
+    data = _payload_orders(tmp_path)
+    out = tmp_path / "report"
+    columns = [f"--column={canonical}={source}" for canonical, source in (
+        ("customer_id", "Email"), ("order_id", "Order"), ("order_date", "Date"), ("revenue", "Total"),
+        ("channel", "Channel"), ("product", "Product"), ("status", "Status"))]
+    completed = subprocess.run([sys.executable, "-m", "clvlib", "report", "--data", str(data), "--out", str(out),
+                                *columns, "--jobs", "2", "-q"], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    from clvlib.config import NOTEBOOKS_DIR
+
+    pages = [out / "index.html", *sorted(out.glob("[0-9][0-9]_*.html"))]
+    assert len(pages) == 1 + len(list(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")))
+    seen = ""
+    for page in pages:
+        probe = page.with_name(f".probe-{page.name}")
+        probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _TEXT_PROBE + "</body>", 1),
+                         encoding="utf-8")
+        try:
+            dom = _chromium(probe.as_uri(), tmp_path / f"{page.stem}.png", tmp_path / "profile")
+        finally:
+            probe.unlink()
+        found = re.search(r'<pre id="clv-xss-probe"[^>]*>(.*?)</pre>', dom, re.S)
+        assert found, f"{page.name}: the page did not finish loading"
+        result = json.loads(html.unescape(found.group(1)))
+        assert result["title"] != "pwned", f"{page.name}: a payload from the data ran as script"
+        # The file name is on every page (the index and each notebook's cleaning report), as text.
+        assert _FILE_PAYLOAD in result["text"], f"{page.name}: the data file's name is not shown as text"
+        seen += result["text"]
+    shown = {name: payload in seen for name, payload in _PAYLOADS.items()}
+    assert all(shown.values()), f"payloads not shown as text on any page: {shown}"

@@ -83,11 +83,64 @@ def test_report_table_text_and_html():
     assert report.excluded.loc["duplicate", "rows"] == 0 and report.excluded.index.name == "reason"
 
 
+def test_report_html_shows_file_name_notes_and_statuses_as_text(tmp_path):
+    # A shop export is untrusted: its file name, unrecognised statuses and currencies reach the HTML as text only.
+    payloads = ["<script>document.title='pwned'</script>", "<svg/onload=document.title='pwned'>"]
+    path = tmp_path / "orders<img src=x onerror=alert(1)>.csv"
+    pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "order_date": ["2024-01-01"] * 4,
+                  "revenue": [5.0, 6.0, 7.0, 8.0], "status": ["paid", *payloads, "paid"],
+                  "currency": ["USD", "USD", "USD", "<b onmouseover=alert(1)>X</b>"]}).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="not recognised"):
+        report = read_transactions(path).attrs["cleaning"]
+    page = report._repr_html_()
+    for raw in ["<script", "<svg", "<img", "<b onmouseover"]:
+        assert raw not in page, raw
+    assert "orders&lt;img src=x onerror=alert(1)&gt;.csv" in page
+    assert "&lt;svg/onload=document.title=" in page and "&lt;script&gt;document.title=" in page
+
+
 def test_report_refuses_broken_accounting():
     excluded = pd.DataFrame({"rows": [1], "revenue": [0.0], "note": [""]}, index=pd.Index(["duplicate"]))
-    with pytest.raises(AssertionError, match="row accounting"):
+    with pytest.raises(RuntimeError, match=r"x: row accounting broken: 5 rows read, but 3 kept \+ 1 excluded = 4"):
         CleaningReport(source="x", rows_read=5, rows_kept=3, excluded=excluded, orders=3, guest_orders=0,
                        customers=3, revenue=0.0, input_revenue=0.0)
+
+
+_BROKEN_ACCOUNTING = """
+import pandas as pd
+import clvlib.ingest.read as read
+from clvlib import CleaningReport, read_transactions
+
+excluded = pd.DataFrame({"rows": [1], "revenue": [0.0], "note": [""]}, index=pd.Index(["duplicate"]))
+try:
+    CleaningReport(source="x", rows_read=5, rows_kept=3, excluded=excluded, orders=3, guest_orders=0,
+                   customers=3, revenue=0.0, input_revenue=0.0)
+except RuntimeError as error:
+    print("rows:", error)
+
+aggregate = read.aggregate_orders
+def losing_money(*args, **kwargs):  # a cleaning rule that drops a dollar from every order
+    orders = aggregate(*args, **kwargs)
+    return orders.assign(revenue=orders["revenue"] - 1.0)
+read.aggregate_orders = losing_money
+frame = pd.DataFrame({"customer_id": ["a", "b"], "order_date": ["2024-01-01"] * 2, "revenue": [5.0, 6.0]})
+try:
+    read_transactions(frame)
+except RuntimeError as error:
+    print("revenue:", error)
+"""
+
+
+def test_accounting_checks_fire_under_python_O():
+    # The checks are raises, not asserts: `python -O` strips asserts and must not strip these.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-O", "-c", _BROKEN_ACCOUNTING], capture_output=True, text=True,
+                          check=True)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "rows: x: row accounting broken: 5 rows read, but 3 kept + 1 excluded = 4"
+    assert lines[1].startswith("revenue: DataFrame: revenue accounting broken: input revenue 11.00, but kept 9.00")
 
 
 def test_unknown_status_is_kept_and_reported():

@@ -29,13 +29,14 @@ def _orders(rows, columns=("customer_id", "order_date", "revenue")):
     (30, 12, 1, 360.0),     # $30 a month for 12 months
 ])
 def test_simple_clv_seed_examples(aov, per_year, years, expected):
-    assert simple_clv(aov, per_year, years) == pytest.approx(expected)
+    assert simple_clv(aov=aov, purchases_per_year=per_year, years=years) == pytest.approx(expected)
 
 
 def test_simple_clv_margin_and_discounting_by_hand():
     # Yearly value 200 × 4 × 0.3 = 240, received at the end of years 1, 2, 3, discounted at 10 %.
     expected = 240 / 1.1 + 240 / 1.1**2 + 240 / 1.1**3
-    assert simple_clv(200, 4, 3, margin=0.3, annual_discount_rate=0.1) == pytest.approx(expected)
+    assert simple_clv(aov=200, purchases_per_year=4, years=3, margin=0.3,
+                      annual_discount_rate=0.1) == pytest.approx(expected)
     assert expected == pytest.approx(596.84, abs=0.005)
 
 
@@ -43,17 +44,18 @@ def test_simple_clv_fractional_years_pay_the_last_part_when_the_customer_leaves(
     # 2.5 years: full years at t = 1, 2, then half a year's value at t = 2.5.
     v = 100 * 2
     expected = v / 1.08 + v / 1.08**2 + 0.5 * v / 1.08**2.5
-    assert simple_clv(100, 2, 2.5, annual_discount_rate=0.08) == pytest.approx(expected)
-    assert simple_clv(100, 2, 2.5) == pytest.approx(500.0)
-    assert simple_clv(100, 2, 0) == 0.0
+    assert simple_clv(aov=100, purchases_per_year=2, years=2.5, annual_discount_rate=0.08) == pytest.approx(expected)
+    assert simple_clv(aov=100, purchases_per_year=2, years=2.5) == pytest.approx(500.0)
+    assert simple_clv(aov=100, purchases_per_year=2, years=0) == 0.0
 
 
 def test_simple_clv_is_vectorised_and_keeps_a_series_index():
     aov = pd.Series([200.0, 50.0], index=["store A", "store B"])
-    got = simple_clv(aov, 4, 3)
+    got = simple_clv(aov=aov, purchases_per_year=4, years=3)
     assert isinstance(got, pd.Series) and list(got.index) == ["store A", "store B"]
     np.testing.assert_allclose(got.to_numpy(), [2400.0, 600.0])
-    arr = simple_clv(np.array([100.0, 100.0]), 1, np.array([1.0, 2.0]), annual_discount_rate=np.array([0.0, 0.1]))
+    arr = simple_clv(aov=np.array([100.0, 100.0]), purchases_per_year=1, years=np.array([1.0, 2.0]),
+                     annual_discount_rate=np.array([0.0, 0.1]))
     np.testing.assert_allclose(arr, [100.0, 100 / 1.1 + 100 / 1.21])
 
 
@@ -65,16 +67,16 @@ def test_simple_clv_discounting_matches_a_cash_flow_loop(aov, per_year, years, r
     v = aov * per_year
     n = int(np.floor(years))
     loop = sum(v / (1 + rate) ** k for k in range(1, n + 1)) + (years - n) * v / (1 + rate) ** years
-    got = simple_clv(aov, per_year, years, annual_discount_rate=rate)
+    got = simple_clv(aov=aov, purchases_per_year=per_year, years=years, annual_discount_rate=rate)
     assert got == pytest.approx(loop, rel=1e-9, abs=1e-9)
-    assert got <= simple_clv(aov, per_year, years) + 1e-9
+    assert got <= simple_clv(aov=aov, purchases_per_year=per_year, years=years) + 1e-9
 
 
 def test_simple_clv_rejects_impossible_arguments():
     with pytest.raises(ValueError, match="`years`"):
-        simple_clv(100, 2, -1)
+        simple_clv(aov=100, purchases_per_year=2, years=-1)
     with pytest.raises(ValueError, match="`annual_discount_rate`"):
-        simple_clv(100, 2, 1, annual_discount_rate=-1.0)
+        simple_clv(aov=100, purchases_per_year=2, years=1, annual_discount_rate=-1.0)
 
 
 # --- retention_clv -----------------------------------------------------------------------------------------------
@@ -83,21 +85,22 @@ def test_simple_clv_rejects_impossible_arguments():
 def test_retention_clv_equals_the_truncated_infinite_sum(m, r, d):
     t = np.arange(1, 5001)
     explicit = float(np.sum(m * r**t / (1 + d) ** t))
-    assert retention_clv(m, r, d) == pytest.approx(explicit, rel=1e-9)
+    assert retention_clv(margin_per_period=m, retention_rate=r, discount_rate=d) == pytest.approx(explicit, rel=1e-9)
 
 
 def test_retention_clv_by_hand_and_vectorised():
-    assert retention_clv(100, 0.8, 0.1) == pytest.approx(80 / 0.3)
-    got = retention_clv(pd.Series([100.0, 50.0], index=["x", "y"]), 0.5, 0.0)
+    assert retention_clv(margin_per_period=100, retention_rate=0.8, discount_rate=0.1) == pytest.approx(80 / 0.3)
+    got = retention_clv(margin_per_period=pd.Series([100.0, 50.0], index=["x", "y"]), retention_rate=0.5,
+                        discount_rate=0.0)
     assert list(got.index) == ["x", "y"] and got.tolist() == pytest.approx([100.0, 50.0])
     with pytest.raises(ValueError, match="`retention_rate`"):
-        retention_clv(100, 1.0, 0.1)
+        retention_clv(margin_per_period=100, retention_rate=1.0, discount_rate=0.1)
 
 
 # --- what_if_table ------------------------------------------------------------------------------------------------
 
 def test_what_if_table_by_hand():
-    got = what_if_table(200, 4, 3)
+    got = what_if_table(aov=200, purchases_per_year=4, years=3)
     assert list(got.index) == ["baseline", "+10 % AOV", "+1 purchase a year", "+1 year of life", "all three"]
     assert got["clv"].tolist() == pytest.approx([2400, 2640, 3000, 3200, 220 * 5 * 4])
     assert got["change"].tolist() == pytest.approx([0, 240, 600, 800, 2000])
@@ -105,10 +108,12 @@ def test_what_if_table_by_hand():
 
 
 def test_what_if_table_with_margin_discount_and_other_levers():
-    got = what_if_table(50, 2, 1.5, margin=0.4, annual_discount_rate=0.1, aov_uplift=0.2, extra_purchases=2,
+    got = what_if_table(aov=50, purchases_per_year=2, years=1.5, margin=0.4, annual_discount_rate=0.1, aov_uplift=0.2,
+                        extra_purchases=2,
                         extra_years=0.5)
     assert "+2 purchases a year" in got.index and "+0.5 years of life" in got.index
-    assert got.loc["all three", "clv"] == pytest.approx(simple_clv(60, 4, 2, 0.4, 0.1))
+    assert got.loc["all three", "clv"] == pytest.approx(simple_clv(aov=60, purchases_per_year=4, years=2, margin=0.4,
+                                                                   annual_discount_rate=0.1))
     assert got.loc["+20 % AOV", "change_pct"] == pytest.approx(0.2)
 
 

@@ -210,14 +210,14 @@ def test_payback_matches_a_loop(orders, spend):
 
 def test_clv_by_group_by_hand(orders):
     customers = first_order_attributes(orders).assign(clv=[90.0, 10.0, 160.0, 30.0], n_orders=[2, 1, 3, 1])
-    got = clv_by_group(customers, "product")
+    got = clv_by_group(customers, by="product")
     assert list(got.index) == ["mug", "tea"]
     assert got.loc["mug", "clv_total"] == 250.0 and got.loc["tea", "clv_median"] == 20.0
     assert got["clv_share"].sum() == pytest.approx(1.0) and got.loc["mug", "repeat_rate"] == 1.0
-    by_cohort = clv_by_group(customers.drop(columns="cohort"), "cohort")
+    by_cohort = clv_by_group(customers.drop(columns="cohort"), by="cohort")
     assert by_cohort.loc[pd.Period("2024-01", "M"), "customers"] == 2
     with pytest.raises(DataError, match="`clv`"):
-        clv_by_group(customers.drop(columns="clv"), "channel")
+        clv_by_group(customers.drop(columns="clv"), by="channel")
 
 
 def test_read_marketing_spend_parses_and_sums(tmp_path):

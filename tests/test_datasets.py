@@ -128,20 +128,20 @@ def test_readme_true_parameters_match_the_generator_in_every_unit():
     for column, unit in ((2, "D"), (3, "W"), (4, "M")):
         stated = {row[1].split(" ")[0].strip("()`"): _number(row[column].split(" ")[0]) for row in rows}
         stated = {{"α": "alpha", "γ": "v"}.get(k, k): v for k, v in stated.items()}
-        truth = demo_store_true_params(unit)
+        truth = demo_store_true_params(time_unit=unit)
         assert stated == pytest.approx(truth.to_dict(), rel=1e-6)
 
 
 def test_true_params_reject_an_unknown_time_unit():
     with pytest.raises(ValueError, match=r"The value for `time_unit` must be one of \['D', 'W', 'M'\], but 'Y'"):
-        demo_store_true_params("Y")
+        demo_store_true_params(time_unit="Y")
 
 
 # --- the truth ------------------------------------------------------------------------------------------------------
 
 def test_latent_traits_follow_the_stated_distributions(raw):
     truth = raw["truth"][raw["truth"]["segment"] == "consumer"]
-    params = demo_store_true_params("D")
+    params = demo_store_true_params(time_unit="D")
     checks = [
         (truth["lambda_per_day"], stats.gamma(params["r"], scale=1 / params["alpha"])),
         (truth["p_dropout"], stats.beta(params["a"], params["b"])),
@@ -156,11 +156,11 @@ def test_repeat_purchases_match_the_bgnbd_expectation(consumer_orders):
     per_customer = consumer_orders.groupby("customer_id")["order_date"].agg(["size", "min"])
     x = per_customer["size"].to_numpy() - 1
     t = ((END - per_customer["min"]).dt.total_seconds() / 86_400).to_numpy()
-    r, alpha, a, b = demo_store_true_params("D")[["r", "alpha", "a", "b"]]
+    r, alpha, a, b = demo_store_true_params(time_unit="D")[["r", "alpha", "a", "b"]]
     expected = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
     standard_error = x.std(ddof=1) / np.sqrt(len(x))
     # The same expectation with the weekly parameters and t in weeks: the time unit must not change the prediction.
-    weekly = demo_store_true_params("W")
+    weekly = demo_store_true_params(time_unit="W")
     tw = t / DAYS_PER_UNIT["W"]
     in_weeks = (a + b - 1) / (a - 1) * (
         1 - (weekly["alpha"] / (weekly["alpha"] + tw)) ** r * hyp2f1(r, b, a + b - 1, tw / (weekly["alpha"] + tw)))
@@ -263,8 +263,8 @@ def test_load_orders_reads_a_user_export_with_a_column_mapping():
 
 
 def test_load_cdnow_reads_both_files():
-    master = clvlib.load_cdnow("master")
-    sample = clvlib.load_cdnow("sample")
+    master = clvlib.load_cdnow(kind="master")
+    sample = clvlib.load_cdnow(kind="sample")
     assert master["customer_id"].nunique() == 23_570
     assert sample["customer_id"].nunique() == 2_357
     raw = pd.read_csv(DATA_DIR / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None)
@@ -273,7 +273,7 @@ def test_load_cdnow_reads_both_files():
 
 def test_load_cdnow_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match=r"The value for `kind` must be one of \['master', 'sample'\], but 'full'"):
-        clvlib.load_cdnow("full")
+        clvlib.load_cdnow(kind="full")
 
 
 def test_load_demo_store_reads_only_the_tables_asked_for():

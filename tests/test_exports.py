@@ -7,7 +7,8 @@ import csv
 import pandas as pd
 import pytest
 
-from clvlib import export_segments, neutralise_formulas, pseudonymise_ids
+from clvlib import (export_segments, export_tables, neutralise_formulas, project_key, pseudonymise_ids,
+                    pseudonymise_table)
 from clvlib.config import DATA_DIR
 
 INJECTION = '=HYPERLINK("http://x")'
@@ -89,11 +90,14 @@ def test_emails_from_contacts(segmented, tmp_path):
     assert (combined["email"] == "").sum() == 3
 
 
-def test_pseudonymised_ids_are_salted_hashes_and_emails_dropped(segmented, tmp_path):
+PEPPER, SALT = b"pepper" * 4, b"salt" * 8  # keys of at least 16 bytes
+
+
+def test_pseudonymised_ids_are_keyed_hashes_and_emails_dropped(segmented, tmp_path):
     with_email = segmented.assign(email=["a@x.org", "b@x.org", "c@x.org", "d@x.org"])
-    export_segments(with_email, tmp_path / "one", pseudonymise=True, salt="pepper")
-    export_segments(with_email, tmp_path / "two", pseudonymise=True, salt="pepper")
-    export_segments(with_email, tmp_path / "three", pseudonymise=True, salt="salt")
+    export_segments(with_email, tmp_path / "one", pseudonymise=True, key=PEPPER)
+    export_segments(with_email, tmp_path / "two", pseudonymise=True, key=PEPPER)
+    export_segments(with_email, tmp_path / "three", pseudonymise=True, key=SALT)
     one = pd.read_csv(tmp_path / "one" / "all_segments.csv")
     two = pd.read_csv(tmp_path / "two" / "all_segments.csv")
     three = pd.read_csv(tmp_path / "three" / "all_segments.csv")
@@ -102,10 +106,13 @@ def test_pseudonymised_ids_are_salted_hashes_and_emails_dropped(segmented, tmp_p
     assert not set(one["customer_id"]) & set(three["customer_id"])
     assert not set(one["customer_id"]) & set(segmented.index)
     import hashlib
+    import hmac
 
-    expected = hashlib.sha256(f"pepper\x1f{INJECTION}".encode()).hexdigest()[:16]
+    expected = hmac.new(PEPPER, INJECTION.encode(), hashlib.sha256).hexdigest()[:16]  # HMAC, not a salted hash
     assert one["customer_id"].iloc[0] == expected
-    assert pseudonymise_ids(["C2"], "pepper")[0] == one["customer_id"].iloc[1]
+    assert pseudonymise_ids(["C2"], key=PEPPER)[0] == one["customer_id"].iloc[1]
+    random_key = export_segments(with_email, tmp_path / "four", pseudonymise=True)  # a key of its own per run
+    assert not set(pd.read_csv(random_key["path"].iloc[-1])["customer_id"]) & set(one["customer_id"])
 
 
 def test_refuses_to_write_into_bundled_data(segmented):
@@ -127,4 +134,148 @@ def test_a_small_store_with_empty_segments_writes_only_the_non_empty_ones(tmp_pa
     cells = read_cells(tmp_path / "lost.csv")
     assert cells[0] == ["customer_id", "segment", "total_revenue", "clv"]
     assert [row[3] for row in cells[1:]] == ["", "", ""]  # missing CLV stays blank, not "nan"
-    assert clvlib.segment_summary(frame, clv="clv")["customers"].sum() == 3
+    assert clvlib.segment_summary(frame, clv_column="clv")["customers"].sum() == 3
+
+
+# --- CSV injection past the neutraliser: CR and LF inside cells, prefixes behind whitespace and control characters ----
+
+SNEAKY = ["x\r=1+1", "y\n+2+3", "z\r\n@SUM(A1)", " =1+1", "\t=1+1", "\x00=cmd", "\u00a0-2+3", "\u200b=1", "ok"]
+PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_cells(path) -> list[list[str]]:
+    """Cells as a spreadsheet splits the file: rows end at CR, LF or CRLF outside quotes; quotes delimit cells."""
+    text = open(path, "rb").read().decode("utf-8")
+    rows, row, cell, quoted, i = [], [], "", False, 0
+    while i < len(text):
+        c = text[i]
+        if quoted:
+            if c == '"' and text[i + 1:i + 2] == '"':
+                cell, i = cell + '"', i + 1
+            elif c == '"':
+                quoted = False
+            else:
+                cell += c
+        elif c == '"':
+            quoted = True
+        elif c == ",":
+            row, cell = row + [cell], ""
+        elif c in "\r\n":
+            rows.append(row + [cell])
+            row, cell = [], ""
+            if c == "\r" and text[i + 1:i + 2] == "\n":
+                i += 1
+        else:
+            cell += c
+        i += 1
+    if cell or row:
+        rows.append(row + [cell])
+    return rows
+
+
+def _live_formulas(rows: list[list[str]]) -> list[str]:
+    live = []
+    for row in rows:
+        for cell in row:
+            stripped = cell.lstrip("".join(map(chr, range(33))) + "\x7f\u00a0\u200b\ufeff")
+            if cell.startswith("'"):
+                continue
+            try:
+                float(cell)  # a number (a negative one starts with "-") is not a formula
+                continue
+            except ValueError:
+                pass
+            if stripped.startswith(PREFIXES) or cell.startswith(PREFIXES):
+                live.append(cell)
+    return live
+
+
+def test_no_cell_starts_a_formula_as_a_spreadsheet_splits_the_file(tmp_path):
+    frame = pd.DataFrame({"segment": ["A"] * len(SNEAKY), "total_revenue": [-1.5] + [2.0] * (len(SNEAKY) - 1),
+                          "email": SNEAKY}, index=pd.Index(SNEAKY, name="customer_id"))
+    manifest = export_segments(frame, tmp_path / "segments")
+    written = export_tables({"sneaky": frame.rename(columns={"segment": "group"})}, tmp_path / "tables")
+    for path in [*manifest["path"], *written["path"]]:
+        rows = _spreadsheet_cells(path)
+        assert len(rows) == 1 + len(SNEAKY), f"{path.name}: a CR or LF inside a cell started a row"
+        assert _live_formulas(rows) == [], path.name
+        with open(path, newline="", encoding="utf-8") as fh:
+            parsed = list(csv.reader(fh))
+        assert len(parsed) == 1 + len(SNEAKY)
+        ids = [r[parsed[0].index("customer_id")] for r in parsed[1:]]
+        # Every id survives whole, neutralised where it could start a formula.
+        assert [i.removeprefix("'") for i in ids] == SNEAKY
+        # Quoted whole, "x\r=1+1" is one text cell, not a formula; a prefix behind blanks or controls is one.
+        assert [i.startswith("'") for i in ids] == [False] * 3 + [True] * 5 + [False]
+
+
+def test_neutralise_formulas_sees_prefixes_behind_whitespace_and_control_characters():
+    out = neutralise_formulas(pd.DataFrame({"t": [" =1+1", "\t=1", "\x00=cmd", "  -x", "a=b", " plain"]}))
+    assert out["t"].tolist() == ["' =1+1", "'\t=1", "'\x00=cmd", "'  -x", "a=b", " plain"]
+
+
+# --- personal data: keyed pseudonyms, the project key, tables shown in notebooks --------------------------------------
+
+@pytest.mark.parametrize("key", ["", b"", "short", b"x" * 15])
+def test_empty_or_short_keys_are_refused(key):
+    with pytest.raises(ValueError, match="pseudonym `key` (is empty|has only)"):
+        pseudonymise_ids(["a"], key=key)
+    with pytest.raises(ValueError, match="pseudonym `key`"):
+        pseudonymise_table(pd.DataFrame({"customer_id": ["a"]}), key=key)
+
+
+def test_pseudonyms_keep_missing_ids_missing_and_differ_by_key():
+    one = pseudonymise_ids(["a", None, "a", "b"], key=PEPPER)
+    assert one[0] == one[2] and one[0] != one[3] and one[1] is None
+    assert not set(one.dropna()) & set(pseudonymise_ids(["a", "b"], key=SALT))
+
+
+def test_project_key_is_created_once_private_and_reused(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "local" / "pseudonym.key"
+    key = project_key(path)
+    assert len(key) == 32 and path.read_bytes() == key
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert project_key(path) == key  # the same key on every later use
+    assert [p.name for p in path.parent.iterdir()] == ["pseudonym.key"]  # no temporary file left behind
+    path.write_bytes(b"tiny")
+    with pytest.raises(ValueError, match="holds 4 bytes"):
+        project_key(path)
+
+
+def test_the_default_key_lives_in_a_git_ignored_folder():
+    from pathlib import Path
+
+    import clvlib.rfm.exports as exports
+
+    gitignore = Path(exports.DATA_DIR).parent / ".gitignore"
+    assert "data/local/" in gitignore.read_text().split()
+
+
+def test_pseudonymise_table_replaces_ids_in_columns_and_index_and_drops_emails():
+    table = pd.DataFrame({"customer_id": ["a", "b", None], "email": ["a@x", "b@x", None], "revenue": [1.0, 2, 3]})
+    table.attrs["as_of"] = "2024-01-31"
+    out = pseudonymise_table(table, key=PEPPER)
+    assert out.columns.tolist() == ["customer_id", "revenue"] and out.attrs == table.attrs
+    assert out["customer_id"].tolist()[:2] == pseudonymise_ids(["a", "b"], key=PEPPER).tolist()
+    assert out["customer_id"].isna().iloc[2] and table["customer_id"].iloc[0] == "a"  # a copy
+    indexed = pseudonymise_table(table.set_index("customer_id"), key=PEPPER)
+    assert indexed.index.name == "customer_id" and indexed.index[0] == out["customer_id"].iloc[0]
+    assert "email" not in indexed.columns
+    written = export_tables({"top": table.set_index("customer_id")}, None, key=PEPPER)
+    assert written.empty
+
+
+def test_export_tables_with_a_key_writes_pseudonyms(tmp_path):
+    table = pd.DataFrame({"email": ["a@x.org"], "revenue": [1.0]}, index=pd.Index(["a@x.org"], name="customer_id"))
+    written = export_tables({"top": table}, tmp_path, key=PEPPER)
+    text = written["path"].iloc[0].read_text()
+    assert "a@x.org" not in text and pseudonymise_ids(["a@x.org"], key=PEPPER)[0] in text
+
+
+def test_a_key_without_pseudonymise_is_refused(segmented, tmp_path):
+    with pytest.raises(ValueError, match="`pseudonymise` is False"):
+        export_segments(segmented, tmp_path, key=PEPPER)

@@ -19,7 +19,8 @@ PUBLISHED = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 @pytest.fixture(scope="module")
 def cdnow(cdnow_sample_orders) -> pd.DataFrame:
-    return clvlib.calibration_holdout(cdnow_sample_orders, "1997-09-30", "1998-06-30", time_unit="W")
+    return clvlib.calibration_holdout(cdnow_sample_orders, calibration_end="1997-09-30", observation_end="1998-06-30",
+                                      time_unit="W")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_recovers_simulated_parameters_within_confidence_intervals(rng):
     frequency = rng.integers(1, 8, size=8000)
     sim = simulate_gamma_gamma(true, frequency, seed=7)
     intervals = GammaGamma().fit(sim).confidence_intervals_
-    assert ((intervals["lower 95%"] < true) & (true < intervals["upper 95%"])).all(), intervals
+    assert ((intervals["lower_95"] < true) & (true < intervals["upper_95"])).all(), intervals
 
 
 def test_check_independence_reports_pearson_correlation(cdnow):

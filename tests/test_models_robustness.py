@@ -57,14 +57,15 @@ def _with_spend(customers: pd.DataFrame, kind: str, seed: int) -> pd.DataFrame:
 
 REGIMES = {
     # The likelihood-ratio check is a 5 % test: seed 1 is one of the 1 in 20 samples where it sees drop-out.
-    "no drop-out": lambda: simulate_bgnbd([0.8, 5.0, 1.0, 1.0], 400, T=(20.0, 52.0), dropout=False, seed=2),
-    "everyone drops out after one order": lambda: simulate_bgnbd([0.3, 3.0, 50.0, 0.5], 400, T=(20.0, 52.0), seed=2),
+    "no drop-out": lambda: simulate_bgnbd([0.8, 5.0, 1.0, 1.0], n_customers=400, T=(20.0, 52.0), dropout=False, seed=2),
+    "everyone drops out after one order": lambda: simulate_bgnbd([0.3, 3.0, 50.0, 0.5], n_customers=400, T=(20.0,
+                                                                                                            52.0), seed=2),
     "weekly wholesalers": lambda: _weekly_wholesalers(120, 3),
-    "95 % one-time buyers": lambda: simulate_bgnbd([0.02, 20.0, 0.8, 2.5], 600, T=(20.0, 52.0), seed=4),
-    "three months of history": lambda: simulate_bgnbd(CDNOW_LIKE, 300, T=(1.0, 13.0), seed=5),
-    "ten years of history": lambda: simulate_bgnbd(CDNOW_LIKE, 300, T=(52.0, 520.0), seed=6),
-    "all the same T": lambda: simulate_bgnbd(CDNOW_LIKE, 300, T=39.0, seed=7),
-    "30 customers": lambda: simulate_bgnbd(CDNOW_LIKE, 30, T=(20.0, 52.0), seed=8),
+    "95 % one-time buyers": lambda: simulate_bgnbd([0.02, 20.0, 0.8, 2.5], n_customers=600, T=(20.0, 52.0), seed=4),
+    "three months of history": lambda: simulate_bgnbd(CDNOW_LIKE, n_customers=300, T=(1.0, 13.0), seed=5),
+    "ten years of history": lambda: simulate_bgnbd(CDNOW_LIKE, n_customers=300, T=(52.0, 520.0), seed=6),
+    "all the same T": lambda: simulate_bgnbd(CDNOW_LIKE, n_customers=300, T=39.0, seed=7),
+    "30 customers": lambda: simulate_bgnbd(CDNOW_LIKE, n_customers=30, T=(20.0, 52.0), seed=8),
 }
 SPEND = {name: "gamma" for name in REGIMES}
 SPEND.update({"all the same T": "heavy", "ten years of history": "near-constant", "30 customers": "one value"})
@@ -92,7 +93,7 @@ def _check_purchase_predictions(model, customers):
     assert np.isfinite(model.expected_purchases(customers, t=52.0)).all()
     p = model.p_alive(customers)
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
-    assert np.isfinite(model.expected_purchases_new_customer(np.array([1.0, 52.0, 520.0]))).all()
+    assert np.isfinite(model.expected_purchases_new_customer(t=np.array([1.0, 52.0, 520.0]))).all()
     grid = p_alive_grid(model, max_frequency=60, n_recency=8)
     assert np.isfinite(grid.to_numpy()[1:]).all() and np.isfinite(grid.to_numpy()[0, 0])
 
@@ -149,7 +150,7 @@ def test_bgnbd_homogeneous_dropout_is_its_limiting_form_with_intervals():
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("kind", ["near-constant", "one value"])
 def test_gamma_gamma_near_constant_spend_is_a_harmless_limit(kind):
-    customers = _with_spend(simulate_bgnbd(CDNOW_LIKE, 400, T=39.0, seed=3), kind, seed=3)
+    customers = _with_spend(simulate_bgnbd(CDNOW_LIKE, n_customers=400, T=39.0, seed=3), kind, seed=3)
     spend = GammaGamma().fit(customers)
     d = _check_diagnosis(spend)
     assert d.at_boundary and d.harmless_boundary and d.limit.startswith("near-constant spend")
@@ -170,7 +171,7 @@ def test_gamma_gamma_infinite_mean_is_held_at_the_bound_and_flagged(rng):
 
 @pytest.mark.filterwarnings("error")
 def test_zero_value_repeat_customers_are_excluded_and_counted():
-    customers = _with_spend(simulate_bgnbd(CDNOW_LIKE, 400, T=39.0, seed=4), "gamma", seed=4)
+    customers = _with_spend(simulate_bgnbd(CDNOW_LIKE, n_customers=400, T=39.0, seed=4), "gamma", seed=4)
     repeaters = customers.index[customers["frequency"] > 0][:5]
     customers.loc[repeaters, "monetary_value"] = 0.0
     customers.loc[repeaters[:1], "monetary_value"] = np.nan
@@ -183,7 +184,7 @@ def test_zero_value_repeat_customers_are_excluded_and_counted():
 def test_recovers_parameters_in_a_well_identified_regime():
     # Interior optimum: no bound, identified, well conditioned; truth within 3 standard errors (log scale).
     true = pd.Series([0.5, 6.0, 0.9, 3.0], index=["r", "alpha", "a", "b"])
-    sim = simulate_bgnbd(true, 6000, T=(26.0, 78.0), seed=12)
+    sim = simulate_bgnbd(true, n_customers=6000, T=(26.0, 78.0), seed=12)
     model = BetaGeo().fit(sim)
     d = model.diagnosis_
     assert d.ok and not d.at_boundary and d.limit is None and d.summary.startswith("The fit converged")

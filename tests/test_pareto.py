@@ -46,9 +46,9 @@ def test_top_share_worked_by_hand():
 
 def test_share_for_value_lorenz_and_gini_worked_by_hand():
     # Running top shares 0.4, 0.6, 0.7, 0.78, 0.84: 80 % needs 5 customers (50 %), 70 % exactly 3 (30 %).
-    assert share_for_value(TEN, 0.8) == pytest.approx(0.5)
-    assert share_for_value(TEN, 0.7) == pytest.approx(0.3)
-    assert share_for_value(TEN, 1.0) == pytest.approx(1.0)
+    assert share_for_value(TEN, target=0.8) == pytest.approx(0.5)
+    assert share_for_value(TEN, target=0.7) == pytest.approx(0.3)
+    assert share_for_value(TEN, target=1.0) == pytest.approx(1.0)
     lorenz = lorenz_curve(TEN)
     # The bottom 80 % (8 smallest) make 1000 - 600 = 400, i.e. 40 %; the bottom 20 % make 40 (4 %).
     assert lorenz.loc[8, "customer_share"] == pytest.approx(0.8)
@@ -97,7 +97,7 @@ def test_tiny_stores():
 
 def test_bad_inputs():
     with pytest.raises(DataError, match="`revenue_total`"):
-        top_share(TEN, value="revenue_total")
+        top_share(TEN, column="revenue_total")
     with pytest.raises(DataError, match="negative"):
         gini(_customers([10.0, -1.0]))
     with pytest.raises(DataError, match="sums to 0"):
@@ -169,7 +169,7 @@ def test_share_for_value_is_the_smallest_sufficient_share(values, target):
     desc = np.sort(np.asarray(values))[::-1]
     running = np.cumsum(desc) / desc.sum()
     k = next(i + 1 for i, s in enumerate(running) if s >= target - 1e-12)
-    assert share_for_value(_customers(values), target) == pytest.approx(k / len(values))
+    assert share_for_value(_customers(values), target=target) == pytest.approx(k / len(values))
 
 
 # --- per period, against a loop over periods ----------------------------------------------------------------

@@ -79,7 +79,7 @@ def test_a_tiny_store_gets_historical_clv_with_the_reason():
     by_customer = orders.groupby("customer_id")["revenue"].sum()
     assert result.headline["clv_per_customer"] == pytest.approx(by_customer.mean())
     assert result.headline["predicted_total"] is None
-    assert result.top_customers(3).index.tolist() == by_customer.nlargest(3).index.tolist()
+    assert result.top_customers(n=3).index.tolist() == by_customer.nlargest(3).index.tolist()
 
 
 def test_a_customer_table_alone_cannot_be_scored(demo_orders):

@@ -80,7 +80,7 @@ def test_payback_curves_draw_cac_lines(orders):
 
 
 def test_what_if_bars_and_labels():
-    table = clvlib.what_if_table(200, 4, 3)
+    table = clvlib.what_if_table(aov=200, purchases_per_year=4, years=3)
     ax = plot_what_if(table)
     assert [p.get_width() for p in ax.patches] == pytest.approx(table["clv"].tolist())
     labels = [t.get_text() for t in ax.texts]
@@ -130,3 +130,47 @@ def test_plots_draw_on_the_given_axes_only(ratios):
     fig, (left, right) = plt.subplots(1, 2)
     assert plot_ltv_cac(ratios, ax=right) is right
     assert not left.patches and not left.get_lines()
+
+
+# --- labels from the data are drawn as text, never as mathtext --------------------------------------------------------
+
+_PAYLOADS = ["T-shirt $$", "$\\href{x}$", "$25 - $50"]
+
+
+def _drawn(text) -> str:
+    """What matplotlib draws for a Text: no mathtext, and escaped dollars shown as dollars."""
+    shown, math = text._preprocess_math(text.get_text())
+    assert not math, text.get_text()
+    return shown
+
+
+def test_group_names_with_dollars_draw_as_plain_text():
+    index = pd.Index(_PAYLOADS, name="product $x$")
+    table = pd.DataFrame({"ltv": [50.0, 30.0, 20.0], "cac": [10.0, 40.0, 5.0], "clv_mean": [5.0, 6.0, 7.0],
+                          "customers": [1, 2, 3], "clv": [10.0, 11.0, 12.0], "change_pct": [0.0, 0.1, 0.2]},
+                         index=index).assign(ltv_cac=[5.0, 0.75, 4.0])
+    curves = pd.DataFrame({"product": np.repeat(_PAYLOADS, 2), "months_since_first_order": [0, 1] * 3,
+                           "cumulative_per_customer": [1.0, 2.0] * 3, "cac": [1.5] * 6})
+    draws = [
+        (lambda ax: plot_clv_vs_cac(table, clv_label="CLV $$", ax=ax), "x"),
+        (lambda ax: plot_ltv_cac(table, ax=ax), "x"),
+        (lambda ax: plot_clv_by_group(table, value_label="mean $ CLV $", ax=ax), "x"),
+        (lambda ax: plot_what_if(table, ax=ax), "y"),
+        (lambda ax: plot_cohort_curves(curves, ax=ax), "legend"),
+        (lambda ax: plot_payback_curves(curves, ax=ax), "legend"),
+    ]
+    for draw, where in draws:
+        fig, ax = plt.subplots()
+        draw(ax)
+        fig.canvas.draw()  # mathtext errors surface when the text is laid out
+        if where == "legend":
+            shown = [_drawn(t) for t in ax.get_legend().get_texts()][:3]
+            assert _drawn(ax.get_legend().get_title()) == "product"
+        else:
+            ticks = ax.get_xticklabels() if where == "x" else ax.get_yticklabels()
+            shown = [_drawn(t) for t in ticks]
+            assert "product $x$" in _drawn(ax.xaxis.label) + _drawn(ax.title) or where == "y"
+        assert shown == _PAYLOADS
+        for text in [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]:
+            _drawn(text)
+        plt.close(fig)

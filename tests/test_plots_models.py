@@ -17,7 +17,8 @@ CAL_END = "1997-09-30"
 
 @pytest.fixture(scope="module")
 def fitted(cdnow_sample_orders):
-    cal = clvlib.calibration_holdout(cdnow_sample_orders, CAL_END, "1998-06-30", time_unit="W")
+    cal = clvlib.calibration_holdout(cdnow_sample_orders, calibration_end=CAL_END, observation_end="1998-06-30",
+                                     time_unit="W")
     return cal, clvlib.BetaGeo().fit(cal), clvlib.GammaGamma().fit(cal)
 
 
@@ -39,7 +40,7 @@ def test_calibration_vs_holdout_plots_scorecard_rows(fitted):
 
 def test_tracking_marks_calibration_end(fitted, cdnow_sample_orders):
     _, purchases, _ = fitted
-    table = clvlib.tracking_table(cdnow_sample_orders, purchases, CAL_END)
+    table = clvlib.tracking_table(cdnow_sample_orders, purchases, calibration_end=CAL_END)
     ax = plot_tracking(table)
     lines = {line.get_label(): line for line in ax.get_lines()}
     np.testing.assert_allclose(lines["actual"].get_ydata(), table["actual_cumulative"])

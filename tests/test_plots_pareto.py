@@ -163,3 +163,39 @@ def test_notebook_on_cdnow_writes_headlines_that_plain_pandas_confirms(tmp_path)
     repeat = per["size"] > 1
     assert f"Repeat customers are {_pct(repeat.mean())} of customers ({repeat.sum():,})" in markdown
     assert f"the median order is €{raw['revenue'].median():.2f}" in markdown
+
+
+# --- labels from the data are drawn as text, never as mathtext --------------------------------------------------------
+
+_PAYLOADS = ["T-shirt $$", "$\\href{x}$", "$25 - $50"]
+
+
+def _drawn(text) -> str:
+    """What matplotlib draws for a Text: no mathtext, and escaped dollars shown as dollars."""
+    shown, math = text._preprocess_math(text.get_text())
+    assert not math, text.get_text()
+    return shown
+
+
+def test_band_and_period_names_with_dollars_draw_as_plain_text():
+    shares = {"customer_share": [0.2, 0.3, 0.5], "order_share": [0.2, 0.3, 0.5], "revenue_share": [0.1, 0.3, 0.6]}
+    bands = pd.DataFrame(shares, index=pd.Index(_PAYLOADS, name="band"))
+    bands.attrs["store_aov"] = 30.0
+    split = pd.DataFrame(shares, index=pd.Index(_PAYLOADS))
+    by_period = pd.DataFrame({"share": [0.5, 0.6, 0.7], "customers": [3, 4, 5]}, index=pd.Index(_PAYLOADS))
+    lorenz = pd.DataFrame({"customer_share": [0.0, 0.5, 1.0], "value_share": [0.0, 0.2, 1.0]})
+    draws = [
+        (lambda ax: plot_aov_bands(bands, ax=ax), _PAYLOADS),
+        (lambda ax: plot_repeat_split(split, ax=ax), [f"{p} customers" for p in _PAYLOADS]),
+        (lambda ax: plot_top_share_over_time(by_period, value_label="$ $", ax=ax), _PAYLOADS),
+        (lambda ax: plot_lorenz_curve(lorenz, value_label="revenue in $ (and $)", ax=ax), None),
+    ]
+    for draw, expected in draws:
+        fig, ax = plt.subplots()
+        draw(ax)
+        fig.canvas.draw()  # mathtext errors surface when the text is laid out
+        if expected is not None:
+            assert [_drawn(t) for t in ax.get_xticklabels()] == expected
+        for text in [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts, *ax.get_legend().get_texts()]:
+            _drawn(text)
+        plt.close(fig)

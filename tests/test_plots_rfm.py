@@ -123,7 +123,7 @@ def test_score_distributions_of_all_tied_data_name_the_empty_levels():
 def test_segment_sizes_and_migration_of_a_one_segment_store():
     scores = _tied_scores()
     segments = clvlib.rfm_segments(scores)
-    summary = clvlib.segment_summary(segments.assign(clv=np.nan), clv="clv")
+    summary = clvlib.segment_summary(segments.assign(clv=np.nan), clv_column="clv")
     ax = plot_segment_sizes(summary)
     widths = [p.get_width() for p in ax.patches]
     assert widths.count(1.0) == 2 and sum(widths) == 2.0  # Lost: all customers, all revenue; the rest at 0
@@ -133,3 +133,33 @@ def test_segment_sizes_and_migration_of_a_one_segment_store():
     shares = plot_migration_heatmap(migration, share=True, ax=plt.subplots()[1])
     assert [t.get_text() for t in shares.texts] == ["100%"]  # empty earlier rows stay blank, no NaN text
     shares.figure.canvas.draw()
+
+
+# --- segment names from a user's scheme are drawn as text, never as mathtext ------------------------------------------
+
+_PAYLOADS = ["T-shirt $$", "$\\href{x}$", "$25 - $50"]
+
+
+def _drawn(text) -> str:
+    """What matplotlib draws for a Text: no mathtext, and escaped dollars shown as dollars."""
+    shown, math = text._preprocess_math(text.get_text())
+    assert not math, text.get_text()
+    return shown
+
+
+def test_segment_names_with_dollars_draw_as_plain_text():
+    summary = pd.DataFrame({"share": [0.2, 0.3, 0.5], "revenue_share": [0.1, 0.3, 0.6]}, index=_PAYLOADS)
+    fig, ax = plt.subplots()
+    plot_segment_sizes(summary, currency="$$", ax=ax)
+    fig.canvas.draw()
+    assert [_drawn(t) for t in ax.get_yticklabels()] == _PAYLOADS
+    assert [_drawn(t) for t in ax.get_legend().get_texts()][1] == "Share of revenue ($$)"
+    plt.close(fig)
+    before = pd.Series({"a": _PAYLOADS[0], "b": _PAYLOADS[1], "c": _PAYLOADS[2]})
+    after = pd.Series({"a": _PAYLOADS[1], "b": _PAYLOADS[2], "c": _PAYLOADS[2]})
+    fig, ax = plt.subplots()
+    plot_migration_heatmap(clvlib.segment_migration(before, after), ax=ax)
+    fig.canvas.draw()
+    assert set(_PAYLOADS) <= {_drawn(t) for t in ax.get_xticklabels()}
+    assert set(_PAYLOADS) <= {_drawn(t) for t in ax.get_yticklabels()}
+    plt.close(fig)

@@ -124,7 +124,8 @@ def test_add_toc_lists_headings_below_the_title():
 
 
 def test_format_figure_thousands_currency_and_missing():
-    assert report_html.format_figure(1234567.891, "money", "EUR") == "1,234,567.89 EUR"
+    assert report_html.format_figure(1234567.891, "money", "EUR") == "€1,234,568"
+    assert report_html.format_figure(35.257, "money", "CHF") == "35.26 CHF"
     assert report_html.format_figure(12000, "count") == "12,000"
     assert report_html.format_figure(0.25, "share") == "25.0 %"
     assert report_html.format_figure(float("nan"), "share") == "–"

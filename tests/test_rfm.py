@@ -58,16 +58,16 @@ def test_rfm_table_values_by_hand():
         index=pd.Index(["a", "b", "c"], name="customer_id"),
     )
     before = customers.copy()
-    table = rfm_table(customers, "2024-01-31")
+    table = rfm_table(customers, as_of="2024-01-31")
     assert table["recency"].tolist() == [6, 30, 31]
     assert table["frequency"].tolist() == [3, 1, 2]
     assert table["monetary"].tolist() == [90.0, 20.0, 50.0]
-    assert rfm_table(customers, "2024-01-31", monetary="average")["monetary"].tolist() == [30.0, 20.0, 25.0]
+    assert rfm_table(customers, as_of="2024-01-31", monetary="average")["monetary"].tolist() == [30.0, 20.0, 25.0]
     pd.testing.assert_frame_equal(customers, before)
     with pytest.raises(DataError, match="after as_of"):
-        rfm_table(customers, "2024-01-10")
+        rfm_table(customers, as_of="2024-01-10")
     with pytest.raises(ValueError, match="`monetary` must be one of"):
-        rfm_table(customers, "2024-01-31", monetary="mean")
+        rfm_table(customers, as_of="2024-01-31", monetary="mean")
 
 
 def test_rfm_table_from_customer_summary_uses_its_as_of():
@@ -313,7 +313,7 @@ def test_a_value_everyone_shares_gets_the_middle_score():
     # All orders today: recency ranks no one, and the quantile rule would call every customer "lost" (score 1).
     orders = pd.DataFrame({"customer_id": list("abcdef"), "order_id": list("123456"),
                            "order_date": pd.Timestamp("2024-05-01"), "revenue": [1, 2, 3, 4, 5, 6.0]})
-    rfm = rfm_table(clvlib.customer_summary(orders), pd.Timestamp("2024-05-01"))
+    rfm = rfm_table(clvlib.customer_summary(orders), as_of=pd.Timestamp("2024-05-01"))
     with pytest.warns(UserWarning) as record:
         scores = rfm_scores(rfm, bins=5)
     messages = [str(w.message) for w in record]

@@ -20,7 +20,8 @@ CAL_END, OBS_END = "1997-09-30", "1998-06-30"
 
 @pytest.fixture(scope="module")
 def cdnow(cdnow_sample_orders) -> pd.DataFrame:
-    return clvlib.calibration_holdout(cdnow_sample_orders, CAL_END, OBS_END, time_unit="W")
+    return clvlib.calibration_holdout(cdnow_sample_orders, calibration_end=CAL_END, observation_end=OBS_END,
+                                      time_unit="W")
 
 
 @pytest.fixture(scope="module")
@@ -113,13 +114,13 @@ def test_top_decile_capture_equals_average_over_tie_orders(pairs):
 
 
 def test_tracking_table_against_direct_sums(cdnow_sample_orders, bgnbd, cdnow):
-    table = tracking_table(cdnow_sample_orders, bgnbd, CAL_END)
+    table = tracking_table(cdnow_sample_orders, bgnbd, calibration_end=CAL_END)
     days = cdnow_sample_orders.drop_duplicates(["customer_id", "order_date"])
     first = days.groupby("customer_id")["order_date"].transform("min")
     assert table["actual_cumulative"].iloc[-1] == (days["order_date"] > first).sum()
     end = table.index[-1]
     ages = (end - cdnow["first_order"]).dt.days / 7
-    direct = sum(bgnbd.expected_purchases_new_customer(float(a)) for a in ages)
+    direct = sum(bgnbd.expected_purchases_new_customer(t=float(a)) for a in ages)
     assert table["expected_cumulative"].iloc[-1] == pytest.approx(direct, rel=1e-10)
     assert table["actual_repeat_purchases"].sum() == table["actual_cumulative"].iloc[-1]
     assert table.attrs["calibration_end"] == pd.Timestamp(CAL_END)

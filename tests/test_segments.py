@@ -48,7 +48,7 @@ score = st.integers(min_value=1, max_value=5)
 @settings(max_examples=30, deadline=None)
 @given(codes=st.lists(st.tuples(score, score, score), min_size=1, max_size=40))
 def test_classic_gives_every_customer_the_grid_segment(codes):
-    segments = rfm_segments(score_table(codes), "classic")["segment"]
+    segments = rfm_segments(score_table(codes), scheme="classic")["segment"]
     assert segments.notna().all()
     assert segments.tolist() == [expected_classic(*c) for c in codes]
 
@@ -56,7 +56,7 @@ def test_classic_gives_every_customer_the_grid_segment(codes):
 @settings(max_examples=30, deadline=None)
 @given(codes=st.lists(st.tuples(score, score, score), min_size=1, max_size=40))
 def test_tiers_give_every_customer_one_tier_by_score_sum(codes):
-    segments = rfm_segments(score_table(codes), "tiers")["segment"]
+    segments = rfm_segments(score_table(codes), scheme="tiers")["segment"]
     bands = {15: "Diamond", **dict.fromkeys(range(12, 15), "Platinum"), **dict.fromkeys(range(9, 12), "Gold"),
              **dict.fromkeys(range(6, 9), "Silver"), **dict.fromkeys(range(3, 6), "Bronze")}
     assert segments.tolist() == [bands[sum(c)] for c in codes]
@@ -70,7 +70,7 @@ def test_tiers_give_every_customer_one_tier_by_score_sum(codes):
 )
 def test_one_to_one_gives_every_customer_one_type(rows, threshold, active_days):
     table = pd.DataFrame(rows, columns=["recency", "monetary"])
-    out = rfm_segments(table, "one_to_one", value_threshold=threshold, active_days=active_days)
+    out = rfm_segments(table, scheme="one_to_one", value_threshold=threshold, active_days=active_days)
     expected = [
         ("Loyal" if active else "At risk") if value >= threshold else
         ("High frequency, low AOV" if active else "Non-target")
@@ -82,22 +82,22 @@ def test_one_to_one_gives_every_customer_one_type(rows, threshold, active_days):
 def test_every_possible_code_gets_exactly_one_segment_in_every_builtin_scheme():
     all_codes = score_table(list(itertools.product(range(1, 6), repeat=3)))
     for name in ("classic", "tiers"):
-        segments = rfm_segments(all_codes, name)["segment"]
+        segments = rfm_segments(all_codes, scheme=name)["segment"]
         assert len(segments) == 125 and segments.notna().all()
-    classic = rfm_segments(all_codes, "classic")["segment"]
+    classic = rfm_segments(all_codes, scheme="classic")["segment"]
     assert set(classic) == {CH, LC, PL, NC, PR, NA, AS, AR, CL, HI, LO}  # every named segment is reachable
 
 
 def test_555_is_the_top_segment():
-    assert rfm_segments(score_table([5, 5, 5]), "classic")["segment"].iloc[0] == "Champions"
-    tiers = rfm_segments(score_table([5, 5, 5]), "tiers")
+    assert rfm_segments(score_table([5, 5, 5]), scheme="classic")["segment"].iloc[0] == "Champions"
+    tiers = rfm_segments(score_table([5, 5, 5]), scheme="tiers")
     assert tiers["segment"].iloc[0] == "Diamond" == tiers["segment"].cat.categories[0]
     # Other scales are mapped onto the 5-level rules: 333 on 3 bins and 999 on 9 bins are still the top.
     three = score_table([3, 3, 3])
-    assert rfm_segments(three, "classic", bins=3)["segment"].iloc[0] == "Champions"
-    assert rfm_segments(three, "tiers", bins=3)["segment"].iloc[0] == "Diamond"
+    assert rfm_segments(three, scheme="classic", bins=3)["segment"].iloc[0] == "Champions"
+    assert rfm_segments(three, scheme="tiers", bins=3)["segment"].iloc[0] == "Diamond"
     nine = score_table([9, 9, 9])
-    assert rfm_segments(nine, "tiers", bins=9)["segment"].iloc[0] == "Diamond"
+    assert rfm_segments(nine, scheme="tiers", bins=9)["segment"].iloc[0] == "Diamond"
 
 
 def test_scheme_grid_matches_hand_grid():
@@ -127,7 +127,7 @@ def test_validator_names_overlaps_without_precedence():
     assert "551 (Best / Recent)" in str(err.value) and "555 (Best / Recent)" in str(err.value)
     # The same rules with explicit precedence are valid, and the higher priority wins.
     scheme["rules"][0]["priority"], scheme["rules"][1]["priority"], scheme["rules"][2]["priority"] = 1, 2, 2
-    out = rfm_segments(score_table([5, 5, 1, 5, 4, 1, 2, 5, 5]), scheme)["segment"].tolist()
+    out = rfm_segments(score_table([5, 5, 1, 5, 4, 1, 2, 5, 5]), scheme=scheme)["segment"].tolist()
     assert out == ["Best", "Recent", "Rest"]
     # Equal priorities are no precedence either.
     scheme["rules"][0]["priority"] = 2
@@ -156,12 +156,12 @@ def test_user_scheme_from_yaml_dict_and_dataframe(tmp_path):
         encoding="utf-8",
     )
     scores = score_table([5, 5, 5, 5, 5, 4, 5, 4, 5, 1, 1, 1])
-    from_yaml = rfm_segments(scores, path)
+    from_yaml = rfm_segments(scores, scheme=path)
     assert from_yaml["segment"].tolist() == ["VIP", "VIP", "Regular", "Regular"]
     assert from_yaml.attrs["scheme"] == "vip"
     rules = pd.DataFrame({"segment": ["VIP", "Regular"], "priority": [1, 2], "code": ["555,554", None]})
-    assert rfm_segments(scores, rules)["segment"].tolist() == from_yaml["segment"].tolist()
-    assert rfm_segments(scores, load_scheme(path))["segment"].tolist() == from_yaml["segment"].tolist()
+    assert rfm_segments(scores, scheme=rules)["segment"].tolist() == from_yaml["segment"].tolist()
+    assert rfm_segments(scores, scheme=load_scheme(path))["segment"].tolist() == from_yaml["segment"].tolist()
 
 
 def test_builtin_schemes_are_not_modified_by_callers():
@@ -187,7 +187,7 @@ def test_one_to_one_with_events_adds_prospects():
         "email": ["p1@x.org", "P2@x.org ", "p2@x.org", "c1@x.org", "p3@x.org"],
         "event": ["newsletter_signup", "newsletter_signup", "abandoned_cart", "abandoned_cart", "page_view"],
     })
-    out = rfm_segments(scores, "one_to_one", value_threshold=100, active_days=90, events=events)
+    out = rfm_segments(scores, scheme="one_to_one", value_threshold=100, active_days=90, events=events)
     assert out["segment"].to_dict() == {
         "C1": "Loyal", "C2": "At risk", "C3": "High frequency, low AOV", "C4": "Non-target",
         "p1@x.org": "Newsletter, never bought",
@@ -200,14 +200,14 @@ def test_one_to_one_with_events_adds_prospects():
 
 def test_one_to_one_default_threshold_is_the_median():
     scores = pd.DataFrame({"recency": [1, 1, 1, 1], "monetary": [1.0, 2.0, 3.0, 4.0]})
-    out = rfm_segments(scores, "one_to_one")
+    out = rfm_segments(scores, scheme="one_to_one")
     assert out.attrs["value_threshold"] == 2.5
     assert out["segment"].tolist() == ["High frequency, low AOV"] * 2 + ["Loyal"] * 2
 
 
 def test_scores_outside_the_scale_are_refused():
     with pytest.raises(DataError, match="scores must lie in 1–5"):
-        rfm_segments(score_table([6, 1, 1]), "classic")
+        rfm_segments(score_table([6, 1, 1]), scheme="classic")
 
 
 def test_segment_summary_by_hand():
@@ -217,7 +217,7 @@ def test_segment_summary_by_hand():
         index=["a", "b", "c", "d"],
     )
     frame.attrs["scheme"] = "classic"
-    summary = segment_summary(frame, clv="clv")
+    summary = segment_summary(frame, clv_column="clv")
     assert summary.index.tolist() == [CH, AR, LO, NC]  # scheme order, empty segment kept
     assert summary["customers"].tolist() == [2, 1, 1, 0]
     assert summary["share"].tolist() == [0.5, 0.25, 0.25, 0.0]
@@ -262,17 +262,17 @@ def test_one_to_one_ignores_events_after_the_scores_as_of():
         "event": ["newsletter_signup", "newsletter_signup", "newsletter_signup", "abandoned_cart"],
         "event_date": pd.to_datetime(["2024-01-05 09:00", "2024-03-31 18:00", "2024-04-01 00:00", "2024-04-02 12:00"]),
     })
-    out = rfm_segments(scores, "one_to_one", events=events)
+    out = rfm_segments(scores, scheme="one_to_one", events=events)
     assert out["segment"].to_dict() == {"C1": "Loyal", "early@x.org": "Newsletter, never bought",
                                         "sameday@x.org": "Newsletter, never bought"}  # the later cart is unknown
     assert out.attrs["events_after_as_of"] == 2
     assert len(events) == 4  # input untouched
     # Without a date column, or without an as_of, nothing is cut.
-    no_dates = rfm_segments(scores, "one_to_one", events=events.drop(columns="event_date"))
+    no_dates = rfm_segments(scores, scheme="one_to_one", events=events.drop(columns="event_date"))
     assert no_dates.loc["early@x.org", "segment"] == "Abandoned cart" and no_dates.attrs["events_after_as_of"] == 0
     undated = scores.copy()
     undated.attrs = {}
-    assert "late@x.org" in rfm_segments(undated, "one_to_one", events=events).index
+    assert "late@x.org" in rfm_segments(undated, scheme="one_to_one", events=events).index
 
 
 # --- small stores: empty segments, missing CLV ----------------------------------------------------------------------
@@ -291,7 +291,7 @@ def _small_segments(kind: str, scheme: str = "classic", n: int = 30) -> pd.DataF
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         scores = clvlib.rfm_scores(clvlib.rfm_table(clvlib.customer_summary(orders)))
-    return rfm_segments(scores, scheme)
+    return rfm_segments(scores, scheme=scheme)
 
 
 @pytest.mark.parametrize("scheme", ["classic", "tiers", "one_to_one"])
@@ -310,7 +310,7 @@ def test_summary_of_a_small_store_adds_up_with_empty_segments_at_zero(kind, sche
 
 
 def test_all_tied_store_is_one_segment_and_the_headlines_say_so():
-    summary = segment_summary(_small_segments("identical").assign(clv=np.nan), clv="clv")
+    summary = segment_summary(_small_segments("identical").assign(clv=np.nan), clv_column="clv")
     assert summary.loc["About to Sleep", "customers"] == 30 and summary["customers"].sum() == 30
     assert summary["mean_clv"].isna().all() and summary.attrs["clv_missing"] == 30
     assert segment_headlines(summary) == [
@@ -328,13 +328,13 @@ def test_mean_clv_is_missing_only_where_a_segment_has_no_value():
          "total_revenue": [600.0, 200.0, 50.0, 150.0], "clv": [900.0, np.nan, np.nan, 100.0]},
         index=["a", "b", "c", "d"],
     )
-    summary = segment_summary(frame, clv="clv", scheme="classic")
+    summary = segment_summary(frame, clv_column="clv", scheme="classic")
     assert summary.loc[CH, "mean_clv"] == 900.0  # over the customers with a value
     assert summary.loc[AR, "mean_clv"] == 100.0
     assert np.isnan(summary.loc[LO, "mean_clv"]) and np.isnan(summary.loc[NC, "mean_clv"])
     assert summary.attrs == {"empty_segments": [NC], "clv_missing": 2}
-    # A CLV Series covering only some customers: the others are missing, not an error.
-    partial = segment_summary(frame.drop(columns="clv"), clv=pd.Series({"a": 10.0, "d": 30.0}), scheme="classic")
+    # A CLV column covering only some customers: the others are missing, not an error.
+    partial = segment_summary(frame.assign(clv=pd.Series({"a": 10.0, "d": 30.0})), clv_column="clv", scheme="classic")
     assert partial["mean_clv"].tolist()[:2] == [10.0, 30.0] and partial["mean_clv"].isna().sum() == 2
     lines = segment_headlines(summary, currency="EUR", clv_label="CLV")
     assert lines[0] == "Champions bring the most revenue: 80 % of it from 50 % of customers."
@@ -346,10 +346,10 @@ def test_mean_clv_is_missing_only_where_a_segment_has_no_value():
 def test_headlines_of_ties_and_of_no_customers():
     frame = pd.DataFrame({"segment": pd.Categorical(["At Risk", "Champions"], categories=[CH, AR]),
                           "total_revenue": [100.0, 100.0], "clv": [5.0, 5.0]})
-    lines = segment_headlines(segment_summary(frame, clv="clv"))
+    lines = segment_headlines(segment_summary(frame, clv_column="clv"))
     assert lines[0].startswith("Champions bring the most revenue")  # ties: the scheme's first segment
-    assert lines[2] == "The highest predicted 12-month CLV per customer is in Champions ($5)."
-    empty = segment_summary(frame.iloc[:0], clv="clv")
+    assert lines[2] == "The highest predicted 12-month CLV per customer is in Champions (\\$5)."  # Markdown: $ escaped
+    empty = segment_summary(frame.iloc[:0], clv_column="clv")
     assert empty["customers"].tolist() == [0, 0] and not empty[["share", "revenue_share"]].isna().any().any()
     assert segment_headlines(empty) == ["No customer to segment: all 2 segments are empty."]
 
@@ -358,7 +358,7 @@ def test_a_user_scheme_with_empty_segments_summarises_them_at_zero():
     scheme = {"name": "two", "rules": [{"segment": "Recent", "priority": 1, "r": "5"},
                                        {"segment": "Never", "priority": 1, "r": "1-4", "f": "5"},
                                        {"segment": "Other", "priority": 2}]}
-    segments = rfm_segments(_small_segments("one_order").drop(columns="segment"), scheme, bins=5)
+    segments = rfm_segments(_small_segments("one_order").drop(columns="segment"), scheme=scheme, bins=5)
     summary = segment_summary(segments, scheme=scheme)
     assert summary.loc["Never", "customers"] == 0 and summary["customers"].sum() == 30
     assert summary.attrs["empty_segments"] == ["Never"]

@@ -64,8 +64,8 @@ def test_summary_sql_text_runs_with_other_column_names(cdnow_orders, as_of):
     # A warehouse table with its own names: the text alone (no clvlib at run time) gives the pandas figures; without
     # as_of the query finds the last order date itself.
     shop = cdnow_orders.rename(columns={"customer_id": "email", "order_date": "placed at", "revenue": "net"})
-    sql = summary_sql("shop", customer_id="email", order_date="placed at", revenue="net", as_of=as_of,
-                      time_unit="M")
+    sql = summary_sql("shop", customer_id_column="email", order_date_column="placed at", revenue_column="net",
+                      as_of=as_of, time_unit="M")
     with duckdb.connect() as con:
         con.register("shop", shop)
         got = con.execute(sql).df().set_index("customer_id")

@@ -58,7 +58,8 @@ def test_cdnow_sample_calibration_summary_matches_published(cdnow_sample_orders)
     # Fader, Hardie & Lee (2005) summarise the 2,357-customer sample over a 39-week calibration period
     # (1997-01-01 .. 1997-09-30): 1,411 customers made no repeat purchase, 2,457 repeat transactions in all.
     # Customer 0001 ("ID 1" in the paper's data sheet): x = 2, t_x = 30.43, T = 38.86 weeks.
-    cal = calibration_holdout(cdnow_sample_orders, "1997-09-30", "1998-06-30", time_unit="W")
+    cal = calibration_holdout(cdnow_sample_orders, calibration_end="1997-09-30", observation_end="1998-06-30",
+                              time_unit="W")
     assert len(cal) == 2357
     assert (cal.frequency == 0).sum() == 1411
     assert cal.frequency.sum() == 2457
@@ -72,7 +73,7 @@ def test_holdout_counts_distinct_purchase_days_after_calibration():
         ("a", "2024-01-01", 10.0), ("a", "2024-02-05", 3.0), ("a", "2024-02-05", 4.0), ("a", "2024-02-20", 1.0),
         ("b", "2024-02-02", 5.0),  # first order in the holdout: not in the calibration cohort
     ])
-    got = calibration_holdout(orders, "2024-01-31", "2024-02-29", time_unit="D")
+    got = calibration_holdout(orders, calibration_end="2024-01-31", observation_end="2024-02-29", time_unit="D")
     assert list(got.index) == ["a"]
     assert got.loc["a", "frequency_holdout"] == 2
     assert got.loc["a", "revenue_holdout"] == pytest.approx(8.0)
@@ -182,7 +183,8 @@ PUBLISHED_CDNOW_ROWS = [
 @pytest.mark.parametrize("row", PUBLISHED_CDNOW_ROWS, ids=lambda r: f"ID{r[0]}")
 def test_cdnow_sample_customers_match_the_published_summary(cdnow_sample_orders, row):
     cid, x, t_x, T, zbar = row
-    cal = calibration_holdout(cdnow_sample_orders, "1997-09-30", "1998-06-30", time_unit="W")
+    cal = calibration_holdout(cdnow_sample_orders, calibration_end="1997-09-30", observation_end="1998-06-30",
+                              time_unit="W")
     got = cal.loc[f"{cid:04d}"]
     assert got.frequency == x
     assert (round(got.recency, 2), round(got["T"], 2)) == (t_x, T)

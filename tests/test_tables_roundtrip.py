@@ -18,7 +18,7 @@ import clvlib
 def tables(cdnow_sample_orders):
     orders = clvlib.read_transactions(cdnow_sample_orders)
     customers = clvlib.customer_summary(orders, time_unit="W")
-    cal = clvlib.calibration_holdout(orders, "1997-09-30", "1998-06-30", time_unit="W")
+    cal = clvlib.calibration_holdout(orders, calibration_end="1997-09-30", observation_end="1998-06-30", time_unit="W")
     with pytest.warns(UserWarning, match="f_score"):  # half of CDNOW buys once: expected, and said so
         scores = clvlib.rfm_scores(clvlib.rfm_table(customers))
     clv = clvlib.predictive_clv(clvlib.BetaGeo().fit(cal), clvlib.GammaGamma().fit(cal), cal, n_draws=10, seed=1)

@@ -25,7 +25,7 @@ DEMO_STORE_DIR = DATA_DIR / "demo_store"
 _CDNOW_FILES = {"master": "CDNOW_master.txt", "sample": "CDNOW_sample.txt"}
 
 
-def make_demo_store(seed: int = DEMO_STORE_SEED) -> dict[str, pd.DataFrame]:
+def make_demo_store(*, seed: int = DEMO_STORE_SEED) -> dict[str, pd.DataFrame]:
     """Simulate the demo online store: 2.5 years of orders from customers with known BG/NBD and Gamma-Gamma truth.
 
     10,000 consumers arrive from 2023-01-01 to 2025-06-30 (a growing store with a holiday peak). Each buys by the
@@ -60,7 +60,7 @@ def make_demo_store(seed: int = DEMO_STORE_SEED) -> dict[str, pd.DataFrame]:
     return _demo_store.simulate(int(seed))
 
 
-def demo_store_true_params(time_unit: str = "D") -> pd.Series:
+def demo_store_true_params(*, time_unit: str = "D") -> pd.Series:
     """The demo store consumers' true BG/NBD and Gamma-Gamma parameters, with ``alpha`` in the given time unit.
 
     Parameters
@@ -76,7 +76,7 @@ def demo_store_true_params(time_unit: str = "D") -> pd.Series:
 
     Examples
     --------
-    >>> demo_store_true_params("W")
+    >>> demo_store_true_params(time_unit="W")
     r         0.600000
     alpha    12.142857
     a         0.800000
@@ -107,7 +107,7 @@ def _read_table(name: str, directory: Path) -> pd.DataFrame:
     return frame
 
 
-def load_demo_store(directory: str | Path | None = None, tables: list[str] | None = None, *,
+def load_demo_store(directory: str | Path | None = None, *, tables: list[str] | None = None,
                     as_of: str | pd.Timestamp | None = None) -> dict[str, pd.DataFrame]:
     """Load the bundled demo store: cleaned orders and the customer, marketing, event and truth tables.
 
@@ -192,7 +192,7 @@ def _cut_table(name: str, frame: pd.DataFrame, as_of, events: pd.DataFrame | Non
     return table
 
 
-def load_cdnow(kind: str = "master") -> pd.DataFrame:
+def load_cdnow(*, kind: str = "master") -> pd.DataFrame:
     """Load the bundled CDNOW purchase records as a canonical orders table.
 
     Parameters

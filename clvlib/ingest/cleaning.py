@@ -10,13 +10,16 @@ money reconciles: ``input revenue == kept revenue + refunds applied + excluded r
 
 from __future__ import annotations
 
+import html
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .._results import result_html
 from ..errors import DataError
+from ..formatting import format_money
 
 __all__ = ["CleaningReport", "REASONS", "normalise_status", "normalise_email"]
 
@@ -100,6 +103,10 @@ class CleaningReport:
         The store currency of the table.
     notes : list of str
         What else was done (refunds applied, emails normalised, currency conversions, statuses not recognised).
+    table : DataFrame
+        The accounting as one table (:meth:`to_frame`).
+    verdict : str
+        Rows kept of rows read, and the main reason for the exclusions, in one sentence.
     """
 
     source: str
@@ -116,8 +123,13 @@ class CleaningReport:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        accounted = self.rows_kept + int(self.excluded["rows"].sum())
-        assert self.rows_read == accounted, f"row accounting broken: {self.rows_read} read, {accounted} accounted"
+        # A raise, not an assert: the check must hold under `python -O` too. Rows that vanish are a bug of the
+        # cleaning rules, not of the data, hence RuntimeError rather than DataError.
+        excluded = int(self.excluded["rows"].sum())
+        if self.rows_read != self.rows_kept + excluded:
+            raise RuntimeError(
+                f"{self.source}: row accounting broken: {self.rows_read:,} rows read, but {self.rows_kept:,} kept "
+                f"+ {excluded:,} excluded = {self.rows_kept + excluded:,}")
 
     def to_frame(self) -> pd.DataFrame:
         """The accounting as one table: rows read, each reason with rows excluded, and rows kept."""
@@ -139,20 +151,47 @@ class CleaningReport:
         frame.index.name = "step"
         return frame.astype({"rows": "int64", "revenue": "float64"})
 
+    @property
+    def table(self) -> pd.DataFrame:
+        """The main table: :meth:`to_frame`."""
+        return self.to_frame()
+
+    @property
+    def verdict(self) -> str:
+        """One plain sentence: rows kept of rows read, what they make, and the main reason for exclusions."""
+        excluded = self.excluded[self.excluded["rows"] > 0]
+        text = (f"{self.rows_kept:,} of {self.rows_read:,} rows kept: {self.orders:,} orders "
+                f"({self.guest_orders:,} guest) from {self.customers:,} customers, revenue "
+                f"{self._money(self.revenue)}")
+        if excluded.empty:
+            return text + "; nothing excluded."
+        top = excluded["rows"].idxmax()
+        n_excluded = int(excluded["rows"].sum())
+        return text + (f"; {n_excluded:,} excluded, most as \"{top}\" ({int(excluded.loc[top, 'rows']):,} rows).")
+
+    def _money(self, amount: float) -> str:
+        # format_money needs a currency; a table read without one shows plain amounts (2 decimals).
+        return format_money(amount, self.currency) if self.currency else f"{amount:,.2f}"
+
     def __str__(self) -> str:
         frame = self.to_frame()
         width = max(len(i) for i in frame.index)
+        money = [self._money(v) for v in frame["revenue"]]
+        money_width = max(len(m) for m in money)
         lines = [f"Cleaning report for {self.source}" + (f" (currency {self.currency})" if self.currency else "")]
-        for step, row in frame.iterrows():
-            lines.append(f"  {step:<{width}}  {row['rows']:>10,}  {row['revenue']:>16,.2f}  {row['note']}")
+        for (step, row), amount in zip(frame.iterrows(), money):
+            lines.append(f"  {step:<{width}}  {row['rows']:>10,}  {amount:>{money_width}}  {row['note']}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        styled = self.to_frame().style.format({"rows": "{:,}", "revenue": "{:,.2f}"})
-        notes = "".join(f"<li>{n}</li>" for n in self.notes)
-        return f"<p><b>Cleaning report for {self.source}</b></p>{styled.to_html()}" + (
-            f"<ul>{notes}</ul>" if notes else "")
+        # Everything from the data (the file name, notes quoting statuses or currencies) is escaped: the report
+        # shows what a shop export holds, and a notebook page must show it as text, never run it.
+        styled = (self.to_frame().style.format({"rows": "{:,}", "revenue": self._money}, escape="html")
+                  .format_index(escape="html", axis=0).format_index(escape="html", axis=1))
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<p><b>Cleaning report for {html.escape(self.source)}</b></p><p>{html.escape(self.verdict)}</p>"
+                f"{styled.to_html()}" + (f"<ul>{notes}</ul>" if notes else ""))
 
 
 class Ledger:
@@ -315,6 +354,11 @@ def build_report(lines: pd.DataFrame, ledger: Ledger, orders: pd.DataFrame, *, s
         currency=currency,
         notes=notes,
     )
-    balance = report.revenue + report.refunds_applied + float(excluded["revenue"].sum())
-    assert np.isclose(balance, report.input_revenue, rtol=1e-9, atol=1e-6), "revenue accounting broken"
+    excluded_revenue = float(excluded["revenue"].sum())
+    balance = report.revenue + report.refunds_applied + excluded_revenue
+    if not np.isclose(balance, report.input_revenue, rtol=1e-9, atol=1e-6):
+        raise RuntimeError(
+            f"{source}: revenue accounting broken: input revenue {report.input_revenue:,.2f}, but kept "
+            f"{report.revenue:,.2f} + refunds subtracted {report.refunds_applied:,.2f} + excluded "
+            f"{excluded_revenue:,.2f} = {balance:,.2f}")
     return report

@@ -265,7 +265,7 @@ def read_transactions(
     return _finalise(orders, name, report)
 
 
-def store_currency(orders: pd.DataFrame, currency: str | None = None) -> str:
+def store_currency(orders: pd.DataFrame, *, currency: str | None = None) -> str:
     """The currency to label money in: ``currency`` when given, else the orders' own, else USD.
 
     The orders' own currency is the one their cleaning report states: a preset's (``online_retail`` is GBP), or the
@@ -274,7 +274,7 @@ def store_currency(orders: pd.DataFrame, currency: str | None = None) -> str:
     Examples
     --------
     >>> orders = pd.DataFrame({"revenue": [1.0]})
-    >>> store_currency(orders), store_currency(orders, "EUR")
+    >>> store_currency(orders), store_currency(orders, currency="EUR")
     ('USD', 'EUR')
     """
     if currency:

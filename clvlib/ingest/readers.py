@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["read_raw", "read_head", "to_number", "to_dates", "looks_european", "source_name", "row_examples"]
+__all__ = ["read_raw", "to_number", "to_dates", "looks_european", "source_name", "row_examples"]
 
 _DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 64 * 1024
@@ -319,9 +319,3 @@ def _parse(text: pd.Series, date_format, dayfirst: bool, utc: bool = False) -> p
         # pandas warns when it infers a day-first format; the caller's `dayfirst` is the documented control.
         warnings.simplefilter("ignore", UserWarning)
         return pd.to_datetime(text, dayfirst=dayfirst, errors="coerce", utc=utc)
-
-
-def read_head(path, n: int = 5, encoding: str = "utf-8-sig") -> list[str]:
-    """The first ``n`` lines of a text file (used by presets that recognise a layout by its first line)."""
-    return _head_text(Path(path), encoding).splitlines()[:n]
-

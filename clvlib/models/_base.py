@@ -35,6 +35,7 @@ from scipy import optimize, special
 from scipy.special import digamma, gammaln
 
 from .._validation import check_time_unit, validate_columns
+from .._results import result_html
 from ..errors import ConvergenceError, DataError, NotFittedError
 
 __all__ = [
@@ -43,7 +44,6 @@ __all__ = [
     "FitDiagnosis",
     "compress_rows",
     "purchase_arrays",
-    "numeric_gradient",
     "hyp2f1",
 ]
 
@@ -84,6 +84,7 @@ class FitDiagnosis:
 
     ``ok`` is True when the fit converged, is identified, any boundary is harmless and the condition number is
     finite and below ``CONDITION_LIMIT`` (1e8: beyond that the inverse Hessian, so every interval, is unreliable).
+    ``verdict`` (the same as ``summary``) says it in words, ``table`` lays the fields out as one row.
     """
 
     converged: bool
@@ -142,6 +143,24 @@ class FitDiagnosis:
             "bounded": list(self.bounded),
             "harmless_boundary": bool(self.harmless_boundary),
         }
+
+    @property
+    def verdict(self) -> str:
+        """The plain-language verdict (the same as :attr:`summary`)."""
+        return self.summary
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The diagnosis as one row indexed by ``model``: ``ok``, ``converged``, ``at_boundary``, ``identified``,
+        ``condition_number``, ``limit``, ``bounded`` (comma-separated) and ``harmless_boundary``."""
+        state = self.to_dict()
+        row = {key: state[key] for key in ("ok", "converged", "at_boundary", "identified", "condition_number",
+                                           "limit", "harmless_boundary")}
+        row["bounded"] = ", ".join(self.bounded)
+        return pd.DataFrame([row], index=pd.Index([self.model or "fit"], name="model"))
+
+    def _repr_html_(self) -> str:
+        return result_html(self.verdict, self.table, title="Fit diagnosis")
 
     @classmethod
     def from_dict(cls, state: dict) -> FitDiagnosis:
@@ -233,18 +252,6 @@ def compress_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndar
         rows.append(np.asarray(code_unique)[position])
     counts = np.bincount(inverse, minlength=len(rows[0])).astype(np.float64)
     return tuple(reversed(rows)), counts, inverse
-
-
-def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-6) -> np.ndarray:
-    """Central finite-difference gradient of a scalar function (relative steps)."""
-    grad = np.empty_like(x)
-    for i in range(len(x)):
-        h = step * max(1.0, abs(x[i]))
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (f(up) - f(down)) / (2 * h)
-    return grad
 
 
 def _converged(result, lower=None, upper=None) -> bool:
@@ -534,12 +541,12 @@ class BaseModel:
         se_log = np.where(self._held(), np.nan, np.sqrt(np.clip(np.diag(self._log_covariance), 0.0, None)))
         log_coef = np.log(self.params_.to_numpy())
         return pd.DataFrame(
-            {"lower 95%": np.exp(log_coef - _Z95 * se_log), "upper 95%": np.exp(log_coef + _Z95 * se_log)},
+            {"lower_95": np.exp(log_coef - _Z95 * se_log), "upper_95": np.exp(log_coef + _Z95 * se_log)},
             index=self.params_.index,
         )
 
     def summary(self) -> pd.DataFrame:
-        """Parameter table: ``coef``, ``se``, ``lower 95%``, ``upper 95%`` indexed by the literature's symbols."""
+        """Parameter table: ``coef``, ``se``, ``lower_95``, ``upper_95`` indexed by the literature's symbols."""
         self._check_fitted()
         table = pd.concat([self.params_.rename("coef"), self.standard_errors_, self.confidence_intervals_], axis=1)
         table.index.name = "parameter"
@@ -550,7 +557,7 @@ class BaseModel:
         )
         return table
 
-    def sample_params(self, n_draws: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
+    def sample_params(self, *, n_draws: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
         """Parameter draws from the asymptotic normal of the log-parameters, as an ``(n_draws, k)`` natural array.
 
         Parameters held at a bound (see :class:`FitDiagnosis`) stay at their value in every draw. Raises
@@ -725,11 +732,7 @@ class PurchaseModel(BaseModel):
         x, t_x, T = self._arrays(customers)
         return pd.Series(self._p_alive_fn(self.params_.to_numpy(), x, t_x, T), index=customers.index, name="p_alive")
 
-    def probability_alive(self, customers: pd.DataFrame) -> pd.Series:
-        """Alias of :meth:`p_alive` (PyMC-Marketing's name)."""
-        return self.p_alive(customers)
-
-    def expected_purchases_new_customer(self, t) -> np.ndarray | float:
+    def expected_purchases_new_customer(self, *, t) -> np.ndarray | float:
         """Expected repeat purchases of a just-acquired customer over their first ``t`` time units."""
         self._check_fitted()
         values = self._new_customer_fn(self.params_.to_numpy(), t)

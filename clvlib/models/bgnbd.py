@@ -302,8 +302,8 @@ class BetaGeo(PurchaseModel):
     ['r', 'alpha', 'a', 'b']
 
     Methods: ``fit(customers, *, time_unit=None, tol=1e-10)``, ``expected_purchases(customers, t=...)``
-    ([1] eq. 10), ``p_alive(customers)`` ([2] eq. 2), ``expected_purchases_new_customer(t)`` ([1] eq. 9),
-    ``summary()``, ``sample_params(n_draws)``.
+    ([1] eq. 10), ``p_alive(customers)`` ([2] eq. 2), ``expected_purchases_new_customer(t=t)`` ([1] eq. 9),
+    ``summary()``, ``sample_params(n_draws=n_draws)``.
 
     References
     ----------

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_time_unit, validate_columns
+from .._results import result_html
 from ..errors import DataError
 
 __all__ = ["SufficiencyReport", "check_data_sufficiency"]
@@ -29,6 +30,8 @@ class SufficiencyReport:
         could not run) and ``reason`` (a plain-language sentence).
     passed : bool
         True when no check failed.
+    verdict : str
+        Go ahead, or why not and what to do instead (also :attr:`summary`).
     """
 
     table: pd.DataFrame
@@ -49,11 +52,19 @@ class SufficiencyReport:
             + " Use historical CLV (what customers have spent so far) until more data accumulate."
         )
 
+    @property
+    def verdict(self) -> str:
+        """The plain-language verdict (the same as :attr:`summary`)."""
+        return self.summary
+
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
         return self.summary
+
+    def _repr_html_(self) -> str:
+        return result_html(self.verdict, self.table, title="Data sufficiency")
 
 
 def _row(value, threshold, unit, passed, good: str, bad: str) -> dict:

@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.special import betainc, digamma, gammaln
 
 from .._validation import validate_columns
+from .._results import result_html
 from ..errors import DataError
 from ._base import SCALE_FACTOR, SHAPE_MAX, SHAPE_MIN, BaseModel, compress_rows
 
@@ -133,15 +134,27 @@ def gamma_gamma_expected_spend(params, frequency, monetary_value) -> np.ndarray:
 
 @dataclass(frozen=True)
 class IndependenceCheck:
-    """Result of :meth:`GammaGamma.check_independence`: Pearson correlation, its p-value and a verdict."""
+    """Result of :meth:`GammaGamma.check_independence`: Pearson correlation, its p-value and a verdict.
+
+    ``table`` holds the same numbers as a one-row DataFrame (``correlation``, ``p_value``, ``n_customers``).
+    """
 
     correlation: float
     p_value: float
     n_customers: int
     verdict: str
 
+    @property
+    def table(self) -> pd.DataFrame:
+        """``correlation``, ``p_value`` and ``n_customers`` (repeat buyers checked) as a one-row table."""
+        return pd.DataFrame({"correlation": [self.correlation], "p_value": [self.p_value],
+                             "n_customers": [self.n_customers]}, index=pd.Index(["frequency vs spend"], name="check"))
+
     def __str__(self) -> str:
         return self.verdict
+
+    def _repr_html_(self) -> str:
+        return result_html(self.verdict, self.table, title="Gamma-Gamma independence check")
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -286,7 +299,7 @@ class GammaGamma(BaseModel):
         return float(p * v / (q - 1)) if q > 1 else float("inf")
 
     @staticmethod
-    def check_independence(customers: pd.DataFrame, threshold: float = 0.3) -> IndependenceCheck:
+    def check_independence(customers: pd.DataFrame, *, threshold: float = 0.3) -> IndependenceCheck:
         """Correlation of ``frequency`` and ``monetary_value`` among repeat buyers, with a plain-language verdict.
 
         The Gamma-Gamma model assumes the two are independent; |r| below ``threshold`` is treated as weak enough.

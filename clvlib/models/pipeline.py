@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import result_html
 from .._validation import check_time_unit
 from ..errors import ConvergenceError, DataError
 from .bgnbd import BetaGeo
@@ -139,29 +140,31 @@ class CLVPrediction:
                 else self.calibration_models)
         tables = {name: model.summary() for name, model in fits.items() if model is not None}
         if not tables:
-            return pd.DataFrame(columns=["coef", "se", "lower 95%", "upper 95%"])
+            return pd.DataFrame(columns=["coef", "se", "lower_95", "upper_95"])
         return pd.concat(tables, names=["model"])
 
-    def top_customers(self, n: int = 10) -> pd.DataFrame:
+    def top_customers(self, *, n: int = 10) -> pd.DataFrame:
         """The ``n`` customers with the highest CLV (:attr:`value_column`), with the columns that explain it."""
         h = f"{self.settings['horizon_months']:g}m"
         wanted = ["historical_clv", f"predicted_clv_{h}", f"predicted_clv_{h}_lower", f"predicted_clv_{h}_upper",
                   f"total_clv_{h}", "p_alive", f"expected_purchases_{h}"]
         return self.table.nlargest(n, self.ltv_column)[[c for c in wanted if c in self.table.columns]]
 
-    def describe(self, currency: str = "USD") -> str:
+    def describe(self, *, currency: str = "USD") -> str:
         """The headline as one Markdown paragraph (money escaped for Markdown), the same words on every page."""
-        from ..formatting import format_money, format_pct
+        from ..formatting import escape_markdown, format_pct, markdown_money
 
-        def money(value: float) -> str:
-            return format_money(value, currency).replace("$", "\\$")
+        def money(value: float) -> str:  # "\\$12": two amounts are not a formula; the currency code escaped too
+            return markdown_money(value, currency)
+
+        label = escape_markdown(self.label)
 
         h, n = f"{self.settings['horizon_months']:g}m", len(self.table)
         if not self.uses_model:
-            return (f"**{self.label}**: the {n:,} customers have brought **{money(self.headline['historical_total'])}"
+            return (f"**{label}**: the {n:,} customers have brought **{money(self.headline['historical_total'])}"
                     f"** so far, **{money(self.headline['clv_per_customer'])}** per customer. No prediction is "
                     "made (see the decision above).")
-        text = (f"**{self.label}**: over the next **{self.settings['horizon_months']:g} months** the {n:,} customers "
+        text = (f"**{label}**: over the next **{self.settings['horizon_months']:g} months** the {n:,} customers "
                 f"are expected to bring **{money(self.headline['predicted_total'])}** "
                 f"(**{money(self.headline['clv_per_customer'])}** per customer)")
         if f"predicted_clv_{h}_lower" in self.table.columns:
@@ -177,7 +180,8 @@ class CLVPrediction:
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (f"<p><strong>{html.escape(self.label)}</strong></p><p>{html.escape(self.reason)}</p>"
+        return (result_html(self.verdict, self.table.nlargest(10, self.ltv_column), title=self.label, max_rows=10)
+                + "<p><em>The 10 customers with the highest CLV; the whole table is <code>.table</code>.</em></p>"
                 + (f"<ul>{notes}</ul>" if notes else ""))
 
 
@@ -435,7 +439,7 @@ def _calibration(orders, cal_end, as_of_date, first_day, time_unit, calibration_
     if not first_day < cal_end < as_of_date:
         return None, (f"The calibration end {cal_end:%Y-%m-%d} is not inside the history ({first_day:%Y-%m-%d} to "
                       f"{as_of_date:%Y-%m-%d}), so no model can be tested; historical CLV is used.")
-    cal = calibration_holdout(orders, cal_end, as_of_date, time_unit=time_unit)
+    cal = calibration_holdout(orders, calibration_end=cal_end, observation_end=as_of_date, time_unit=time_unit)
     repeaters = int((cal["frequency"] > 0).sum())
     if repeaters < _MIN_CALIBRATION_REPEATERS:
         return None, (f"Only {repeaters} customers bought again before the calibration end ({cal_end:%Y-%m-%d}; at "

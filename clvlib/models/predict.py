@@ -242,8 +242,8 @@ def _interval_bounds(purchase_model, spend_model, n_draws, level, seed, x, m, ma
     rng = np.random.default_rng(seed)
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            draws_p = purchase_model.sample_params(n_draws, rng)
-            draws_s = spend_model.sample_params(n_draws, rng)
+            draws_p = purchase_model.sample_params(n_draws=n_draws, seed=rng)
+            draws_s = spend_model.sample_params(n_draws=n_draws, seed=rng)
             if not (np.all(np.isfinite(draws_p)) and np.all(np.isfinite(draws_s))):
                 return None
             disc_draws = np.stack([

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .._validation import validate_columns
 from ..config import DAYS_PER_UNIT
+from .._results import result_html
 from ..errors import DataError
 
 __all__ = ["HoldoutScorecard", "holdout_scorecard", "top_decile_capture", "tracking_table"]
@@ -27,7 +28,12 @@ __all__ = ["HoldoutScorecard", "holdout_scorecard", "top_decile_capture", "track
 METHODS = ("model", "historical rate", "store average")
 
 
-def top_decile_capture(predicted, actual, share: float = 0.1) -> float:
+def _key(method: str) -> str:
+    """A method as a column-name prefix: index labels may have spaces, column names never do."""
+    return method.replace(" ", "_")
+
+
+def top_decile_capture(predicted, actual, *, share: float = 0.1) -> float:
     """Share of the total ``actual`` held by the ``share`` of customers with the highest ``predicted``.
 
     Ties at the cut-off are split in proportion (the expectation under random tie-breaking), so a constant
@@ -66,10 +72,14 @@ class HoldoutScorecard:
     metrics : DataFrame indexed by method: ``mae``, ``rmse`` (purchases per customer), ``spearman`` (rank
         correlation of predicted and actual purchases), ``top_decile_capture`` (share of holdout revenue held by the
         10 % of customers ranked highest).
-    by_frequency : mean holdout purchases per customer by calibration frequency (0 … ``max_frequency``+).
+    by_frequency : mean holdout purchases per customer by calibration frequency (0 … ``max_frequency``+):
+        ``customers``, ``actual``, ``model``, ``historical_rate``, ``store_average``.
     by_decile : customers grouped by the model's predicted purchases (decile 1 = highest).
-    per_customer : the predictions per customer.
+    per_customer : the predictions per customer: ``actual_purchases``, ``actual_revenue``, and
+        ``<method>_purchases``, ``<method>_revenue`` for ``model``, ``historical_rate`` and ``store_average``.
     verdict : a plain-language sentence.
+    table : DataFrame
+        The main table, ``metrics`` (the model against the baselines on each measure).
     beats_baselines : bool
         The decision the verdict states: the model is at least as good as the best naive baseline on more of the
         four measures (total holdout purchases, MAE, Spearman, top-decile capture) than it is worse on. Measures
@@ -85,8 +95,16 @@ class HoldoutScorecard:
     attrs: dict = field(default_factory=dict)
     beats_baselines: bool = False
 
+    @property
+    def table(self) -> pd.DataFrame:
+        """The main table: :attr:`metrics`."""
+        return self.metrics
+
     def __str__(self) -> str:
         return self.verdict
+
+    def _repr_html_(self) -> str:
+        return result_html(self.verdict, self.table, title="Holdout scorecard")
 
 
 def _predictions(purchase_model, spend_model, cal: pd.DataFrame, duration: float) -> pd.DataFrame:
@@ -100,15 +118,15 @@ def _predictions(purchase_model, spend_model, cal: pd.DataFrame, duration: float
             "actual_purchases": cal["frequency_holdout"].to_numpy(dtype=np.float64),
             "actual_revenue": cal["revenue_holdout"].to_numpy(dtype=np.float64),
             "model_purchases": purchase_model.expected_purchases(cal, t=duration).to_numpy(),
-            "historical rate_purchases": own_rate * duration,
-            "store average_purchases": np.full(len(cal), store_rate * duration),
+            "historical_rate_purchases": own_rate * duration,
+            "store_average_purchases": np.full(len(cal), store_rate * duration),
         },
         index=cal.index,
     )
     spend = spend_model.expected_spend(cal).to_numpy() if spend_model is not None else np.nan
     table["model_revenue"] = table["model_purchases"] * spend
-    table["historical rate_revenue"] = table["historical rate_purchases"] * np.asarray(own_value, dtype=np.float64)
-    table["store average_revenue"] = table["store average_purchases"] * store_value
+    table["historical_rate_revenue"] = table["historical_rate_purchases"] * np.asarray(own_value, dtype=np.float64)
+    table["store_average_revenue"] = table["store_average_purchases"] * store_value
     return table
 
 
@@ -151,8 +169,8 @@ def holdout_scorecard(
 
     totals = pd.DataFrame(
         {
-            "repeat_purchases": [actual_p.sum()] + [pred[f"{m}_purchases"].sum() for m in METHODS],
-            "revenue": [actual_r.sum()] + [pred[f"{m}_revenue"].sum(min_count=1) for m in METHODS],
+            "repeat_purchases": [actual_p.sum()] + [pred[f"{_key(m)}_purchases"].sum() for m in METHODS],
+            "revenue": [actual_r.sum()] + [pred[f"{_key(m)}_revenue"].sum(min_count=1) for m in METHODS],
         },
         index=pd.Index(["actual", *METHODS], name="method"),
     )
@@ -161,22 +179,23 @@ def holdout_scorecard(
 
     rows = {}
     for m in METHODS:
-        err = pred[f"{m}_purchases"] - actual_p
-        constant = pred[f"{m}_purchases"].nunique() < 2
+        err = pred[f"{_key(m)}_purchases"] - actual_p
+        constant = pred[f"{_key(m)}_purchases"].nunique() < 2
         rows[m] = {
             "mae": err.abs().mean(),
             "rmse": np.sqrt((err**2).mean()),
             # A constant prediction cannot rank anyone: its rank correlation is undefined, not zero. Spearman's rho
             # is Pearson's r of the average ranks; pandas' method="spearman" would import scipy.stats (1 s of CPU).
-            "spearman": np.nan if constant else pred[f"{m}_purchases"].rank().corr(actual_p.rank()),
-            "top_decile_capture": top_decile_capture(pred[f"{m}_revenue"].fillna(pred[f"{m}_purchases"]), actual_r),
+            "spearman": np.nan if constant else pred[f"{_key(m)}_purchases"].rank().corr(actual_p.rank()),
+            "top_decile_capture": top_decile_capture(
+                pred[f"{_key(m)}_revenue"].fillna(pred[f"{_key(m)}_purchases"]), actual_r),
         }
     metrics = pd.DataFrame.from_dict(rows, orient="index")
     metrics.index.name = "method"
 
     bucket = np.minimum(cal_holdout["frequency"].to_numpy(), max_frequency).astype(int)
     labels = [str(i) for i in range(max_frequency)] + [f"{max_frequency}+"]
-    grouped = pred[["actual_purchases", *[f"{m}_purchases" for m in METHODS]]].groupby(bucket)
+    grouped = pred[["actual_purchases", *[f"{_key(m)}_purchases" for m in METHODS]]].groupby(bucket)
     by_frequency = grouped.mean().rename(columns=lambda c: c.replace("_purchases", ""))
     by_frequency.insert(0, "customers", grouped.size())
     by_frequency.index = pd.Index([labels[i] for i in by_frequency.index], name="calibration_frequency")
@@ -246,7 +265,7 @@ def _listed(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def tracking_table(orders: pd.DataFrame, purchase_model, calibration_end, *, freq: str = "W") -> pd.DataFrame:
+def tracking_table(orders: pd.DataFrame, purchase_model, *, calibration_end, freq: str = "W") -> pd.DataFrame:
     """Cumulative repeat purchases over calendar time, actual vs expected, for the calibration-period cohort.
 
     The expected curve sums each customer's :meth:`expected_purchases_new_customer` over the time since their first
@@ -292,7 +311,7 @@ def tracking_table(orders: pd.DataFrame, purchase_model, calibration_end, *, fre
     firsts = visits.drop_duplicates("customer")["first"].value_counts()
     age_days = (grid.to_numpy()[:, None] - firsts.index.to_numpy()[None, :]) / np.timedelta64(1, "D")
     ages = np.clip(age_days, 0, None) / DAYS_PER_UNIT[unit]
-    expected_cum = np.asarray(purchase_model.expected_purchases_new_customer(ages)) @ firsts.to_numpy()
+    expected_cum = np.asarray(purchase_model.expected_purchases_new_customer(t=ages)) @ firsts.to_numpy()
 
     table = pd.DataFrame(
         {

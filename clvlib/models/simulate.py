@@ -50,9 +50,9 @@ def _table(x, t_x, T, alive, holdout, holdout_counts, time_unit) -> pd.DataFrame
 
 def simulate_bgnbd(
     params,
+    *,
     n_customers: int,
     T=52.0,
-    *,
     holdout: float | None = None,
     time_unit: str = "W",
     dropout: bool = True,
@@ -109,9 +109,9 @@ def simulate_bgnbd(
 
 def simulate_pareto_nbd(
     params,
+    *,
     n_customers: int,
     T=52.0,
-    *,
     holdout: float | None = None,
     time_unit: str = "W",
     seed: int | np.random.Generator | None = None,

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 
 from .._validation import validate_columns
 from ..formatting import format_money, format_pct
-from ._style import get_ax, money_formatter
+from ._style import get_ax, money_formatter, plain_text
 
 __all__ = [
     "plot_clv_vs_cac", "plot_ltv_cac", "plot_cohort_curves", "plot_payback_curves", "plot_what_if",
@@ -26,17 +26,21 @@ _VALUE_NAMES = {"revenue": "revenue", "gross_margin": "gross margin"}
 
 
 def _labels(index: pd.Index) -> list[str]:
-    """Tick labels for a (possibly multi-level) group index."""
-    return [" · ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in index]
+    """Tick labels for a (possibly multi-level) group index, drawn as plain text (no mathtext)."""
+    return [plain_text(" · ".join(map(str, k)) if isinstance(k, tuple) else k) for k in index]
+
+
+def _group_name(index: pd.Index) -> str:
+    return plain_text(index.name or "group")
 
 
 def _money_labels(values, currency: str) -> list[str]:
-    fmt = money_formatter(currency)
+    fmt = money_formatter(currency=currency)
     return ["" if not np.isfinite(v) else fmt(v) for v in values]
 
 
 def plot_clv_vs_cac(
-    table: pd.DataFrame, *, clv: str = "ltv", cac: str = "cac", clv_label: str = "CLV per customer",
+    table: pd.DataFrame, *, clv_column: str = "ltv", cac_column: str = "cac", clv_label: str = "CLV per customer",
     currency: str = "USD", ax: Axes | None = None,
 ) -> Axes:
     """Paired bars per group: what a customer is worth beside what one costs to acquire.
@@ -44,30 +48,32 @@ def plot_clv_vs_cac(
     Parameters
     ----------
     table : DataFrame
-        One row per group (e.g. channel), such as :func:`clvlib.ltv_cac` output, with the ``clv`` and ``cac`` columns.
-    clv, cac : str
+        One row per group (e.g. channel), such as :func:`clvlib.ltv_cac` output, with the ``clv_column`` and
+        ``cac_column`` columns.
+    clv_column, cac_column : str, default "ltv" and "cac"
         Columns to draw (money).
     clv_label : str
         Legend label of the CLV bars, e.g. "predicted 12-month CLV".
     """
-    validate_columns(table, (clv, cac), source="table", what="LTV:CAC table")
+    validate_columns(table, (clv_column, cac_column), source="table", what="LTV:CAC table")
     ax = get_ax(ax)
     positions = np.arange(len(table))
     width = 0.4
-    for offset, column, color, label in ((-width / 2, clv, _CLV, clv_label), (width / 2, cac, _CAC, "CAC")):
+    for offset, column, color, label in ((-width / 2, clv_column, _CLV, clv_label),
+                                         (width / 2, cac_column, _CAC, "CAC")):
         values = table[column].to_numpy(dtype=float)
-        bars = ax.bar(positions + offset, np.nan_to_num(values), width, color=color, label=label)
+        bars = ax.bar(positions + offset, np.nan_to_num(values), width, color=color, label=plain_text(label))
         ax.bar_label(bars, labels=_money_labels(values, currency), padding=2, fontsize=8)
     ax.set_xticks(positions, _labels(table.index), rotation=20 if len(table) > 4 else 0)
-    ax.yaxis.set_major_formatter(money_formatter(currency))
-    ax.set(xlabel=table.index.name or "group", ylabel=f"Money per customer ({currency})",
+    ax.yaxis.set_major_formatter(money_formatter(currency=currency))
+    ax.set(xlabel=_group_name(table.index), ylabel=plain_text(f"Money per customer ({currency})"),
            title="What a customer is worth vs what one costs to acquire")
     ax.legend(frameon=False)
     return ax
 
 
 def plot_ltv_cac(
-    table: pd.DataFrame, *, ratio: str = "ltv_cac", target: float = 3.0, ax: Axes | None = None,
+    table: pd.DataFrame, *, column: str = "ltv_cac", target: float = 3.0, ax: Axes | None = None,
 ) -> Axes:
     """Bars of LTV:CAC per group with the 3:1 rule-of-thumb target and the 1:1 break-even line.
 
@@ -76,13 +82,15 @@ def plot_ltv_cac(
     Parameters
     ----------
     table : DataFrame
-        :func:`clvlib.ltv_cac` output (one row per group, ``ratio`` column).
+        :func:`clvlib.ltv_cac` output (one row per group).
+    column : str, default "ltv_cac"
+        The ratio column to draw.
     target : float
         The healthy ratio to mark (3 by the common rule of thumb).
     """
-    validate_columns(table, (ratio,), source="table", what="LTV:CAC table")
+    validate_columns(table, (column,), source="table", what="LTV:CAC table")
     ax = get_ax(ax)
-    values = table[ratio].to_numpy(dtype=float)
+    values = table[column].to_numpy(dtype=float)
     colors = [_GREY if not np.isfinite(v) else _BAD if v < 1 else _CAC if v < target else _GOOD for v in values]
     positions = np.arange(len(table))
     bars = ax.bar(positions, np.nan_to_num(values), color=colors)
@@ -91,7 +99,7 @@ def plot_ltv_cac(
     ax.axhline(1.0, color=_BAD, linestyle=":", label="break-even 1:1")
     ax.set_xticks(positions, _labels(table.index), rotation=20 if len(table) > 4 else 0)
     top = np.nanmax(np.r_[values[np.isfinite(values)], target])
-    ax.set(ylim=(0, top * 1.15), xlabel=table.index.name or "group", ylabel="LTV : CAC (times)",
+    ax.set(ylim=(0, top * 1.15), xlabel=_group_name(table.index), ylabel="LTV : CAC (times)",
            title="LTV:CAC — value per unit of acquisition spend")
     ax.legend(frameon=False)
     return ax
@@ -107,7 +115,7 @@ def _curve_lines(ax: Axes, curves: pd.DataFrame, y: str, max_legend: int) -> dic
     for i, g in enumerate(groups):
         part = curves[curves[group] == g].sort_values("months_since_first_order")
         color = cmap(i / max(1, len(groups) - 1)) if group == "cohort" else cmap(i % 10)
-        label = str(g) if i % step == 0 or i == len(groups) - 1 else None
+        label = plain_text(g) if i % step == 0 or i == len(groups) - 1 else None
         ax.plot(part["months_since_first_order"], part[y], color=color, label=label,
                 marker="o" if len(part) < 4 else None, linewidth=1.5)
         colors[g] = color
@@ -134,11 +142,11 @@ def plot_cohort_curves(
     group = curves.columns[0]
     _curve_lines(ax, curves, "cumulative_per_customer", max_legend)
     value = _VALUE_NAMES.get(curves.attrs.get("value", "revenue"), "value")
-    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.yaxis.set_major_formatter(money_formatter(currency=currency))
     ax.set(xlabel="Months since first order (0 = month of the first order)",
-           ylabel=f"Cumulative {value} per customer ({currency})",
-           title=f"Cumulative {value} per customer by {'monthly cohort' if group == 'cohort' else group}")
-    ax.legend(title="cohort (first order)" if group == "cohort" else group, frameon=False, fontsize=8,
+           ylabel=plain_text(f"Cumulative {value} per customer ({currency})"),
+           title=plain_text(f"Cumulative {value} per customer by {'monthly cohort' if group == 'cohort' else group}"))
+    ax.legend(title="cohort (first order)" if group == "cohort" else plain_text(group), frameon=False, fontsize=8,
               ncols=2 if len(ax.get_legend_handles_labels()[1]) > 5 else 1)
     return ax
 
@@ -164,11 +172,11 @@ def plot_payback_curves(
         if np.isfinite(value):
             ax.axhline(value, color=colors[g], linestyle="--", linewidth=1, alpha=0.8)
     ax.plot([], [], color=_GREY, linestyle="--", label="CAC (dashed, same colour)")
-    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.yaxis.set_major_formatter(money_formatter(currency=currency))
     ax.set(xlabel="Months since first order (0 = month of the first order)",
-           ylabel=f"Cumulative gross margin per customer ({currency})",
-           title=f"CAC payback by {group}: margin per customer vs acquisition cost")
-    ax.legend(title=group, frameon=False, fontsize=8)
+           ylabel=plain_text(f"Cumulative gross margin per customer ({currency})"),
+           title=plain_text(f"CAC payback by {group}: margin per customer vs acquisition cost"))
+    ax.legend(title=plain_text(group), frameon=False, fontsize=8)
     return ax
 
 
@@ -184,14 +192,14 @@ def plot_what_if(table: pd.DataFrame, *, currency: str = "USD", ax: Axes | None 
     ax.bar_label(bars, labels=labels, padding=3)
     ax.set_yticks(positions, _labels(table.index))
     ax.set_xlim(0, table["clv"].max() * 1.3)
-    ax.xaxis.set_major_formatter(money_formatter(currency))
-    ax.set(xlabel=f"CLV per customer ({currency})", ylabel="",
+    ax.xaxis.set_major_formatter(money_formatter(currency=currency))
+    ax.set(xlabel=plain_text(f"CLV per customer ({currency})"), ylabel="",
            title="Which lever moves CLV most? (simple formula)")
     return ax
 
 
 def plot_clv_by_group(
-    table: pd.DataFrame, *, value: str = "clv_mean", value_label: str = "mean CLV per customer",
+    table: pd.DataFrame, *, value_column: str = "clv_mean", value_label: str = "mean CLV per customer",
     currency: str = "USD", ax: Axes | None = None,
 ) -> Axes:
     """Bars of CLV per group (e.g. first product), labelled with each group's number of customers.
@@ -200,21 +208,21 @@ def plot_clv_by_group(
     ----------
     table : DataFrame
         :func:`clvlib.clv_by_group` output.
-    value : str
+    value_column : str, default "clv_mean"
         Column to draw (money), e.g. ``clv_mean`` or ``clv_median``.
     """
-    validate_columns(table, (value, "customers"), source="table", what="CLV by group table")
+    validate_columns(table, (value_column, "customers"), source="table", what="CLV by group table")
     ax = get_ax(ax)
     positions = np.arange(len(table))
-    bars = ax.bar(positions, table[value], color=_CLV)
-    ax.bar_label(bars, labels=[f"{money_formatter(currency)(v)}\n{n:,} cust." for v, n in
-                               zip(table[value], table["customers"])], padding=2, fontsize=8)
+    bars = ax.bar(positions, table[value_column], color=_CLV)
+    ax.bar_label(bars, labels=[f"{money_formatter(currency=currency)(v)}\n{n:,} cust." for v, n in
+                               zip(table[value_column], table["customers"])], padding=2, fontsize=8)
     ax.set_xticks(positions, _labels(table.index), rotation=20 if len(table) > 4 else 0)
-    ax.set_ylim(0, float(table[value].max()) * 1.25)
-    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.set_ylim(0, float(table[value_column].max()) * 1.25)
+    ax.yaxis.set_major_formatter(money_formatter(currency=currency))
     group = table.index.name or "group"
-    ax.set(xlabel=group, ylabel=f"{value_label[0].upper()}{value_label[1:]} ({currency})",
-           title=f"{value_label[0].upper()}{value_label[1:]} by {group}")
+    ax.set(xlabel=plain_text(group), ylabel=plain_text(f"{value_label[0].upper()}{value_label[1:]} ({currency})"),
+           title=plain_text(f"{value_label[0].upper()}{value_label[1:]} by {group}"))
     return ax
 
 
@@ -275,9 +283,9 @@ def plot_clv_distribution(
     ax.axvline(mean, color=_BAD, linestyle=":", label=f"mean {format_money(mean, currency)}")
     if log:
         ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(money_formatter(currency))
-    ax.set(xlabel=f"{label[0].upper()}{label[1:]} per customer ({currency}{', log scale' if log else ''})",
-           ylabel="Customers", title=title)
+    ax.xaxis.set_major_formatter(money_formatter(currency=currency))
+    ax.set(xlabel=plain_text(f"{label[0].upper()}{label[1:]} per customer ({currency}{', log scale' if log else ''})"),
+           ylabel="Customers", title=plain_text(title))
     # Framed: on a skewed histogram the legend often sits over the tallest bars.
     ax.legend(frameon=True, framealpha=0.85, edgecolor="none")
     return ax

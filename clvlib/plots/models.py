@@ -51,8 +51,9 @@ def plot_calibration_vs_holdout(
     ax.plot(positions, table["model"], marker="s", color=_MODEL, linewidth=2, label="model")
     if baselines:
         for name, style in (("historical rate", ":"), ("store average", "--")):
-            if name in table:
-                ax.plot(positions, table[name], linestyle=style, color=_BASELINE, label=f"naive: {name}")
+            column = name.replace(" ", "_")  # column names have no spaces; the legend reads as words
+            if column in table:
+                ax.plot(positions, table[column], linestyle=style, color=_BASELINE, label=f"naive: {name}")
     ax.set_xticks(positions, list(table.index))
     unit = _unit_name(attrs.get("time_unit"))
     duration = attrs.get("duration_holdout")

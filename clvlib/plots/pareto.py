@@ -14,7 +14,7 @@ from .._validation import validate_columns
 from ..aov import order_value_stats
 from ..formatting import format_pct
 from ..pareto import PERIODS
-from ._style import get_ax, money_formatter, percent_formatter
+from ._style import get_ax, money_formatter, percent_formatter, plain_text
 
 __all__ = [
     "plot_lorenz_curve", "plot_top_share", "plot_aov_bands", "plot_repeat_split", "plot_order_values",
@@ -53,13 +53,14 @@ def plot_lorenz_curve(
     ax.plot([mark, mark], [0, at], color=_CUSTOMERS, linestyle=":")
     ax.plot([0, mark], [at, at], color=_CUSTOMERS, linestyle=":")
     ax.annotate(
-        f"bottom {format_pct(mark)}: {format_pct(at)} of {value_label}\ntop {format_pct(1 - mark)}: "
-        f"{format_pct(1 - at)}",
+        plain_text(f"bottom {format_pct(mark)}: {format_pct(at)} of {value_label}\ntop {format_pct(1 - mark)}: "
+                   f"{format_pct(1 - at)}"),
         xy=(mark, at), xytext=(0.05, 0.75), textcoords="axes fraction",
         arrowprops={"arrowstyle": "->", "color": _CUSTOMERS}, color=_CUSTOMERS,
     )
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="Share of customers, smallest spenders first",
-           ylabel=f"Cumulative share of {value_label}", title=f"How concentrated is {value_label}? (Lorenz curve)")
+           ylabel=plain_text(f"Cumulative share of {value_label}"),
+           title=plain_text(f"How concentrated is {value_label}? (Lorenz curve)"))
     ax.xaxis.set_major_formatter(percent_formatter())
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.legend(loc="upper left", frameon=False, bbox_to_anchor=(0, 0.98))
@@ -75,14 +76,14 @@ def plot_top_share(top: pd.DataFrame, *, value_label: str = "revenue", ax: Axes 
     ax = get_ax(ax)
     labels = [f"top {format_pct(f)}\n({k:,})" for f, k in zip(top.index, top["k"])]
     positions = np.arange(len(top))
-    bars = ax.bar(positions, top["share"], color=_VALUE, label=f"share of {value_label}")
+    bars = ax.bar(positions, top["share"], color=_VALUE, label=plain_text(f"share of {value_label}"))
     # Under equal spend the top k of n customers bring k / n, a little more than the fraction when f × n is not whole.
     ax.scatter(positions, top["customer_share"], marker="_", s=900, linewidths=3, color="black", zorder=3,
                label="if all spent the same")
     ax.bar_label(bars, labels=[format_pct(s) for s in top["share"]], padding=2)
     ax.set_xticks(positions, labels)
-    ax.set(ylim=(0, 1.08), xlabel="Best customers (number of customers)", ylabel=f"Share of {value_label}",
-           title=f"Share of {value_label} from the best customers")
+    ax.set(ylim=(0, 1.08), xlabel="Best customers (number of customers)", ylabel=plain_text(f"Share of {value_label}"),
+           title=plain_text(f"Share of {value_label} from the best customers"))
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.legend(loc="upper left", frameon=False)
     return ax
@@ -93,9 +94,9 @@ def _paired_bars(ax: Axes, groups, left, right, labels: tuple[str, str]) -> None
     width = 0.4
     for offset, values, color, label in ((-width / 2, left, _CUSTOMERS, labels[0]),
                                          (width / 2, right, _VALUE, labels[1])):
-        bars = ax.bar(positions + offset, values, width, color=color, label=label)
+        bars = ax.bar(positions + offset, values, width, color=color, label=plain_text(label))
         ax.bar_label(bars, labels=[format_pct(v) for v in values], padding=2)
-    ax.set_xticks(positions, list(groups))
+    ax.set_xticks(positions, [plain_text(g) for g in groups])  # e.g. bands "$25 – $50": text, not maths
     ax.set_ylim(0, min(1.1, max(max(left), max(right)) * 1.15 + 0.02))
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.legend(frameon=False)
@@ -113,8 +114,8 @@ def plot_aov_bands(bands: pd.DataFrame, *, currency: str = "USD", ax: Axes | Non
     _paired_bars(ax, bands.index, left, bands["revenue_share"],
                  ("share of orders" if by_order else "share of customers", "share of revenue"))
     aov = bands.attrs.get("store_aov")
-    suffix = f" (store AOV {money_formatter(currency)(aov)})" if aov is not None else ""
-    ax.set(xlabel=("Order value" if by_order else "Customer AOV") + suffix, ylabel="Share",
+    suffix = f" (store AOV {money_formatter(currency=currency)(aov)})" if aov is not None else ""
+    ax.set(xlabel=plain_text(("Order value" if by_order else "Customer AOV") + suffix), ylabel="Share",
            title=f"{'Orders' if by_order else 'Customers'} and revenue by AOV band")
     return ax
 
@@ -147,11 +148,11 @@ def plot_order_values(
         ax.set_xscale("log")
     else:
         ax.hist(values, bins=bins, color=_CUSTOMERS, alpha=0.8)
-    fmt = money_formatter(currency)
+    fmt = money_formatter(currency=currency)
     ax.axvline(stats["mean"], color=_VALUE, linewidth=2, label=f"AOV (mean) {fmt(stats['mean'])}")
     ax.axvline(stats["median"], color="black", linestyle="--", linewidth=2, label=f"median {fmt(stats['median'])}")
     ax.xaxis.set_major_formatter(fmt)
-    ax.set(xlabel=f"Order value ({currency}{', log scale' if log else ''})", ylabel="Orders",
+    ax.set(xlabel=plain_text(f"Order value ({currency}{', log scale' if log else ''})"), ylabel="Orders",
            title=f"Order values: {len(values):,} orders, skewness {stats['skewness']:.1f}")
     ax.legend(frameon=False)
     return ax
@@ -171,9 +172,9 @@ def plot_top_share_over_time(
     ax.axhline(fraction, color=_EQUAL, linestyle="--", label="if all spent the same")
     for x, share in zip(positions, by_period["share"]):
         ax.annotate(format_pct(share), (x, share), textcoords="offset points", xytext=(0, 6), ha="center")
-    ax.set_xticks(positions, [str(p) for p in by_period.index])
-    ax.set(ylim=(0, 1), xlabel=period.capitalize(), ylabel=f"Share of the {period}'s {value_label}",
-           title=f"Share of {value_label} from the top {format_pct(fraction)} of customers, by {period}")
+    ax.set_xticks(positions, [plain_text(p) for p in by_period.index])
+    ax.set(ylim=(0, 1), xlabel=period.capitalize(), ylabel=plain_text(f"Share of the {period}'s {value_label}"),
+           title=plain_text(f"Share of {value_label} from the top {format_pct(fraction)} of customers, by {period}"))
     ax.yaxis.set_major_formatter(percent_formatter())
     ax.legend(frameon=False, loc="lower right")
     return ax

@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from .._validation import check_argument, validate_columns
 from ..rfm.migration import SegmentMigration
 from ..rfm.scores import rfm_grid, score_thresholds
-from ._style import get_ax, money_formatter, percent_formatter
+from ._style import get_ax, money_formatter, percent_formatter, plain_text
 
 __all__ = ["plot_rfm_heatmap", "plot_segment_sizes", "plot_score_distributions", "plot_migration_heatmap"]
 
@@ -55,7 +55,7 @@ def _tick_labels(scores: pd.DataFrame, metric: str, levels) -> list[str]:
 def _heatmap(ax: Axes, table: pd.DataFrame, labels: list[str], cbar_label: str, cmap: str) -> None:
     values = table.to_numpy(dtype=float)
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label=cbar_label)
+    ax.figure.colorbar(image, ax=ax, label=plain_text(cbar_label))
     finite = values[np.isfinite(values)]
     middle = (finite.min() + finite.max()) / 2 if finite.size else 0
     for (i, j), text in np.ndenumerate(np.array(labels, dtype=object).reshape(values.shape)):
@@ -90,14 +90,14 @@ def plot_rfm_heatmap(
         texts = [f"{v:,.0f}" for v in grid.to_numpy().ravel()]
         label, title = "Customers", "Customers by recency and frequency score"
     else:
-        fmt = money_formatter(currency)
+        fmt = money_formatter(currency=currency)
         texts = ["" if np.isnan(v) else fmt(v) for v in grid.to_numpy(dtype=float).ravel()]
         label = f"Mean monetary value ({currency})"
         title = f"Mean monetary value ({currency}) by recency and frequency score"
     _heatmap(ax, grid, texts, label, "Blues" if value == "customers" else "Greens")
     ax.set_xticks(range(grid.shape[1]), _tick_labels(scores, "frequency", grid.columns))
     ax.set_yticks(range(grid.shape[0]), _tick_labels(scores, "recency", grid.index))
-    ax.set(title=title, xlabel="Frequency score (orders; 5 = most orders)",
+    ax.set(title=plain_text(title), xlabel="Frequency score (orders; 5 = most orders)",
            ylabel="Recency score (days since last order; 5 = most recent)")
     return ax
 
@@ -122,9 +122,9 @@ def plot_segment_sizes(summary: pd.DataFrame, *, currency: str = "USD", ax: Axes
     y = np.arange(len(summary))
     height = 0.4
     ax.barh(y - height / 2, summary["share"], height, label="Share of customers", color="tab:blue")
-    ax.barh(y + height / 2, summary["revenue_share"], height, label=f"Share of revenue ({currency})",
+    ax.barh(y + height / 2, summary["revenue_share"], height, label=plain_text(f"Share of revenue ({currency})"),
             color="tab:orange")
-    ax.set_yticks(y, [str(s) for s in summary.index])
+    ax.set_yticks(y, [plain_text(s) for s in summary.index])  # segment names come from the user's scheme
     ax.invert_yaxis()  # first segment of the scheme at the top
     ax.xaxis.set_major_formatter(percent_formatter())
     ax.set(title="Segment size vs revenue share", xlabel="Share of all customers / of all revenue (%)",
@@ -154,7 +154,7 @@ def plot_score_distributions(scores: pd.DataFrame, *, currency: str = "USD", ax:
     names = {"recency": "Recency (days)", "frequency": "Frequency (orders)", "monetary": f"Monetary ({currency})"}
     width = 0.27
     for k, metric in enumerate(["recency", "frequency", "monetary"]):
-        ax.bar(table.index + (k - 1) * width, table[metric], width, label=f"{names[metric]} score")
+        ax.bar(table.index + (k - 1) * width, table[metric], width, label=plain_text(f"{names[metric]} score"))
     # A level no customer reaches on any metric (heavy ties) is named, so the gap reads as empty, not as missing.
     empty = table.sum(axis=1) == 0
     ax.set_xticks(table.index, [f"{s}\n(empty)" if empty.loc[s] else str(s) for s in table.index])
@@ -187,8 +187,8 @@ def plot_migration_heatmap(
     texts = [("" if not np.isfinite(v) or v == 0 else f"{v:.0%}") if share else ("" if v == 0 else f"{v:,.0f}")
              for v in shown.to_numpy(dtype=float).ravel()]
     _heatmap(ax, shown, texts, "Share of the earlier segment" if share else "Customers", "Purples")
-    ax.set_xticks(range(shown.shape[1]), [str(c) for c in shown.columns], rotation=45, ha="right")
-    ax.set_yticks(range(shown.shape[0]), [str(r) for r in shown.index])
+    ax.set_xticks(range(shown.shape[1]), [plain_text(c) for c in shown.columns], rotation=45, ha="right")
+    ax.set_yticks(range(shown.shape[0]), [plain_text(r) for r in shown.index])
     ax.set(title="Segment migration between the two dates" + (" (row shares)" if share else " (customers)"),
            xlabel="Segment at the later date", ylabel="Segment at the earlier date")
     return ax

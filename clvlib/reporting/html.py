@@ -23,6 +23,8 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from ..formatting import format_money
+
 __all__ = ["notebook_to_html", "index_page", "add_toc", "render_math", "formula_cache_dir", "format_figure",
            "PAGE_CSS"]
 
@@ -361,39 +363,16 @@ def notebook_to_html(nb: Any, *, heading: str | None, subtitle: str, title: str 
     return add_toc(body)
 
 
-def warm_up(no_code: bool = False) -> None:
-    """Convert a small notebook once (a formula, markdown, code, a table, a figure), discarding the page.
-
-    The first conversion in a process pays for imports and caches along the way (the exporter's templates, the
-    markdown and highlighting libraries: about half a second of CPU; mathtext's parser and fonts another second
-    when a formula is not in :func:`formula_cache_dir` yet). The report runner calls this in its conversion thread
-    while the first notebooks execute, so that the first page is not late for it.
-    """
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
-    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
-    nb = new_notebook(cells=[
-        new_markdown_cell("# Warm-up\n\n$$\\mathrm{CLV} = \\frac{m}{1 + d - r}$$ and *text* with `code`."),
-        new_code_cell("x = 1", outputs=[
-            new_output("stream", name="stdout", text="x\n"),
-            new_output("display_data", data={"text/markdown": "**$x_i$**", "text/plain": "x"}),
-            new_output("execute_result", data={"text/html": "<table><tr><td>1</td></tr></table>",
-                                               "text/plain": "1"}, execution_count=1),
-            new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
-        ]),
-    ])
-    notebook_to_html(nb, heading=None, subtitle="", no_code=no_code)
-
-
 def format_figure(value: float | int | None, kind: str, currency: str = "USD") -> str:
     """Format a headline figure: counts with thousands separators, money with the currency, shares in %.
 
-    ``kind`` is "count", "money", "amount" (money without the currency, for labelled columns) or "share".
+    ``kind`` is "count", "money" (:func:`clvlib.formatting.format_money`, the kit's one way of writing money in
+    text and tables), "amount" (money without the currency, for columns labelled with it) or "share".
 
     Examples
     --------
     >>> format_figure(1234567, "count"), format_figure(1234.5, "money", "EUR"), format_figure(0.4567, "share")
-    ('1,234,567', '1,234.50 EUR', '45.7 %')
+    ('1,234,567', '€1,234', '45.7 %')
     >>> format_figure(1234.5, "amount"), format_figure(82.675, "amount")
     ('1,234', '82.67')
     >>> format_figure(None, "money")
@@ -404,7 +383,7 @@ def format_figure(value: float | int | None, kind: str, currency: str = "USD") -
     if kind == "count":
         return f"{value:,.0f}"
     if kind == "money":
-        return f"{value:,.2f} {currency}"
+        return format_money(value, currency)
     if kind == "amount":  # money in a column or card labelled with its currency: cents only for small amounts
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
     if kind == "share":

@@ -333,7 +333,7 @@ def run_report(
     as_of = as_of or orders["order_date"].max().date().isoformat()
     from ..ingest.read import store_currency
 
-    currency = store_currency(orders, currency)  # the data's own unless the run names one
+    currency = store_currency(orders, currency=currency)  # the data's own unless the run names one
     clv_parameters = {k: v for k, v in (params or {}).items() if k in CLV_PARAMETERS}
     check_clv_parameters(clv_parameters)
     dest = Path(out) if out is not None else REPORTS_DIR / as_of

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from .exports import export_segments, export_tables, latest_emails, neutralise_formulas, pseudonymise_ids
+from .exports import (export_segments, export_tables, latest_emails, neutralise_formulas, project_key,
+                      pseudonymise_ids, pseudonymise_table)
 from .migration import GONE, NEW, SegmentMigration, migration_headlines, segment_migration
 from .playbook import PLAYBOOK, scheme_grid, scheme_table, segment_headlines, segment_playbook, segment_summary
 from .scores import RFM_VALUES, rfm_grid, rfm_scores, rfm_table, score_thresholds
@@ -20,5 +21,6 @@ __all__ = [
     "SCORE_COLUMNS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments",
     "PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary", "segment_headlines",
     "NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines",
-    "export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids", "latest_emails",
+    "export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids", "pseudonymise_table",
+    "project_key", "latest_emails",
 ]

@@ -6,8 +6,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from .._results import result_html
 from ..errors import DataError
-from ..formatting import format_money
+from ..formatting import escape_markdown, markdown_money
 
 __all__ = ["NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines"]
 
@@ -17,7 +18,7 @@ GONE = "(gone)"
 
 
 class SegmentMigration(NamedTuple):
-    """Result of :func:`segment_migration`."""
+    """Result of :func:`segment_migration`: ``table`` is the ``matrix``, ``verdict`` one plain sentence."""
 
     #: Customers by earlier segment (rows, plus ``NEW``) and later segment (columns, plus ``GONE`` if any).
     matrix: pd.DataFrame
@@ -25,20 +26,46 @@ class SegmentMigration(NamedTuple):
     #: ``revenue``, ``moved``; largest first.
     flows: pd.DataFrame
 
-    def largest_flows(self, n: int = 5, *, include_new: bool = True) -> pd.DataFrame:
+    @property
+    def table(self) -> pd.DataFrame:
+        """The main table: :attr:`matrix`."""
+        return self.matrix
+
+    @property
+    def verdict(self) -> str:
+        """One plain sentence: new customers, earlier customers who kept their segment, and the largest move."""
+        flows = self.flows
+        new = int(flows.loc[flows["from"] == NEW, "customers"].sum())
+        earlier = flows[flows["from"] != NEW]
+        n_earlier = int(earlier["customers"].sum())
+        stayed = int(earlier.loc[~earlier["moved"], "customers"].sum())
+        text = f"{new:,} new customer{'s' if new != 1 else ''}; "
+        if n_earlier == 0:
+            return text + "there were no earlier customers to compare with."
+        text += f"{stayed:,} of the {n_earlier:,} earlier customers kept their segment"
+        moves = self.largest_flows(n=1, include_new=False)
+        if moves.empty:
+            return text + "."
+        move = moves.iloc[0]
+        return text + f"; the largest move: {int(move['customers']):,} from {move['from']} to {move['to']}."
+
+    def _repr_html_(self) -> str:
+        return result_html(self.verdict, self.table, title="Segment migration")
+
+    def largest_flows(self, *, n: int = 5, include_new: bool = True) -> pd.DataFrame:
         """The ``n`` largest movements between different segments (of newcomers too, unless ``include_new``
         is False)."""
         keep = self.flows["moved"] & (include_new | (self.flows["from"] != NEW))
         return self.flows[keep].head(n).reset_index(drop=True)
 
 
-def _segments(table, segment_col: str, which: str) -> pd.Series:
+def _segments(table, segment_column: str, which: str) -> pd.Series:
     if isinstance(table, pd.Series):
         segments = table
     elif isinstance(table, pd.DataFrame):
-        if segment_col not in table:
-            raise DataError(f"{which} table: no `{segment_col}` column; columns: {list(table.columns)}.")
-        segments = table[segment_col]
+        if segment_column not in table:
+            raise DataError(f"{which} table: no `{segment_column}` column; columns: {list(table.columns)}.")
+        segments = table[segment_column]
     else:
         raise TypeError(f"`{which}` must be a Series or DataFrame of segments, not {type(table).__name__}.")
     if segments.index.has_duplicates:
@@ -57,8 +84,8 @@ def segment_migration(
     before: pd.Series | pd.DataFrame,
     after: pd.Series | pd.DataFrame,
     *,
-    segment_col: str = "segment",
-    revenue_col: str = "total_revenue",
+    segment_column: str = "segment",
+    revenue_column: str = "total_revenue",
 ) -> SegmentMigration:
     """Transition matrix and flows of customers between the segments of two dates.
 
@@ -67,9 +94,9 @@ def segment_migration(
     before, after : Series or DataFrame
         Segments per customer (indexed by customer id) at an earlier and a later as-of date, e.g. two
         :func:`clvlib.rfm_segments` outputs.
-    segment_col : str
+    segment_column : str
         The segment column when frames are given.
-    revenue_col : str
+    revenue_column : str
         Revenue behind each flow: taken from ``after`` (the later table), and from ``before`` for customers gone
         from ``after``; flows get 0 when neither table has the column.
 
@@ -78,7 +105,7 @@ def segment_migration(
     SegmentMigration
         ``matrix`` (counts; rows: earlier segments + ``"(new)"``, columns: later segments + ``"(gone)"`` when any
         customer disappeared; it adds up to the customers of both dates) and ``flows`` (see the class);
-        ``largest_flows(n)`` lists the biggest moves.
+        ``largest_flows(n=n)`` lists the biggest moves.
 
     Examples
     --------
@@ -93,14 +120,14 @@ def segment_migration(
     New Customers          0     0        0              0
     (new)                  0     0        0              1
     """
-    old, new = _segments(before, segment_col, "before"), _segments(after, segment_col, "after")
+    old, new = _segments(before, segment_column, "before"), _segments(after, segment_column, "after")
     customers = old.index.union(new.index, sort=False)
     frm = old.astype("object").reindex(customers).fillna(NEW)
     to = new.astype("object").reindex(customers).fillna(GONE)
     revenue = pd.Series(0.0, index=customers)
     for table in (before, after):  # later values overwrite earlier ones
-        if isinstance(table, pd.DataFrame) and revenue_col in table:
-            values = table[revenue_col].astype("float64").reindex(customers)
+        if isinstance(table, pd.DataFrame) and revenue_column in table:
+            values = table[revenue_column].astype("float64").reindex(customers)
             revenue = values.where(values.notna(), revenue)
     # One list of segments for rows and columns, so stays sit on the diagonal.
     labels = list(dict.fromkeys([*_order(old), *_order(new)]))
@@ -133,7 +160,7 @@ def migration_headlines(migration: SegmentMigration, *, since=None, currency: st
     Returns
     -------
     list of str: new customers and how many earlier customers kept their segment; the largest move of earlier
-    customers (or that none moved).
+    customers (or that none moved). Markdown sentences: segment names are escaped, and money too (``\\$120``).
 
     Examples
     --------
@@ -143,7 +170,7 @@ def migration_headlines(migration: SegmentMigration, *, since=None, currency: st
     >>> for line in migration_headlines(segment_migration(before, after), since="2024-03-31"):
     ...     print(line)
     Since 31 Mar 2024: 1 new customer; 1 of the 2 earlier customers kept their segment.
-    The largest move of earlier customers: 1 customer from Champions to At Risk, who brought $120.
+    The largest move of earlier customers: 1 customer from Champions to At Risk, who brought \\$120.
     """
     matrix, flows = migration.matrix, migration.flows
     new = int(matrix.loc[NEW].sum()) if NEW in matrix.index else 0
@@ -156,12 +183,13 @@ def migration_headlines(migration: SegmentMigration, *, since=None, currency: st
         return [first + "there were no earlier customers to compare with."]
     lines = [first + f"{stayed:,} of the {n_earlier:,} earlier customer{'s' if n_earlier != 1 else ''} kept "
              "their segment."]
-    moves = migration.largest_flows(1, include_new=False)
+    moves = migration.largest_flows(n=1, include_new=False)
     if moves.empty:
         lines.append("No earlier customer changed segment.")
     else:
         move = moves.iloc[0]
         k = int(move["customers"])
         lines.append(f"The largest move of earlier customers: {k:,} customer{'s' if k != 1 else ''} from "
-                     f"{move['from']} to {move['to']}, who brought {format_money(float(move['revenue']), currency)}.")
+                     f"{escape_markdown(move['from'])} to {escape_markdown(move['to'])}, who brought "
+                     f"{markdown_money(float(move['revenue']), currency)}.")
     return lines

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._validation import validate_columns
 from ..errors import DataError
-from ..formatting import format_money, format_pct
+from ..formatting import escape_markdown, format_pct, markdown_money
 from .segments import SCHEMES, _assign, _domains, _score_features, load_scheme, validate_scheme
 
 __all__ = ["PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary", "segment_headlines"]
@@ -136,7 +136,7 @@ def scheme_table(scheme) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scheme_grid(scheme="classic", bins: int = 5) -> pd.DataFrame:
+def scheme_grid(scheme="classic", *, bins: int = 5) -> pd.DataFrame:
     """The segment of every R score × FM score cell of a scores scheme (rows: R from ``bins`` down to 1).
 
     Only meaningful for schemes whose rules use ``r`` and ``fm`` alone (such as ``"classic"``); F = M = FM is
@@ -147,7 +147,7 @@ def scheme_grid(scheme="classic", bins: int = 5) -> pd.DataFrame:
     >>> scheme_grid("classic").loc[5, 5]
     'Champions'
     """
-    scheme = validate_scheme(scheme, bins)
+    scheme = validate_scheme(scheme, bins=bins)
     levels = np.arange(1, bins + 1)
     r, fm = np.meshgrid(levels, levels, indexing="ij")
     features = _score_features(r.ravel(), fm.ravel(), fm.ravel(), bins, scheme["scale"])
@@ -193,31 +193,33 @@ def segment_playbook(scheme="classic") -> pd.DataFrame:
 
 def segment_summary(
     customers_with_segments: pd.DataFrame,
-    clv: str | pd.Series | None = None,
     *,
+    clv_column: str | None = None,
     scheme=None,
-    segment_col: str = "segment",
-    revenue_col: str = "total_revenue",
+    segment_column: str = "segment",
+    revenue_column: str = "total_revenue",
 ) -> pd.DataFrame:
     """Per-segment size, revenue, CLV and the playbook, ready for a report.
 
     Parameters
     ----------
     customers_with_segments : DataFrame
-        One row per customer with ``segment_col`` and ``revenue_col``, e.g. the output of
+        One row per customer with ``segment_column`` and ``revenue_column``, e.g. the output of
         :func:`clvlib.rfm_segments`.
-    clv : str or Series, optional
-        A CLV column name, or a Series indexed by customer; adds ``mean_clv``.
+    clv_column : str, optional
+        The column holding each customer's CLV (missing values allowed); adds ``mean_clv``.
     scheme : str, Path, dict or DataFrame, optional
         The scheme the segments come from (for order, rules and playbook); default the built-in scheme named in
         ``attrs["scheme"]``.
-    segment_col, revenue_col : str
-        Column names.
+    segment_column : str, default "segment"
+        The column holding each customer's segment.
+    revenue_column : str, default "total_revenue"
+        The column holding each customer's revenue.
 
     Returns
     -------
     DataFrame indexed by ``segment`` (scheme order, empty segments included) with ``customers``, ``share`` (of
-    customers), ``revenue``, ``revenue_share``, ``mean_clv`` (when ``clv`` is given), ``rule``, ``description``
+    customers), ``revenue``, ``revenue_share``, ``mean_clv`` (when ``clv_column`` is given), ``rule``, ``description``
     and ``actions``. An empty segment has 0 customers, 0 revenue and shares of 0 (never NaN); ``mean_clv`` is
     the mean over the segment's customers that have a CLV value, and missing (NaN) where none has one (an empty
     segment, or a model that gave no value): show it as missing, e.g. ``Styler.format(na_rep="–")``.
@@ -235,19 +237,19 @@ def segment_summary(
     At risk                          0      0.0            0.0
     Non-target                       1    100.0            0.2
     """
-    validate_columns(customers_with_segments, [segment_col, revenue_col], what="segmented customer table")
+    validate_columns(customers_with_segments, [segment_column, revenue_column], what="segmented customer table")
     frame = customers_with_segments
     if scheme is not None:
         playbook = segment_playbook(scheme)
     else:  # only the name travels in attrs: a built-in scheme can be looked up, a user's cannot
         playbook = segment_playbook(frame.attrs["scheme"]) if frame.attrs.get("scheme") in SCHEMES else None
-    segments = frame[segment_col]
+    segments = frame[segment_column]
     if isinstance(segments.dtype, pd.CategoricalDtype):
         order = list(segments.cat.categories)
     else:
         order = list(playbook.index) if playbook is not None else []
         order += [s for s in pd.unique(segments.dropna()) if s not in order]
-    revenue = frame[revenue_col].astype("float64")
+    revenue = frame[revenue_column].astype("float64")
     grouped = pd.DataFrame({"segment": segments.astype("object"), "revenue": revenue}).groupby("segment")
     table = pd.DataFrame({"customers": grouped.size(), "revenue": grouped["revenue"].sum()})
     table = table.reindex(order).fillna({"customers": 0, "revenue": 0.0})
@@ -255,18 +257,18 @@ def segment_summary(
     total_rev = revenue.sum()
     table.insert(1, "share", table["customers"] / max(len(frame), 1))
     table["revenue_share"] = table["revenue"] / total_rev if total_rev else 0.0
-    if clv is not None:
-        if isinstance(clv, str) and clv not in frame:
-            raise DataError(f"segmented customer table: no CLV column `{clv}`; columns: {list(frame.columns)}.")
-        values = frame[clv] if isinstance(clv, str) else clv.reindex(frame.index)
-        values = pd.to_numeric(values, errors="coerce").astype("float64")
+    if clv_column is not None:
+        if clv_column not in frame:
+            raise DataError(f"segmented customer table: no CLV column `{clv_column}`; columns: "
+                            f"{list(frame.columns)}.")
+        values = pd.to_numeric(frame[clv_column], errors="coerce").astype("float64")
         # mean() skips missing values and gives NaN for a group with none; never an exception.
         table["mean_clv"] = values.groupby(segments.astype("object")).mean().reindex(order).astype("float64")
     for col in ("rule", "description", "actions"):
         table[col] = playbook[col].reindex(order).fillna("") if playbook is not None else ""
     table.index.name = "segment"
     table.attrs = {"empty_segments": [s for s, n in table["customers"].items() if n == 0]}
-    if clv is not None:
+    if clv_column is not None:
         table.attrs["clv_missing"] = int(values.isna().sum())
     return table
 
@@ -294,13 +296,14 @@ def segment_headlines(summary: pd.DataFrame, *, currency: str = "USD",
     Returns
     -------
     list of str: the segment bringing the most revenue, the largest segment, the highest mean CLV (or why there
-    is none), and the empty segments. Ties go to the segment listed first in the scheme.
+    is none), and the empty segments. Ties go to the segment listed first in the scheme. Markdown sentences: segment
+    names (a user's scheme may name them anything) and ``clv_label`` are escaped, and money too (``\\$900``).
 
     Examples
     --------
     >>> frame = pd.DataFrame({"segment": ["Loyal", "Loyal", "Non-target"], "total_revenue": [300.0, 100.0, 100.0],
     ...                       "clv": [float("nan")] * 3})
-    >>> for line in segment_headlines(segment_summary(frame, clv="clv", scheme="one_to_one")):
+    >>> for line in segment_headlines(segment_summary(frame, clv_column="clv", scheme="one_to_one")):
     ...     print(line)
     Loyal bring the most revenue: 80 % of it from 67 % of customers.
     The largest segment is Loyal: 2 customers (67 %) bringing 80 % of revenue.
@@ -312,23 +315,25 @@ def segment_headlines(summary: pd.DataFrame, *, currency: str = "USD",
     if total == 0:
         return [f"No customer to segment: all {len(summary)} segments are empty."]
     lines = []
+    name = escape_markdown
+    clv_label = escape_markdown(clv_label)
     top = _first_max(summary["revenue_share"].where(summary["customers"] > 0))
     if top is not None and summary.loc[top, "revenue_share"] > 0:
-        lines.append(f"{top} bring the most revenue: {format_pct(summary.loc[top, 'revenue_share'])} of it from "
+        lines.append(f"{name(top)} bring the most revenue: {format_pct(summary.loc[top, 'revenue_share'])} of it from "
                      f"{format_pct(summary.loc[top, 'share'])} of customers.")
     big = _first_max(summary["customers"])
     n = int(summary.loc[big, "customers"])
-    lines.append(f"The largest segment is {big}: {n:,} customer{'s' if n != 1 else ''} "
+    lines.append(f"The largest segment is {name(big)}: {n:,} customer{'s' if n != 1 else ''} "
                  f"({format_pct(summary.loc[big, 'share'])}) bringing {format_pct(summary.loc[big, 'revenue_share'])}"
-                 " of revenue." if n < total else f"All {n:,} customers are in one segment, {big}.")
+                 " of revenue." if n < total else f"All {n:,} customers are in one segment, {name(big)}.")
     if "mean_clv" in summary.columns:
         best = _first_max(summary["mean_clv"])
         if best is None:
             lines.append(f"No customer has a {clv_label}, so the segments are not ranked by it.")
         else:
-            lines.append(f"The highest {clv_label} per customer is in {best} "
-                         f"({format_money(float(summary.loc[best, 'mean_clv']), currency)}).")
-    empty = [str(s) for s, k in summary["customers"].items() if k == 0]
+            lines.append(f"The highest {clv_label} per customer is in {name(best)} "
+                         f"({markdown_money(float(summary.loc[best, 'mean_clv']), currency)}).")
+    empty = [name(s) for s, k in summary["customers"].items() if k == 0]
     if empty:
         lines.append(f"{len(empty)} of {len(summary)} segments have no customer: {', '.join(empty)}.")
     return lines

@@ -49,7 +49,7 @@ _SCORE_OF = dict(zip(RFM_VALUES, SCORE_COLUMNS))
 _UNITS = {"recency": "days", "frequency": "orders", "monetary": ""}
 
 
-def rfm_table(customers: pd.DataFrame, as_of=None, *, monetary: str = "total") -> pd.DataFrame:
+def rfm_table(customers: pd.DataFrame, *, as_of=None, monetary: str = "total") -> pd.DataFrame:
     """RFM values of each customer from the customer table.
 
     Parameters
@@ -215,7 +215,7 @@ def _level_note(metric: str, values: np.ndarray, scores: np.ndarray, bins: int, 
     return f"`{column}` uses {bins - len(empty)} of {bins} levels (score(s) {empty} empty): {why}."
 
 
-def rfm_scores(rfm: pd.DataFrame, bins: int = 5, *, method: str = "quantile", thresholds=None) -> pd.DataFrame:
+def rfm_scores(rfm: pd.DataFrame, *, bins: int = 5, method: str = "quantile", thresholds=None) -> pd.DataFrame:
     """Score recency, frequency and monetary value from 1 to ``bins`` (``bins`` = best) and form the RFM code.
 
     Parameters
@@ -302,7 +302,7 @@ def _rule_text(metric: str, lower: float, upper: float) -> str:
     return f"{lo} ≤ {metric} < {hi}{unit}"
 
 
-def score_thresholds(rfm: pd.DataFrame, bins: int | None = None, *, thresholds=None) -> pd.DataFrame:
+def score_thresholds(rfm: pd.DataFrame, *, bins: int | None = None, thresholds=None) -> pd.DataFrame:
     """The value interval behind every score of every metric, with a readable rule and the customers in it.
 
     Parameters

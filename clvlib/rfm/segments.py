@@ -229,7 +229,7 @@ def _domain_points(scheme: dict, bins: int) -> tuple[list[str], pd.DataFrame]:
     return labels, points
 
 
-def validate_scheme(scheme, bins: int = 5) -> dict:
+def validate_scheme(scheme, *, bins: int = 5) -> dict:
     """Check that a scheme gives every possible score code exactly one segment, with explicit precedence.
 
     Parameters
@@ -327,13 +327,13 @@ def _events_up_to(events: pd.DataFrame, as_of) -> tuple[pd.DataFrame, int]:
 
 def rfm_segments(
     scores: pd.DataFrame,
-    scheme="classic",
     *,
+    scheme="classic",
     bins: int | None = None,
     value_threshold: float | None = None,
     active_days: int = 90,
     events: pd.DataFrame | None = None,
-    value_col: str = "monetary",
+    value_column: str = "monetary",
 ) -> pd.DataFrame:
     """Each customer's segment under a scheme (validated first).
 
@@ -341,13 +341,13 @@ def rfm_segments(
     ----------
     scores : DataFrame
         Output of :func:`clvlib.rfm_scores` (score schemes need ``r_score``, ``f_score``, ``m_score``;
-        ``"value_activity"`` schemes need ``recency`` and ``value_col``).
+        ``"value_activity"`` schemes need ``recency`` and ``value_column``).
     scheme : str, Path, dict or DataFrame
         A built-in name (``"classic"``, ``"one_to_one"``, ``"tiers"``) or a user scheme (see :func:`load_scheme`).
     bins : int, optional
         Score levels; defaults to ``scores.attrs["bins"]``, else 5.
     value_threshold : float, optional
-        Value-activity schemes: a customer is high value when ``value_col`` ≥ this; default the median.
+        Value-activity schemes: a customer is high value when ``value_column`` ≥ this; default the median.
     active_days : int
         Value-activity schemes: active when ``recency`` (days since the last order) ≤ this.
     events : DataFrame, optional
@@ -355,7 +355,7 @@ def rfm_segments(
         and/or ``email``; people in it who never bought are added as prospects (rows with missing values). Events
         dated (``event_date``, by calendar day) after the scores' ``attrs["as_of"]`` are ignored: the segments
         describe the store as known on that day.
-    value_col : str
+    value_column : str
         Column measuring value for value-activity schemes (e.g. a CLV column instead of ``monetary``).
 
     Returns
@@ -374,7 +374,7 @@ def rfm_segments(
     """
     scheme = load_scheme(scheme)
     bins = int(scores.attrs.get("bins", 5)) if bins is None else bins
-    scheme = validate_scheme(scheme, bins)
+    scheme = validate_scheme(scheme, bins=bins)
     result = scores.copy()
     extra = {}
     if scheme["kind"] == "scores":
@@ -385,8 +385,8 @@ def rfm_segments(
                             f"{raw.min()} to {raw.max()}; pass the `bins` they were computed with.")
         features = _score_features(raw[:, 0], raw[:, 1], raw[:, 2], bins, scheme["scale"])
     else:
-        validate_columns(scores, ["recency", value_col], what="RFM table")
-        value = scores[value_col].astype("float64")
+        validate_columns(scores, ["recency", value_column], what="RFM table")
+        value = scores[value_column].astype("float64")
         threshold = float(value.median()) if value_threshold is None else float(value_threshold)
         features = pd.DataFrame({
             "status": "customer",
@@ -402,7 +402,7 @@ def rfm_segments(
             for col in SCORE_COLUMNS:
                 if col in result and len(prospects):
                     result[col] = result[col].astype("Int64")
-        extra = {"value_threshold": threshold, "active_days": active_days, "value_col": value_col, **extra}
+        extra = {"value_threshold": threshold, "active_days": active_days, "value_column": value_column, **extra}
     names = _assign(scheme, features)
     order = list(dict.fromkeys(r["segment"] for r in scheme["rules"]))
     result["segment"] = pd.Categorical(names, categories=order)
