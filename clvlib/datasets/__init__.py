@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import demo_store as _demo_store
 from .._validation import check_argument, check_time_unit
-from ..config import DATA_DIR
+from ..config import DATA_DIR, NOT_A_CLONE
 
 __all__ = [
     "DEMO_STORE_SEED", "DEMO_STORE_DIR",
@@ -240,6 +240,8 @@ def load_orders(
     if currency is not None:
         options["currency"] = currency
     if data is None:
+        if not DEMO_STORE_DIR.is_dir():
+            raise FileNotFoundError(NOT_A_CLONE)
         return _read_transactions()(DEMO_STORE_DIR / _demo_store.FILES["orders"][0], **options)
     return _read_transactions()(data, preset=preset, columns=columns, **options)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import NOTEBOOKS_DIR, REPORTS_DIR
+from ..config import FROM_CLONE, NOT_A_CLONE, NOTEBOOKS_DIR, REPORTS_DIR
 from .execute import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
 from .index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, headline_figures, load_run_data,
                            period_ends, write_history_index, write_run_index)
@@ -154,6 +154,8 @@ def find_notebooks(notebooks_dir: str | Path | None = None, names: Sequence[str]
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if not p.name.endswith(".failed.ipynb"))
     if not found:
+        if notebooks_dir is None and not FROM_CLONE:
+            raise ValueError(NOT_A_CLONE)
         raise ValueError(f"No report notebooks (NN_name.ipynb) in {folder}.")
     if not names:
         return found
