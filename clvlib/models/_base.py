@@ -642,6 +642,18 @@ class PurchaseModel(BaseModel):
     _prepare_rows = None
     _p_alive_prepared_fn = None
 
+    @staticmethod
+    def _rate_limit(r: float, alpha: float, rest_high: list[str], parts: list) -> None:
+        """The purchase process's limiting form, the same in both models: r → ∞, one purchase rate for everyone."""
+        if "r" in rest_high:
+            rest_high.remove("r")
+            parts.append((
+                "homogeneous purchase rate: r → ∞",
+                "Customers buy at nearly the same rate: the spread of purchase rates ran to its limit (r → ∞), so "
+                f"everyone was given one rate ({r / alpha:.3g} purchases per time unit while active).",
+                True, True,
+            ))
+
     def fit(
         self,
         customers: pd.DataFrame,

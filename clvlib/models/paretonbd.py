@@ -321,14 +321,7 @@ class ParetoNBD(PurchaseModel):
                 f"(s → ∞), so everyone was given one drop-out rate ({s / beta:.3g} per time unit).",
                 True, True,
             ))
-        if "r" in rest_high:
-            rest_high.remove("r")
-            parts.append((
-                "homogeneous purchase rate: r → ∞",
-                "Customers buy at nearly the same rate: the spread of purchase rates ran to its limit (r → ∞), so "
-                f"everyone was given one rate ({r / alpha:.3g} purchases per time unit while active).",
-                True, True,
-            ))
+        cls._rate_limit(r, alpha, rest_high, parts)
         return cls._combine_boundary(parts, rest_low, rest_high)
 
     _prepare = staticmethod(_prepare)
