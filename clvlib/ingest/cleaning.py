@@ -11,6 +11,7 @@ money reconciles: ``input revenue == kept revenue + refunds applied + excluded r
 from __future__ import annotations
 
 import html
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -20,11 +21,18 @@ import pandas as pd
 from .._results import result_html
 from ..errors import DataError
 from ..formatting import format_money
+from .readers import AMOUNT_CEILING
 
-__all__ = ["CleaningReport", "REASONS", "normalise_status", "normalise_email"]
+__all__ = ["CleaningReport", "REASONS", "MISSING_IDS", "normalise_status", "normalise_email", "is_placeholder"]
+
+#: Text that means "no value" in a customer id or email column (compared trimmed and case-insensitively): such
+#: an order is a guest order, never a customer called "NULL".
+MISSING_IDS = frozenset({"", "nan", "na", "n/a", "none", "null", "-", "#n/a"})
 
 REASONS: dict[str, str] = {
     "non-product line": "postage, fees and adjustments, not goods",
+    "absurd amount": "amount not finite (inf, 1e309) or above 1e12 in absolute value; left out of the revenue "
+                     "accounting",
     "duplicate": "exact repeat of an earlier row",
     "test order": "flagged as a test",
     "cancelled": "status cancelled or voided",
@@ -61,16 +69,21 @@ def normalise_status(status: pd.Series) -> pd.Series:
     return text.str.removeprefix("wc-").str.replace(r"[\s\-]+", "_", regex=True).replace({"": np.nan, "nan": np.nan})
 
 
+def is_placeholder(text: pd.Series) -> pd.Series:
+    """Whether each (text) value is blank or a placeholder of :data:`MISSING_IDS` ("NULL", "n/a", "-", ...)."""
+    return text.isna() | text.str.strip().str.lower().isin(MISSING_IDS)
+
+
 def normalise_email(email: pd.Series) -> pd.Series:
-    """Trimmed, lower-cased emails; blanks become missing.
+    """Trimmed, lower-cased emails; blanks and placeholders (:data:`MISSING_IDS`) become missing.
 
     Examples
     --------
-    >>> normalise_email(pd.Series([" Ann@Example.COM ", ""])).tolist()
-    ['ann@example.com', nan]
+    >>> normalise_email(pd.Series([" Ann@Example.COM ", "", "NULL"])).tolist()
+    ['ann@example.com', nan, nan]
     """
     text = email.astype("str").str.strip().str.lower()
-    return text.where(text.ne("") & email.notna())
+    return text.where(~text.isin(MISSING_IDS) & email.notna())
 
 
 def truthy(values: pd.Series) -> pd.Series:
@@ -187,11 +200,16 @@ class CleaningReport:
     def _repr_html_(self) -> str:
         # Everything from the data (the file name, notes quoting statuses or currencies) is escaped: the report
         # shows what a shop export holds, and a notebook page must show it as text, never run it.
-        styled = (self.to_frame().style.format({"rows": "{:,}", "revenue": self._money}, escape="html")
+        # A formatter's output is not escaped by Styler: the money (with its currency) is escaped here.
+        styled = (self.to_frame().style.format({"rows": "{:,}", "revenue": lambda v: html.escape(self._money(v))},
+                                               escape="html")
                   .format_index(escape="html", axis=0).format_index(escape="html", axis=1))
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (f"<p><b>Cleaning report for {html.escape(self.source)}</b></p><p>{html.escape(self.verdict)}</p>"
                 f"{styled.to_html()}" + (f"<ul>{notes}</ul>" if notes else ""))
+
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # ISO 4217: what labels every page, so nothing else may pass
 
 
 class Ledger:
@@ -225,6 +243,17 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
     ``lines`` holds parsed canonical columns (``order_date`` datetime, ``revenue`` float, ...) and ``_dup`` (True
     for a row repeating an earlier one).
     """
+    money = [c for c in ("revenue", "refunded", "cost") if c in lines]
+    absurd = {c: (lines[c].notna() & ~(lines[c].abs() <= AMOUNT_CEILING)).to_numpy() for c in money}
+    if any(a.any() for a in absurd.values()):
+        rows = np.logical_or.reduce(list(absurd.values()))
+        shown = [f"row {i + 1}: " + ", ".join(f"{c}={lines[c].iloc[i]:g}" for c in money if absurd[c][i])
+                 for i in np.flatnonzero(rows)[:3]]
+        ledger.exclude(rows, "absurd amount",
+                       f"amount not finite or above {AMOUNT_CEILING:g} in absolute value ({'; '.join(shown)}); "
+                       "those amounts are left out of the revenue accounting")
+        # The absurd amounts themselves carry no money into the accounting (inf cannot be added up).
+        lines = lines.assign(**{c: lines[c].where(~absurd[c]) for c in money if absurd[c].any()})
     if dedupe and "_dup" in lines:
         ledger.exclude(lines["_dup"], "duplicate")
     if "is_test" in lines:
@@ -253,6 +282,12 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
             store = seen.mode().sort_values().iloc[0]
         if store is not None:
             store = store.upper()
+            if not _CURRENCY_CODE.fullmatch(store):
+                example = lines.loc[codes.eq(store), "currency"].head(3).tolist()
+                raise DataError(
+                    f"{source}: column `currency`: the store currency would be {store!r}, which is not a three-letter "
+                    f"ISO 4217 code (first rows: {example}). Fix the column, or pass the store currency "
+                    "(`currency=`, `--currency`).")
             rates = {k.upper(): float(v) for k, v in (rates or {}).items()}
             other = codes.notna() & codes.ne(store)
             convert = other & codes.isin(list(rates))

@@ -50,6 +50,7 @@ class Preset:
     whitespace: bool = False
     header: bool | None = True
     currency: str | None = None
+    dayfirst: bool | None = None  # numeric dates: None reads them as a person would (see readers.to_dates)
     rename: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     prepare: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.Series]] | None = None
     finish: Callable[[pd.DataFrame, Ledger, list], pd.DataFrame] | None = None
@@ -188,6 +189,7 @@ ONLINE_RETAIL = Preset(
         "customer_id": ("CustomerID", "Customer ID"),
     },
     currency="GBP",
+    dayfirst=False,  # the UCI CSV writes 12/1/2010 8:26 for 1 December 2010
     rename=_uci_rename,
     prepare=_uci_prepare,
     finish=online_retail_returns,

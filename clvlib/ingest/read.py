@@ -9,14 +9,15 @@ columns (a preset or ``columns=``), parses amounts and dates, applies the cleani
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from . import readers as _readers
 from .._validation import check_argument, closest
-from .cleaning import REASONS, CleaningReport, Ledger, aggregate_orders, apply_row_rules, build_report, \
-    normalise_email
+from .cleaning import MISSING_IDS, REASONS, CleaningReport, Ledger, aggregate_orders, apply_row_rules, \
+    build_report, normalise_email
 from ..errors import DataError
 from .presets import CANONICAL, PRESETS, Preset, no_reasons
 
@@ -63,6 +64,25 @@ def _resolve(found, preset: Preset, columns: dict | None, source: str) -> dict[s
     return mapping
 
 
+def _check_duplicate_header(header: list, preset: Preset, columns: dict | None, mapping: dict, source: str) -> None:
+    """A column name written twice (``revenue,revenue``), where it matters, is a DataError naming it.
+
+    pandas renames the second ``revenue`` to ``revenue.1``, so the file's own header is checked: a name the kit
+    reads (a mapped column, a canonical name or a preset alias) that appears more than once, also differing only
+    in case or punctuation, would silently pick one of them.
+    """
+    groups = {}
+    for position, col in enumerate(header, start=1):
+        groups.setdefault(_norm(col), []).append((position, str(col)))
+    wanted = {_norm(c) for c in CANONICAL} | {_norm(a) for aliases in preset.aliases.values() for a in aliases}
+    wanted |= {_norm(c) for c in mapping.values()} | {_norm(c) for c in (columns or {}).values()}
+    repeated = {key: cols for key, cols in groups.items() if len(cols) > 1 and key in wanted}
+    if repeated:
+        described = "; ".join(" and ".join(f"`{c}` (column {i})" for i, c in cols) for cols in repeated.values())
+        raise DataError(f"{source}: the header names the same column more than once: {described}. Rename or "
+                        "delete the duplicate so it is clear which one holds the data.")
+
+
 def _missing(name: str, found, source: str, problem: str, preset: Preset | None = None):
     candidates = [name, *(preset.aliases.get(name, ()) if preset else ())]
     near = next((m for m in (closest(c, [str(f) for f in found]) for c in candidates) if m), None)
@@ -70,25 +90,115 @@ def _missing(name: str, found, source: str, problem: str, preset: Preset | None 
     raise DataError(f"{source}: {problem}. Columns found: {[str(f) for f in found]}.{hint}")
 
 
-def _id_text(values: pd.Series) -> pd.Series:
-    """Identifiers as trimmed text (integral floats lose their ".0"); blanks become missing."""
-    if pd.api.types.is_float_dtype(values.dtype) and values.dropna().mod(1).eq(0).all():
-        values = values.astype("Int64")
-    text = values.astype("str").str.strip()
-    return text.where(values.notna() & text.ne("")).astype("str")
+_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
+_ZERO_DECIMAL = r"[-+]?\d+\.0+"
+_IDS = ("customer_id", "order_id", "email")  # identifiers: control characters stripped
+_NUMBERED = ("customer_id", "order_id")  # numbers written 12345.0 are 12345
+_MAY_BE_MISSING = ("customer_id", "email")  # placeholders (MISSING_IDS) are missing: a guest order
 
 
-def _parse(lines: pd.DataFrame, *, source, mapping, decimal, thousands, sep, timezone, date_format, dayfirst):
-    """Amounts to float, dates to calendar days, identifiers to trimmed text."""
+def _id_text(values: pd.Series, field: str = "", stats: dict | None = None) -> pd.Series:
+    """Identifiers as trimmed text; blanks become missing. See the orders table in ARCHITECTURE.md.
+
+    Integral numbers lose their zero decimals (``12345.0`` is ``12345``; ``12345.5`` stays), ids lose control
+    characters (NUL included), and in customer id and email columns the placeholders of
+    :data:`~clvlib.ingest.cleaning.MISSING_IDS` are missing. All vectorised (Arrow string kernels, cheap
+    pre-filters), no Python per row. ``stats`` receives ``{change: (rows, distinct values)}`` for what changed.
+    """
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.mod(1).eq(0) & values.abs().lt(2 ** 63)
+        text = values.astype("str").where(~whole, values.where(whole, 0).astype("int64").astype("str"))
+    else:
+        text = values.astype("str")
+    text = text.str.strip()
+    changes = {}
+    if field in _IDS:
+        control = text.str.contains(_CONTROL, regex=True).fillna(False).astype(bool)
+        if control.any():
+            changes["control characters stripped"] = (control, text[control])
+            text = text.where(~control, text.str.replace(_CONTROL, "", regex=True).str.strip())
+    if field in _NUMBERED and not pd.api.types.is_float_dtype(values.dtype):
+        dotted = text.str.contains(".", regex=False).fillna(False).astype(bool)
+        if dotted.any():
+            zero = dotted & text.where(dotted).str.fullmatch(_ZERO_DECIMAL).fillna(False).astype(bool)
+            if zero.any():
+                changes["numbers with a zero decimal part read as whole numbers (12345.0 is 12345)"] = (
+                    zero, text[zero])
+                text = text.where(~zero, text.str.replace(r"\.0+$", "", regex=True))
+    missing = values.isna() | text.eq("").fillna(True)
+    if field in _MAY_BE_MISSING:
+        short = ~missing & text.str.len().le(max(map(len, MISSING_IDS))).fillna(False).astype(bool)
+        if short.any():
+            placeholder = short & text.where(short).str.lower().isin(MISSING_IDS)
+            if placeholder.any():
+                found = sorted(set(text[placeholder]))
+                changes["placeholders read as missing, so guest orders ("
+                        + ", ".join(repr(v) for v in found[:6]) + (", ..." if len(found) > 6 else "") + ")"] = (
+                    placeholder, text[placeholder])
+                missing |= placeholder
+    if stats is not None:
+        stats.update({what: (int(hit.sum()), int(shown.nunique())) for what, (hit, shown) in changes.items()})
+    return text.where(~missing).astype("str")
+
+
+def _amounts_dialect(lines: pd.DataFrame, *, sep, date_hint: bool) -> tuple[str, str | None, str | None]:
+    """(decimal, thousands, note) for amounts written as text when the caller gave no ``decimal``.
+
+    European (``1.234,56``) when the file is ``;``-separated or its dates are written ``dd.mm.yyyy``, and every
+    amount column reads that way: with a decimal comma somewhere, or with dot-grouped thousands only
+    (``2.500`` is 2500, a guess the note states).
+    """
+    money = [lines[c] for c in ("revenue", "unit_price", "cost", "refunded") if c in lines and lines[c].dtype == "str"]
+    if not money or not (sep == ";" or date_hint) or not all(_readers.european_compatible(a) for a in money):
+        return ".", None, None
+    if any(_readers.looks_european(a) for a in money):
+        return ",", ".", "amounts read with a decimal comma (European dialect detected)"
+    dotted = [a for a in money if _readers.looks_dot_thousands(a)]
+    if dotted:
+        why = "the file is ';'-separated" if sep == ";" else "its dates are written dd.mm.yyyy"
+        example = dotted[0][dotted[0].str.contains(".", regex=False).fillna(False).astype(bool)].iloc[0].strip()
+        value = _readers.to_number(pd.Series([example]), column="", source="", decimal=",", thousands=".").iloc[0]
+        return ",", ".", (f"amounts read with '.' as the thousands separator ({example!r} is {value:,.0f}): {why} "
+                          "(a European export) and no amount has a decimal point; pass decimal='.' if "
+                          f"{example!r} means {example.replace(' ', '')}")
+    return ".", None, None
+
+
+def _parse(lines: pd.DataFrame, *, source, mapping, decimal, thousands, sep, timezone, date_format, dayfirst,
+           notes: list):
+    """Amounts to float, dates to calendar days, identifiers to trimmed text; what was guessed goes to ``notes``."""
     if decimal is None:
-        amounts = [lines[c] for c in ("revenue", "unit_price") if c in lines]
-        european = sep == ";" and any(_readers.looks_european(a) for a in amounts if a.dtype == "str")
-        decimal, thousands = (",", thousands or ".") if european else (".", thousands)
+        dates = lines["order_date"]
+        head = dates.dropna().head(50).astype("str") if dates.dtype in ("str", object) else None
+        date_hint = head is not None and bool(len(head)) and bool(
+            head.str.match(r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}").all())
+        decimal, found_thousands, note = _amounts_dialect(lines, sep=sep, date_hint=date_hint)
+        thousands = thousands or found_thousands
+        if note:
+            notes.append(note)
     parsed = {c: _readers.to_number(lines[c], column=mapping[c], source=source, decimal=decimal,
                                     thousands=thousands) for c in _NUMERIC if c in lines}
+    info = {}
     parsed["order_date"] = _readers.to_dates(lines["order_date"], column=mapping["order_date"], source=source,
-                                             timezone=timezone, date_format=date_format, dayfirst=dayfirst)
-    parsed.update({c: _id_text(lines[c]) for c in _TEXT if c in lines})
+                                             timezone=timezone, date_format=date_format, dayfirst=dayfirst,
+                                             info=info)
+    if info.get("why") == "ambiguous":
+        example = info["example"]
+        as_read = parsed["order_date"][lines["order_date"].astype("str").str.strip().str.startswith(example)
+                                       .fillna(False).to_numpy(bool)]
+        message = (f"dates in `{mapping['order_date']}` are ambiguous (every day and month is 12 or less): read "
+                   f"month first, so {example!r} is {as_read.iloc[0]:%Y-%m-%d}; if they are written day first, pass "
+                   "dayfirst=True (or date_format=, e.g. '%d/%m/%Y')")
+        notes.append(message)
+        warnings.warn(f"{source}: {message}", UserWarning, stacklevel=3)
+    elif info.get("order") == "day first" and dayfirst is None:
+        notes.append(f"dates in `{mapping['order_date']}` read day first: {info['why']}")
+    for c in _TEXT:
+        if c in lines:
+            stats = {}
+            parsed[c] = _id_text(lines[c], c, stats)
+            notes.extend(f"`{mapping.get(c, c)}`: {what}: {rows:,} rows ({n:,} distinct values)"
+                         for what, (rows, n) in stats.items())
     return lines.assign(**parsed), decimal
 
 
@@ -150,7 +260,7 @@ def read_transactions(
     encoding: str | None = None,
     sheet_name=0,
     date_format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
     strict: bool = False,
 ) -> pd.DataFrame:
     """Read an order export into the canonical orders table, one row per order.
@@ -179,6 +289,12 @@ def read_transactions(
     sep, decimal, thousands, encoding, sheet_name, date_format, dayfirst
         File dialect: delimiter (sniffed), decimal mark ("," detected in ";" files written like ``1.234,56``),
         thousands separator, text encoding, Excel sheet, date format (``strftime`` codes), day-first dates.
+        Without ``decimal``, a ``;``-separated file (or one with ``dd.mm.yyyy`` dates) whose amounts read as
+        ``1.234,56`` or only as ``2.500`` is European: ``2.500`` is 2500, a guess stated in the cleaning notes.
+        Without ``encoding``, UTF-8 (with or without BOM), or UTF-16/UTF-32 by their byte-order mark.
+        ``dayfirst=None`` reads numeric dates as a person would (day first when a first field exceeds 12 or
+        for ``dd.mm.yyyy``; month first otherwise, with a warning when every date is ambiguous); True or False
+        decides instead.
     strict : bool
         Raise :class:`~clvlib.DataError` for dates after ``as_of`` instead of excluding them.
 
@@ -194,8 +310,17 @@ def read_transactions(
     Raises
     ------
     DataError
-        Missing required column, empty file or header only, unparseable or mixed date formats, non-numeric
-        amounts, repeated order ids with conflicting amounts, text that is not UTF-8 (pass ``encoding=``).
+        Missing required column, a column named twice in the header, empty file or header only, truncated or
+        corrupt file, unknown Excel sheet, unparseable or mixed date formats, dates outside the years 1900–2100,
+        non-numeric amounts, repeated order ids with conflicting amounts, text that is not UTF-8 (pass
+        ``encoding=``).
+
+    Notes
+    -----
+    In customer id and email columns blanks and placeholders (``NULL``, ``n/a``, ``-``, ``#N/A``, ...:
+    :data:`~clvlib.ingest.cleaning.MISSING_IDS`) are missing, so the order is a guest order. Ids written
+    ``12345.0`` are ``12345``; control characters in ids are removed. Amounts that are not finite or exceed 1e12
+    are excluded as "absurd amount". Each of these steps is counted in the cleaning notes.
 
     Examples
     --------
@@ -221,12 +346,17 @@ def read_transactions(
         found = [str(c) for c in raw.columns]
         raise DataError(f"{name}: the file has a header ({found}) but no rows." if found else f"{name}: the file is empty.")
     mapping = _resolve(list(raw.columns), spec, columns, name)
+    _check_duplicate_header(meta.get("header", []), spec, columns, mapping, name)
     lines = pd.DataFrame({fld: raw[col] for fld, col in mapping.items()})
     order_keyed = "order_id" in lines
     lines["_dup"] = raw.duplicated().to_numpy() if (spec.dedupe and order_keyed) else False
 
+    notes = list(spec.notes)
+    if meta.get("encoding"):
+        notes.append(f"text read as {meta['encoding']} (the file starts with its byte-order mark)")
     lines, used_decimal = _parse(lines, source=name, mapping=mapping, decimal=decimal, thousands=thousands,
-                                 sep=meta["sep"], timezone=timezone, date_format=date_format, dayfirst=dayfirst)
+                                 sep=meta["sep"], timezone=timezone, date_format=date_format,
+                                 dayfirst=spec.dayfirst if dayfirst is None else dayfirst, notes=notes)
     if "revenue" not in lines:
         lines["revenue"] = lines["quantity"] * lines["unit_price"]
     if not order_keyed:
@@ -249,9 +379,6 @@ def read_transactions(
     if (spec.currency or currency) and "currency" not in lines:
         lines["currency"] = (currency or spec.currency).upper()
 
-    notes = list(spec.notes)
-    if used_decimal == "," and decimal is None:
-        notes.append("amounts read with a decimal comma (European dialect detected)")
     if "email" in lines:
         notes.append("emails normalised (trimmed, lower-cased)" + (" and used as the customer key"
                                                                     if spec.key == "email" else ""))
@@ -278,6 +405,9 @@ def store_currency(orders: pd.DataFrame, *, currency: str | None = None) -> str:
     ('USD', 'EUR')
     """
     if currency:
+        if not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
+            raise ValueError(f"The value for `currency` must be a three-letter ISO 4217 code (e.g. 'EUR'), but "
+                             f"{currency!r} was passed.")
         return str(currency).upper()
     report = orders.attrs.get("cleaning")
     own = getattr(report, "currency", None) or (

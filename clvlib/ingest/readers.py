@@ -7,10 +7,12 @@ are only ever opened for reading.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import re
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,17 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["read_raw", "to_number", "to_dates", "looks_european", "source_name", "row_examples"]
+__all__ = ["read_raw", "to_number", "to_dates", "looks_european", "looks_dot_thousands", "source_name",
+           "row_examples", "AMOUNT_CEILING", "DATE_YEARS"]
+
+#: The largest absolute amount a row may carry; larger ones (and inf) are excluded as "absurd amount".
+AMOUNT_CEILING = 1e12
+#: Order dates must fall in these years (inclusive); others are a DataError (a typo such as 2300 or 0024).
+DATE_YEARS = (1900, 2100)
+# Byte-order marks of the UTF-16 and UTF-32 encodings (UTF-32 first: its LE mark starts with UTF-16's).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_CORRUPT = (EOFError, zlib.error, gzip.BadGzipFile)
 
 _DELIMITERS = ",;\t|"
 _SNIFF_BYTES = 64 * 1024
@@ -45,9 +57,7 @@ def _suffixes(path: Path) -> list[str]:
 
 def _head_text(path: Path, encoding: str) -> str:
     """The first few kilobytes of a (possibly gzipped) text file, decoded; a clear error if not decodable."""
-    opener = gzip.open if _suffixes(path)[-1:] == [".gz"] else open
-    with opener(path, "rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+    head = _head_bytes(path)
     try:
         return head.decode(encoding)
     except UnicodeDecodeError as err:
@@ -55,6 +65,26 @@ def _head_text(path: Path, encoding: str) -> str:
         if err.start >= len(head) - 4 and len(head) == _SNIFF_BYTES:
             return head[: err.start].decode(encoding)
         raise _encoding_error(path, encoding, err) from None
+
+
+def _head_bytes(path: Path, size: int = _SNIFF_BYTES) -> bytes:
+    opener = gzip.open if _suffixes(path)[-1:] == [".gz"] else open
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read(size)
+    except _CORRUPT as err:
+        raise _corrupt_error(path, err) from None
+
+
+def _corrupt_error(path: Path, err: Exception) -> DataError:
+    return DataError(f"{path.name}: the file is truncated or corrupt ({type(err).__name__}: {err}); "
+                     "download or export it again.")
+
+
+def _bom_encoding(path: Path) -> str | None:
+    """UTF-16 or UTF-32 when the file starts with that encoding's byte-order mark."""
+    head = _head_bytes(path, 4)
+    return next((enc for bom, enc in _BOMS if head.startswith(bom)), None)
 
 
 def _encoding_error(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
@@ -97,7 +127,8 @@ def read_raw(
         Delimiter; sniffed among ``, ; TAB |`` when omitted (a ``.txt`` file without any of them is split on
         whitespace).
     encoding : str, optional
-        Text encoding; UTF-8 with or without a byte-order mark by default.
+        Text encoding; by default UTF-8 with or without a byte-order mark, or UTF-16 / UTF-32 when the file
+        starts with their byte-order mark.
     sheet_name : int or str
         Excel sheet.
     header : bool or None
@@ -108,23 +139,36 @@ def read_raw(
     Returns
     -------
     (DataFrame, dict)
-        The raw table with a RangeIndex, and ``{"sep": ..., "format": ...}``.
+        The raw table with a RangeIndex, and ``{"sep": ..., "format": ..., "header": [names as in the file]}``
+        (plus ``"encoding"`` when a UTF-16/UTF-32 byte-order mark chose it).
     """
     name = source_name(source)
     if isinstance(source, pd.DataFrame):
-        return source.reset_index(drop=True).copy(), {"sep": None, "format": "DataFrame"}
+        return source.reset_index(drop=True).copy(), {"sep": None, "format": "DataFrame",
+                                                      "header": [str(c) for c in source.columns]}
     path = Path(source)
     if not path.is_file():
         raise DataError(f"{name}: no such file ({path}).")
     suffixes = _suffixes(path)
     if suffixes and suffixes[-1] in _PARQUET:
-        return pd.read_parquet(path).reset_index(drop=True), {"sep": None, "format": "parquet"}
+        frame = pd.read_parquet(path).reset_index(drop=True)
+        return frame, {"sep": None, "format": "parquet", "header": [str(c) for c in frame.columns]}
     if suffixes and suffixes[-1] in _EXCEL:
-        frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object)
+        frame = _read_excel(path, sheet_name)
         if frame.empty and len(frame.columns) == 0:
             raise DataError(f"{name}: the sheet {sheet_name!r} is empty.")
-        return frame, {"sep": None, "format": "excel"}
+        names = [str(c).strip() for c in frame.columns]
+        if any(re.fullmatch(r"(.+)\.\d+", c) and re.fullmatch(r"(.+)\.\d+", c).group(1) in names for c in names):
+            # pandas renamed a repeated name: read the header row as written (only then: a workbook is slow)
+            header_row = pd.read_excel(path, sheet_name=sheet_name, header=None, nrows=1, dtype=object)
+            names = [str(c).strip() for c in header_row.iloc[0]]
+        return frame, {"sep": None, "format": "excel", "header": names}
 
+    meta = {}
+    if encoding is None:
+        encoding = _bom_encoding(path)
+        if encoding:
+            meta["encoding"] = encoding.upper()
     encoding = encoding or "utf-8-sig"
     text = _head_text(path, encoding)
     if not text.strip():
@@ -152,12 +196,36 @@ def read_raw(
         frame = pd.read_csv(path, **options)
     except UnicodeDecodeError as err:
         raise _encoding_error(path, encoding, err) from None
+    except _CORRUPT as err:
+        raise _corrupt_error(path, err) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{name}: the file is empty.") from None
     except pd.errors.ParserError as err:
         raise DataError(f"{name}: the file cannot be read as a table with delimiter {sep!r}: {err}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame, {"sep": "whitespace" if whitespace else sep, "format": "text"}
+    names = list(frame.columns)
+    if header:
+        # pandas renames a repeated name ("revenue" twice becomes "revenue", "revenue.1"): keep the file's own.
+        first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+        cells = first.split() if whitespace else next(csv.reader([first], delimiter=sep), [])
+        if len(cells) == len(names):
+            names = [c.strip() for c in cells]
+    return frame, {"sep": "whitespace" if whitespace else sep, "format": "text", "header": names, **meta}
+
+
+def _read_excel(path: Path, sheet_name) -> pd.DataFrame:
+    try:
+        return pd.read_excel(path, sheet_name=sheet_name, dtype=object)
+    except (ValueError, IndexError) as err:
+        try:
+            sheets = pd.ExcelFile(path).sheet_names
+        except Exception:  # the workbook itself cannot be opened: report pandas' own words
+            raise DataError(f"{path.name}: the workbook cannot be read: {err}") from None
+        if isinstance(sheet_name, str) and sheet_name in sheets or isinstance(sheet_name, int) and \
+                -len(sheets) <= sheet_name < len(sheets):
+            raise
+        raise DataError(f"{path.name}: the workbook has no sheet {sheet_name!r}; its sheets are {sheets}. "
+                        f"Pass sheet_name= one of them.") from None
 
 
 # -- cells to numbers ---------------------------------------------------------------------------------------------
@@ -165,6 +233,21 @@ def read_raw(
 _MONEY_JUNK = re.compile(r"[\s\u00a0$€£¥]|^(?:USD|EUR|GBP|CHF|CAD|AUD)|(?:USD|EUR|GBP|CHF|CAD|AUD)$")
 _EURO = re.compile(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
 _US_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def looks_dot_thousands(values: pd.Series) -> bool:
+    """Whether text amounts could all be European without decimals, some grouped by dots (``2.500``, ``1.234``)."""
+    text = values.dropna().astype(str).str.replace(_MONEY_JUNK, "", regex=True)
+    text = text[text != ""]
+    return (bool(len(text)) and not text.str.contains(",").any() and text.str.fullmatch(_EURO).all()
+            and text.str.contains(".", regex=False).any())
+
+
+def european_compatible(values: pd.Series) -> bool:
+    """Whether every text amount reads as ``1.234,56`` / ``2.500`` / ``12,5`` / ``7`` (blanks allowed)."""
+    text = values.dropna().astype(str).str.replace(_MONEY_JUNK, "", regex=True)
+    text = text[text != ""]
+    return bool(text.str.fullmatch(_EURO).all())
 
 
 def looks_european(values: pd.Series) -> bool:
@@ -235,13 +318,21 @@ def to_dates(
     source: str,
     timezone: str | None = None,
     date_format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
+    info: dict | None = None,
 ) -> pd.Series:
     """Parse order dates into naive midnight ``datetime64[ns]``: the calendar date in the store's time zone.
 
     A value with a UTC offset (``2024-03-01 23:10:00 -0500``) keeps the date as written, which is the store's
     local date; with ``timezone`` it is first converted to that zone. All values must share one format:
-    a column mixing formats, or holding text that is no date, is a DataError showing examples.
+    a column mixing formats, or holding text that is no date, is a DataError showing examples; so are dates
+    outside the years :data:`DATE_YEARS`.
+
+    Numeric dates such as ``03.01.2024`` or ``25/12/2023 09:00`` are read as a person would (``dayfirst=None``):
+    day first when a first field exceeds 12 or the fields are separated by dots (``dd.mm.yyyy``, the German and
+    Central European convention), month first when a second field exceeds 12, and month first when every value
+    is ambiguous (both fields ≤ 12). ``dayfirst=True/False`` or ``date_format`` decide instead. ``info``, when
+    given, receives ``{"order": "day first" | "month first", "why": ..., "example": ...}`` for numeric dates.
 
     Examples
     --------
@@ -261,17 +352,28 @@ def to_dates(
                 # An export repeats each date many times: parse every distinct value once.
                 try:
                     parsed = _to_dates(pd.Series(uniques), column=column, source=source, timezone=timezone,
-                                       date_format=date_format, dayfirst=dayfirst).to_numpy()
+                                       date_format=date_format, dayfirst=dayfirst, info=info).to_numpy()
                 except DataError:
                     pass  # the full pass below raises the same error with the real row numbers
                 else:
                     out = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.datetime64("NaT"))
                     return pd.Series(out.astype("datetime64[ns]"), index=values.index, name=values.name)
     return _to_dates(values, column=column, source=source, timezone=timezone, date_format=date_format,
-                     dayfirst=dayfirst)
+                     dayfirst=dayfirst, info=info)
 
 
-def _to_dates(values: pd.Series, *, column, source, timezone, date_format, dayfirst) -> pd.Series:
+def _check_years(parsed: pd.Series, shown: pd.Series, *, column: str, source: str) -> None:
+    """Dates outside :data:`DATE_YEARS` are typos (2300, 0024), not orders: a DataError naming the rows."""
+    low, high = DATE_YEARS
+    years = parsed.dt.year
+    bad = (parsed.notna() & ((years < low) | (years > high))).to_numpy()
+    if bad.any():
+        raise DataError(
+            f"{source}: column `{column}` has dates outside the years {low}–{high}: {row_examples(shown, bad)}"
+            f"{' and more' if bad.sum() > 3 else ''}. Correct the year in the file (a typo?), or drop those rows.")
+
+
+def _to_dates(values: pd.Series, *, column, source, timezone, date_format, dayfirst, info=None) -> pd.Series:
     """:func:`to_dates` on every value: the reference path, whose errors name the offending rows."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
@@ -279,6 +381,7 @@ def _to_dates(values: pd.Series, *, column, source, timezone, date_format, dayfi
             parsed = values.dt.tz_convert(timezone)
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
             parsed = parsed.dt.tz_localize(None)
+        _check_years(parsed, values, column=column, source=source)
         return parsed.dt.normalize().astype("datetime64[ns]")
     blank = values.isna() | values.astype("str").str.strip().eq("")
     text = values.astype("str").str.strip()
@@ -287,10 +390,11 @@ def _to_dates(values: pd.Series, *, column, source, timezone, date_format, dayfi
         text = values.astype("Int64").astype("str")
     has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
     if timezone and has_offset.any():
-        parsed = _parse(text, date_format, dayfirst, utc=True)
+        parsed = _parse(text, date_format, dayfirst, utc=True, info=info)
         local = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
     else:
-        local = _parse(text.str.replace(_OFFSET, "", regex=True) if has_offset.any() else text, date_format, dayfirst)
+        local = _parse(text.str.replace(_OFFSET, "", regex=True) if has_offset.any() else text, date_format, dayfirst,
+                       info=info)
     failed = local.isna() & ~blank
     if failed.any():
         mixed = pd.to_datetime(text[failed].str.replace(_OFFSET, "", regex=True), format="mixed", errors="coerce")
@@ -302,10 +406,65 @@ def _to_dates(values: pd.Series, *, column, source, timezone, date_format, dayfi
             f"{' and more' if failed.sum() > 3 else ''}. Pass date_format= (e.g. '%d/%m/%Y') or dayfirst=True "
             "if the dates are written day first."
         )
+    _check_years(local, text, column=column, source=source)
     return local.dt.normalize().astype("datetime64[ns]")
 
 
-def _parse(text: pd.Series, date_format, dayfirst: bool, utc: bool = False) -> pd.Series:
+_NUMERIC_DATE = r"^\s*(?P<first>\d{1,2})[./-](?P<second>\d{1,2})[./-]\d{2,4}(?:$|[^\d./-])"
+
+
+def _date_fields(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The first and second fields of numeric dates (``25/12/2023`` gives 25 and 12); None unless all are such.
+
+    Arrow's regex kernel (RE2) on the distinct values: a million distinct timestamps take a fraction of a second.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        fields = pc.extract_regex(pa.array(values.array, type=pa.string()), _NUMERIC_DATE)
+        if fields.null_count:
+            return None
+        return (pc.cast(pc.struct_field(fields, [0]), pa.int64()).to_numpy(),
+                pc.cast(pc.struct_field(fields, [1]), pa.int64()).to_numpy())
+    except ImportError:  # pragma: no cover - pandas without pyarrow
+        parts = values.str.extract(_NUMERIC_DATE)
+        if parts.isna().any().any():
+            return None
+        return parts["first"].astype("int64").to_numpy(), parts["second"].astype("int64").to_numpy()
+
+
+def _day_order(text: pd.Series, dayfirst: bool | None, info: dict | None) -> bool:
+    """Whether numeric dates (``03.01.2024``, ``25/12/2023``) are day first: see :func:`to_dates`."""
+    # The day and month are in the first 10 characters: distinct dates, not distinct timestamps, are checked.
+    values = pd.Series(text[text.notna() & text.ne("")].str.strip().str.slice(0, 10).unique(), dtype="str")
+    fields = _date_fields(values) if len(values) else None
+    if fields is None:
+        return bool(dayfirst)  # not (only) numeric day/month dates: pandas infers the format
+    first, second = fields
+
+    def shown(mask) -> str:  # the date part of the first such value, as written
+        return re.match(r"\s*\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", values[mask].iloc[0]).group(0)
+
+    if dayfirst is not None:
+        order, why = bool(dayfirst), "as given (dayfirst=%s)" % bool(dayfirst)
+    elif (first > 12).any() and not (second > 12).any():
+        order, why = True, f"a first field exceeds 12 (e.g. {shown(first > 12)!r})"
+    elif (second > 12).any() and not (first > 12).any():
+        order, why = False, f"a second field exceeds 12 (e.g. {shown(second > 12)!r})"
+    elif (first > 12).any():
+        return False  # both fields exceed 12 somewhere: the parse fails and names the rows
+    elif not values.str.contains(r"^\s*\d{1,2}[/-]", regex=True).fillna(False).any():
+        order, why = True, "dates written dd.mm.yyyy (dots) are day first"
+    else:
+        order, why = False, "ambiguous"
+    if info is not None:
+        info.update(order="day first" if order else "month first", why=why, example=shown(slice(None)))
+    return order
+
+
+def _parse(text: pd.Series, date_format, dayfirst: bool | None, utc: bool = False, info: dict | None = None
+           ) -> pd.Series:
     """Parse with one format: the given one, ISO 8601, or the format pandas infers from the first value."""
     if date_format:
         return pd.to_datetime(text, format=date_format, errors="coerce", utc=utc)
@@ -315,6 +474,7 @@ def _parse(text: pd.Series, date_format, dayfirst: bool, utc: bool = False) -> p
     compact = text.str.fullmatch(r"\d{8}").fillna(False).astype(bool)
     if compact[text.notna() & text.ne("")].all():
         return pd.to_datetime(text, format="%Y%m%d", errors="coerce", utc=utc)
+    dayfirst = _day_order(text, dayfirst, info)
     with warnings.catch_warnings():
         # pandas warns when it infers a day-first format; the caller's `dayfirst` is the documented control.
         warnings.simplefilter("ignore", UserWarning)
