@@ -372,3 +372,53 @@ def test_privacy_mode_is_recorded_and_shown(workspace, tmp_path):
                      "--notebooks", "01", "--notebooks-dir", str(workspace / "nb"), *extra]) == 0
         assert says in json.loads((out / "run.json").read_text())["privacy"]
         assert says in _text((out / "index.html").read_text())
+
+
+def test_relative_paths_are_the_working_folder_s_and_out_dot_is_refused_plainly(workspace, tmp_path, monkeypatch,
+                                                                             capsys):
+    shutil.copy(workspace / "orders.csv", tmp_path / "orders.csv")
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--data", "orders.csv", *COLUMN_ARGS, "--out", "out", "-q", "--notebooks", "01",
+                 "--notebooks-dir", str(workspace / "nb")]) == 0
+    received = json.loads((tmp_path / "out" / "exports" / "01_params" / "params.json").read_text())
+    assert received["data"] == str(tmp_path / "orders.csv")  # read from here, not from the project folder
+    (tmp_path / "inside").mkdir()
+    monkeypatch.chdir(tmp_path / "inside")
+    assert main(["report", "--data", "../orders.csv", *COLUMN_ARGS, "--out", ".", "-q", "--notebooks", "01",
+                 "--notebooks-dir", str(workspace / "nb")]) == 2
+    err = capsys.readouterr().err
+    assert "holds the folder you are working in" in err and "PosixPath" not in err
+
+
+@pytest.mark.parametrize("where", ["data", "option"])
+def test_a_currency_that_is_not_a_code_never_reaches_a_page(workspace, tmp_path, capsys, where):
+    payload = "<svg/onload=document.title='pwned'>"
+    table = pd.read_csv(workspace / "orders.csv")
+    if where == "data":
+        table = table.assign(Currency=payload)
+    table.to_csv(tmp_path / "orders.csv", index=False)
+    extra = ["--currency", payload] if where == "option" else []
+    argv = ["report", "--data", str(tmp_path / "orders.csv"), *COLUMN_ARGS, "--out", str(tmp_path / "out"), "-q",
+            "--notebooks", "01", "--notebooks-dir", str(workspace / "nb"), *extra]
+    if where == "option":
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+    else:
+        assert main(argv) == 2
+    assert "three-letter ISO 4217 code" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_index_escapes_every_figure_it_writes(tmp_path):
+    from clvlib.reporting.index import write_run_index
+
+    record = {"parameters": {"currency": "<b>"}, "headline": {"revenue": 12.5, "clv_label": "<i>label</i>"},
+              "reports": [], "timings": {}, "notes": ["<script>x</script>"], "privacy": "<u>p</u>",
+              "cleaning": {"rows_read": 1, "rows_kept": 1, "input_revenue": 12.5, "revenue": 12.5, "excluded": [],
+                           "notes": []},
+              "data": {"label": "<img>", "sha256": "0" * 64}, "created": "now", "versions": {"clvlib": "0"},
+              "as_of": "2024-01-01"}
+    page = write_run_index(tmp_path, record).read_text()
+    for raw in ("<b>", "<i>label</i>", "<script>x</script>", "<u>p</u>", "<img>"):
+        assert raw not in page and html.escape(raw) in page

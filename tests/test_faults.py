@@ -53,8 +53,9 @@ def previous(site, tmp_path):
 
 
 def _start(site, out, *extra) -> subprocess.Popen:
+    # A session of its own, as a terminal gives a command: Ctrl-C can then be sent to the whole group.
     return subprocess.Popen([sys.executable, "-m", "clvlib", *_argv(site, out, "slow", *extra)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def _wait_for(process: subprocess.Popen, text: str, timeout: float = 120) -> list[psutil.Process]:
@@ -83,15 +84,23 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("jobs, sig, code", [("2", signal.SIGTERM, 143), ("1", signal.SIGINT, 130)])
-def test_interrupted_mid_notebook_stops_everything_and_keeps_the_previous_report(site, previous, jobs, sig, code):
+@pytest.mark.parametrize("jobs, sig, group, code", [("2", signal.SIGTERM, False, 143),
+                                                    ("1", signal.SIGINT, False, 130),
+                                                    ("2", signal.SIGINT, True, 130)])  # Ctrl-C in a terminal
+def test_interrupted_mid_notebook_stops_everything_and_keeps_the_previous_report(site, previous, jobs, sig, group,
+                                                                                 code):
     out, before = previous
     process = _start(site, out, "--jobs", jobs)
     children = _wait_for(process, "02_sleep: cell")
     assert children  # workers and kernels were running
-    process.send_signal(sig)
+    if group:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
     assert process.wait(timeout=60) == code
-    assert "interrupted" in process.stderr.read()
+    err = process.stderr.read()
+    assert "interrupted" in err
+    assert "Traceback" not in err and "resource_tracker" not in err, err  # one message, nothing else
     assert not _gone(children), "a process of the run outlived it"
     assert _tree(out) == before
     assert _leftovers(out.parent) == []  # temporary, kernel and lock files all removed

@@ -11,6 +11,7 @@ import argparse
 import atexit
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -220,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         params.pop(key, None)
     dates = _split_list(args.as_of) or ([str(params.pop("as_of"))] if params.get("as_of") else [])
     params.pop("as_of", None)
+    if options["currency"] is not None and not re.fullmatch(r"[A-Za-z]{3}", str(options["currency"])):
+        report.error(f"--currency must be a three-letter ISO 4217 code (e.g. EUR), but {options['currency']!r} was "
+                     "passed.")
     if args.jobs < 1:
         report.error(f"--jobs must be at least 1, but {args.jobs} was passed.")
     if args.every and not (args.start and args.end):

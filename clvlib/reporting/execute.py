@@ -214,7 +214,9 @@ def stop_descendants(timeout: float = 3.0) -> None:
     """Terminate every process this one started (kernels, pool workers and their kernels), then kill stragglers."""
     import psutil
 
-    children = psutil.Process().children(recursive=True)
+    # multiprocessing's resource tracker is a child too, but it is not the run's: stopping it makes every later
+    # use of shared memory in this process complain; it exits on its own with the process.
+    children = [c for c in psutil.Process().children(recursive=True) if not _is_resource_tracker(c)]
     for child in children:
         try:
             child.terminate()
@@ -226,6 +228,15 @@ def stop_descendants(timeout: float = 3.0) -> None:
             child.kill()
         except psutil.NoSuchProcess:
             pass
+
+
+def _is_resource_tracker(process) -> bool:
+    import psutil
+
+    try:
+        return any("resource_tracker" in part for part in process.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
 
 
 # A worker process's queue back to the parent's progress callback (None without one).
@@ -243,7 +254,12 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(queue: Any, runtime_dir: str | None) -> None:
+    import signal
     import threading
+
+    # Ctrl-C reaches every process of the terminal's foreground group: the runner stops the workers itself, so a
+    # worker ignores it rather than print its own traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     # Notebooks already run side by side: one math-library thread per kernel avoids oversubscribing the cores
     # (unless the user chose otherwise).
@@ -318,8 +334,8 @@ def _run_parallel(jobs: list[NotebookJob], n_jobs: int, progress: Callable[[Prog
                         for other in pending:
                             other.cancel()
         except BaseException:  # interrupted: stop the workers and their kernels before the pool waits for them
-            for future in pending:
-                future.cancel()
+            # (The pool marks the futures of the workers it loses by itself; cancelling them here as well races
+            # with its management thread.)
             stop_descendants()
             raise
         ordered = [outcomes[job.name] for job in jobs if job.name in outcomes]

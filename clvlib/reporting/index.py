@@ -199,7 +199,7 @@ def _cards(record: dict) -> str:
     if clv_label:  # the card names the CLV the pages show
         labels["clv_per_customer"] = f"{clv_label}, per customer ({currency})"
     cards = [f'<div class="card"><div class="label">{html.escape(labels[key])}</div>'
-             f'<div class="value">{format_figure(record["headline"].get(key), kind, currency)}</div></div>'
+             f'<div class="value">{html.escape(format_figure(record["headline"].get(key), kind, currency))}</div></div>'
              for key, _, kind in HEADLINES]
     return f'<div class="cards">{"".join(cards)}</div>'
 
@@ -211,7 +211,7 @@ def _cleaning_table(cleaning: dict, currency: str) -> str:
     rows += [(f"Excluded: {e['reason']}", e["rows"], e["revenue"]) for e in cleaning["excluded"]]
     rows += [("Rows kept", cleaning["rows_kept"], cleaning.get("revenue"))]
     body = "".join(f"<tr><td>{html.escape(label)}</td><td class=num>{n:,}</td>"
-                   f"<td class=num>{format_figure(amount, 'money', currency)}</td></tr>" for label, n, amount in rows)
+                   f"<td class=num>{html.escape(format_figure(amount, 'money', currency))}</td></tr>" for label, n, amount in rows)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in cleaning.get("notes", []))
     return (f'<table><thead><tr><th>Step</th><th class=num>Rows</th><th class=num>Revenue</th></tr></thead>'
             f"<tbody>{body}</tbody></table>" + (f'<ul class="note">{notes}</ul>' if notes else ""))
@@ -327,7 +327,7 @@ def write_history_index(root: str | os.PathLike) -> Path:
     sources = sorted(set(history["data"]))
     rows = []
     for as_of, row in history.iterrows():
-        cells = "".join(f"<td class=num>{format_figure(row[key], kind, row['currency'])}</td>"
+        cells = "".join(f"<td class=num>{html.escape(format_figure(row[key], kind, row['currency']))}</td>"
                         for key, _, kind in HEADLINES)
         data_cell = f'<td class="date">{html.escape(row["data"])}</td>' if len(sources) > 1 else ""
         rows.append(f'<tr><td class="date"><a href="{html.escape(row["folder"])}/index.html">{html.escape(as_of)}</a>'

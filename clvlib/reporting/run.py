@@ -80,8 +80,15 @@ def check_output_folder(dest: str | os.PathLike, *, data: str | os.PathLike | No
     OutputError
         Naming the folder, the problem and what to do instead.
     """
-    dest = Path(dest)
+    dest = Path(os.path.abspath(dest))  # "." and ".." name real folders; a symlink itself is refused below
     data_path = Path(data).resolve() if data is not None else None
+    if dest.parent == dest:
+        raise OutputError(f"{option} {dest}: a file system's root cannot hold a report folder; choose a folder "
+                          "inside it. Nothing was changed.")
+    here = Path.cwd().resolve()
+    if dest.resolve() == here or dest.resolve() in here.parents:
+        raise OutputError(f"{option} {dest}: it holds the folder you are working in ({here}), and a report run "
+                          "replaces the whole folder. Choose another output folder. Nothing was changed.")
     for folder, what in ((dest, option), (dest.with_name(f"{dest.name}.failed"), f"{option} (its failure folder)")):
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
             raise OutputError(
@@ -329,6 +336,9 @@ def run_report(
         When a notebook fails (see the module docstring for what is kept where).
     """
     started = time.perf_counter()
+    # Paths as the user meant them, relative to the working folder, whatever the notebooks later resolve against.
+    data = os.path.abspath(data) if data is not None and not hasattr(data, "columns") else data
+    out = os.path.abspath(out) if out is not None else None
     sources = find_notebooks(notebooks_dir, notebooks)
     if orders is None:
         orders = load_run_data(data, preset=preset, columns=columns, as_of=as_of)
@@ -513,7 +523,8 @@ def run_reports(
     dates = sorted(set(as_of or ()) | set(period_ends(every, start, end) if every else ()))
     if not dates:
         raise ValueError("Give `as_of` dates or `every` with `start` and `end`.")
-    root = Path(out) if out is not None else REPORTS_DIR
+    data = os.path.abspath(data) if data is not None else None
+    root = Path(os.path.abspath(out)) if out is not None else REPORTS_DIR
     for d in dates:  # every dated folder is checked before the first one is written
         check_output_folder(root / d, data=data, option="--out (a dated folder in it)")
     history_page = root / "index.html"
