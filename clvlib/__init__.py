@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import importlib
 
-from .aov import (aov_bands, business_buyers, describe_order_values, high_aov_customers, large_orders,
-                  order_value_stats, pareto_headlines, store_aov)
-from .clv import describe_store_inputs, historical_clv, retention_clv, simple_clv, store_clv_inputs, what_if_table
-from .cohorts import (cac_by_channel, cac_payback, clv_by_group, cohort_revenue_table, cumulative_value_curves,
-                      first_order_attributes, ltv_cac, payback_curves, read_marketing_spend)
+from .aov import (aov_bands, business_buyers, describe_large_orders, describe_order_values, high_aov_customers,
+                  large_orders, order_value_stats, pareto_headlines, store_aov, store_figures)
+from .clv import (describe_historical_clv, describe_store_inputs, historical_clv, retention_clv, simple_clv,
+                  store_clv_inputs, what_if_table)
+from .cohorts import (acquisition_table, cac_by_channel, cac_payback, channel_ltv_cac, channel_payback,
+                      clv_by_group, cohort_economics, cohort_revenue_table, cumulative_value_curves,
+                      describe_acquisition, describe_first_products, describe_ltv_cac, first_order_attributes,
+                      ltv_cac, payback_curves, product_clv, read_marketing_spend)
 from .datasets import (DEMO_STORE_DIR, DEMO_STORE_SEED, demo_store_true_params, load_cdnow, load_demo_store,
-                       load_orders, make_demo_store)
+                       load_marketing_spend, load_orders, make_demo_store)
 from .errors import ConvergenceError, DataError, NotFittedError
 from .ingest import ORDER_COLUMNS, PRESETS, REASONS, CleaningReport, read_transactions, store_currency
-from .pareto import (gini, lorenz_curve, repeat_buyers, repeat_split, repeat_split_by_period, share_for_value,
-                     top_customers, top_share, top_share_by_period)
+from .pareto import (customer_shares, describe_concentration, describe_repeat_split, describe_top_share, gini, lorenz_curve,
+                     repeat_buyers, repeat_split, repeat_split_by_period, share_for_value, top_customers, top_share,
+                     top_share_by_period)
 from .profit import margin_rate, order_profit, profit_clv, profit_gap_table
 from .rfm import (GONE, NEW, PLAYBOOK, RFM_VALUES, SCHEMES, SCORE_COLUMNS, SegmentMigration, export_segments,
                   export_tables, latest_emails, load_scheme, migration_headlines, neutralise_formulas,
@@ -32,7 +36,7 @@ from .rfm import (GONE, NEW, PLAYBOOK, RFM_VALUES, SCHEMES, SCORE_COLUMNS, Segme
                   scheme_grid, scheme_table, score_thresholds, segment_headlines, segment_migration, segment_playbook,
                   segment_summary, validate_scheme)
 from .sql import SQL_DIALECTS, customer_summary_sql, summary_sql
-from .summary import SUMMARY_COLUMNS, calibration_holdout, customer_summary
+from .summary import SUMMARY_COLUMNS, calibration_holdout, customer_summary, describe_orders
 
 __version__ = "0.1.0"
 
@@ -53,22 +57,26 @@ __all__ = [
     "DataError", "NotFittedError", "ConvergenceError",
     # ingestion and data
     "read_transactions", "store_currency", "CleaningReport", "PRESETS", "REASONS", "ORDER_COLUMNS",
-    "load_orders", "load_demo_store", "load_cdnow", "make_demo_store", "demo_store_true_params", "DEMO_STORE_DIR",
+    "load_orders", "load_marketing_spend", "load_demo_store", "load_cdnow", "make_demo_store", "demo_store_true_params", "DEMO_STORE_DIR",
     "DEMO_STORE_SEED",
     # the customer table
-    "customer_summary", "calibration_holdout", "SUMMARY_COLUMNS", "customer_summary_sql", "summary_sql",
+    "customer_summary", "calibration_holdout", "SUMMARY_COLUMNS", "describe_orders", "customer_summary_sql", "summary_sql",
     "SQL_DIALECTS",
     # CLV, profit, cohorts
     "simple_clv", "retention_clv", "what_if_table", "store_clv_inputs", "describe_store_inputs", "historical_clv",
+    "describe_historical_clv",
     "order_profit", "margin_rate", "profit_clv", "profit_gap_table",
     "first_order_attributes", "cac_by_channel", "ltv_cac", "cumulative_value_curves", "cohort_revenue_table",
-    "payback_curves", "cac_payback", "clv_by_group", "read_marketing_spend",
+    "payback_curves", "cac_payback", "clv_by_group", "read_marketing_spend", "acquisition_table", "channel_ltv_cac",
+    "channel_payback", "cohort_economics", "product_clv", "describe_acquisition", "describe_ltv_cac",
+    "describe_first_products",
     # models (loaded on first use)
     *_MODEL_NAMES,
     # Pareto and AOV
     "top_share", "lorenz_curve", "gini", "share_for_value", "repeat_split", "top_share_by_period",
-    "repeat_split_by_period", "top_customers", "repeat_buyers",
-    "store_aov", "aov_bands", "order_value_stats", "describe_order_values", "high_aov_customers", "large_orders",
+    "repeat_split_by_period", "top_customers", "repeat_buyers", "customer_shares", "describe_repeat_split",
+    "describe_concentration", "describe_top_share",
+    "store_aov", "store_figures", "describe_large_orders", "aov_bands", "order_value_stats", "describe_order_values", "high_aov_customers", "large_orders",
     "business_buyers", "pareto_headlines",
     # RFM
     "RFM_VALUES", "rfm_table", "rfm_scores", "score_thresholds", "rfm_grid", "SCORE_COLUMNS", "SCHEMES",

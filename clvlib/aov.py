@@ -18,10 +18,10 @@ import pandas as pd
 from ._validation import check_argument, validate_columns
 from .errors import DataError
 from .formatting import escape_markdown, format_pct, markdown_money
-from .pareto import gini, repeat_split, share_for_value, top_share
+from .pareto import customer_shares, gini, repeat_split, share_for_value, top_share
 
 __all__ = [
-    "store_aov", "aov_bands", "order_value_stats", "describe_order_values",
+    "store_aov", "store_figures", "describe_large_orders", "aov_bands", "order_value_stats", "describe_order_values",
     "high_aov_customers", "large_orders", "business_buyers", "pareto_headlines",
 ]
 
@@ -50,6 +50,54 @@ def store_aov(orders: pd.DataFrame) -> float:
     30.0
     """
     return float(_orders(orders)["revenue"].mean())
+
+
+def store_figures(orders: pd.DataFrame, *, customers: pd.DataFrame | None = None, as_of=None) -> pd.Series:
+    """The store's headline figures, computed once for every page and the index: counts, revenue, AOV, shares.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Orders table (guest orders included: they count towards the store totals and the store AOV).
+    customers : DataFrame, optional
+        :func:`clvlib.customer_summary` of ``orders``; computed (with ``as_of``) when not given.
+    as_of : date-like, optional
+        Passed to :func:`clvlib.customer_summary` when ``customers`` is not given.
+
+    Returns
+    -------
+    Series with ``orders``, ``guest_orders``, ``customers``, ``revenue``, ``aov`` (the **store AOV**:
+    :func:`store_aov`, all orders over the whole history, guests included), and :func:`clvlib.customer_shares`'s
+    ``repeat_rate``, ``one_time_share`` and ``top20_share`` (share of customer revenue from the top 20 % of
+    customers). Shares are NaN when there are no customers.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b", None], "order_id": ["1", "2", "3", "4"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01", "2024-02-02"]),
+    ...     "revenue": [30.0, 50.0, 20.0, 100.0]})
+    >>> store_figures(orders)[["orders", "guest_orders", "customers", "aov", "repeat_rate", "top20_share"]]
+    orders          4.0
+    guest_orders    1.0
+    customers       2.0
+    aov            50.0
+    repeat_rate     0.5
+    top20_share     0.8
+    dtype: float64
+    """
+    from .summary import customer_summary
+
+    if customers is None:
+        customers = customer_summary(orders, as_of=as_of)
+    figures = {"orders": float(len(orders)), "guest_orders": float(orders["customer_id"].isna().sum()),
+               "customers": float(len(customers)), "revenue": float(_orders(orders)["revenue"].sum()),
+               "aov": store_aov(orders) if len(orders) else np.nan,
+               "repeat_rate": np.nan, "one_time_share": np.nan, "top20_share": np.nan}
+    if len(customers) and customers["total_revenue"].sum() > 0:
+        shares = customer_shares(customers, fraction=0.2)
+        figures.update(repeat_rate=shares["repeat_rate"], one_time_share=shares["one_time_share"],
+                       top20_share=shares["top_share"])
+    return pd.Series(figures, dtype="float64")
 
 
 def _band_edges(aov: float, multipliers, thresholds) -> tuple[np.ndarray, list[str], str]:
@@ -328,6 +376,33 @@ def business_buyers(orders: pd.DataFrame, *, k: float = 3.5, on: Sequence[str] |
     table = table.iloc[np.lexsort((ids, -table["large_order_revenue"].to_numpy()))]
     table.attrs = dict(large.attrs)
     return table
+
+
+def describe_large_orders(large: pd.DataFrame, business: pd.DataFrame, orders: pd.DataFrame) -> str:
+    """How many orders :func:`large_orders` flagged, above which amounts, and the revenue of their customers.
+
+    Parameters
+    ----------
+    large : DataFrame
+        :func:`large_orders`'s table (its ``attrs["thresholds"]``).
+    business : DataFrame
+        :func:`business_buyers`'s table for the same orders and ``k``.
+    orders : DataFrame
+        The orders both were computed from (for the share of all revenue).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": list("abcdefgh"), "revenue": [20.0, 22, 25, 21, 23, 24, 20, 900]})
+    >>> print(describe_large_orders(large_orders(orders), business_buyers(orders), orders))
+    1 order flagged (revenue above 35.36); 1 customer placed them (85.3 % of all revenue).
+    """
+    limits = ", ".join(f"{escape_markdown(column)} above {limit:,.2f}" for column, limit
+                       in large.attrs.get("thresholds", {}).items() if np.isfinite(limit))
+    revenue = float(orders["revenue"].sum())
+    share = float(business["large_order_revenue"].sum()) / revenue if revenue > 0 else 0.0
+    return (f"{len(large):,} order{'' if len(large) == 1 else 's'} flagged ({limits or 'no spread to measure'}); "
+            f"{len(business):,} customer{'' if len(business) == 1 else 's'} placed them "
+            f"({100 * share:.1f} % of all revenue).")
 
 
 def _times(multiple: float) -> str:

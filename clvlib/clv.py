@@ -19,10 +19,11 @@ import pandas as pd
 
 from ._validation import validate_columns
 from .errors import DataError
+from .formatting import format_pct
 from .profit import order_profit
 
 __all__ = ["simple_clv", "retention_clv", "what_if_table", "store_clv_inputs", "describe_store_inputs",
-           "historical_clv"]
+           "historical_clv", "describe_historical_clv"]
 
 
 def _shape_like(values: np.ndarray, *inputs):
@@ -335,7 +336,7 @@ def describe_store_inputs(inputs: pd.DataFrame, *, currency: str = "USD") -> str
     >>> describe_store_inputs(_no_inputs("the history is one day long."))
     "The simple formula's inputs cannot be estimated from this data: the history is one day long."
     """
-    from .formatting import format_pct, markdown_money
+    from .formatting import markdown_money
 
     def money(value: float) -> str:  # "\\$12": two amounts are not a formula; the currency code escaped too
         return markdown_money(value, currency)
@@ -344,7 +345,9 @@ def describe_store_inputs(inputs: pd.DataFrame, *, currency: str = "USD") -> str
         return f"The simple formula's inputs cannot be estimated from this data: {inputs.attrs['unavailable']}"
     v = inputs["value"]
     first, last = inputs.attrs["last_period"]
-    text = (f"From {first:%d %b %Y} to {last:%d %b %Y} the store's average order was **{money(v['aov'])}**, a customer "
+    # Not the store AOV of the index and of 03 (all orders of the whole history, guests included): say which it is.
+    text = (f"From {first:%d %b %Y} to {last:%d %b %Y} (the last period) the average order of customers (guest orders "
+            f"left out) was **{money(v['aov'])}**, a customer "
             f"ordered **{v['purchases_per_year']:.2f}** times a year, and **{format_pct(v['retention_rate'])}** of "
             "the previous period's customers came back")
     if not np.isfinite(v["lifespan_years"]):
@@ -385,3 +388,41 @@ def historical_clv(customers: pd.DataFrame, *, margin: float | str = 1.0) -> pd.
     validate_columns(customers, needed, source="customers", what="customer table")
     value = customers[margin] if isinstance(margin, str) else customers["total_revenue"] * float(margin)
     return customers[["n_orders", "total_revenue"]].assign(historical_clv=value.astype(np.float64))
+
+
+def describe_historical_clv(history: pd.DataFrame, *, currency: str = "USD", label: str = "historical CLV") -> str:
+    """Historical CLV in one Markdown sentence: total, mean against median, top 20 % share, one-time buyers.
+
+    The shares are :func:`clvlib.customer_shares`'s, the figures the index and the Pareto page quote: the top 20 %
+    share is of revenue, and a one-time buyer placed one order.
+
+    Parameters
+    ----------
+    history : DataFrame
+        :func:`historical_clv`'s table (``n_orders``, ``total_revenue``, ``historical_clv``).
+    currency : str
+        ISO code used to write money (escaped for Markdown).
+    label : str, default "historical CLV"
+        What ``historical_clv`` holds, as the sentence names it (e.g. "revenue to date").
+
+    Examples
+    --------
+    >>> history = historical_clv(pd.DataFrame({"n_orders": [1, 1, 1, 3, 2],
+    ...                                        "total_revenue": [10.0, 20, 30, 60, 80]}), margin=0.5)
+    >>> print(describe_historical_clv(history))
+    5 customers have brought **\\$100** of historical CLV in all: a mean of **\\$20** but a median of **\\$15**; the top 20 % of customers brought **40 %** of revenue, and **60 %** bought only once.
+    """
+    from .formatting import escape_markdown, markdown_money
+    from .pareto import customer_shares
+
+    validate_columns(history, ("n_orders", "total_revenue", "historical_clv"), source="history",
+                     what="historical CLV table")
+    value = history["historical_clv"]
+    if value.empty or history["total_revenue"].sum() <= 0:
+        return "No customer has brought any revenue yet: there is no historical CLV to describe."
+    shares = customer_shares(history)
+    return (f"{len(value):,} customer{'s have' if len(value) != 1 else ' has'} brought "
+            f"**{markdown_money(value.sum(), currency)}** of {escape_markdown(label)} in all: a mean of "
+            f"**{markdown_money(value.mean(), currency)}** but a median of **{markdown_money(value.median(), currency)}**; "
+            f"the top 20 % of customers brought **{format_pct(shares['top_share'])}** of revenue, and "
+            f"**{format_pct(shares['one_time_share'])}** bought only once.")

@@ -37,12 +37,14 @@ import pandas as pd
 
 from ._validation import check_argument, validate_columns
 from .profit import order_profit
-from .config import DATA_DIR
+from .config import DATA_DIR, project_path
 from .errors import DataError
 
 __all__ = [
     "first_order_attributes", "cac_by_channel", "ltv_cac", "cumulative_value_curves", "cohort_revenue_table",
     "payback_curves", "cac_payback", "clv_by_group", "read_marketing_spend",
+    "acquisition_table", "channel_ltv_cac", "channel_payback", "cohort_economics", "product_clv",
+    "describe_acquisition", "describe_ltv_cac", "describe_first_products",
 ]
 
 _GROUPINGS = ["channel", "cohort", "product", ("channel", "cohort")]
@@ -462,7 +464,8 @@ def read_marketing_spend(source: str | Path | pd.DataFrame | None = None, *, as_
     Parameters
     ----------
     source : str, Path or DataFrame, optional
-        A CSV file (or a DataFrame) with one row per month and channel; None reads the bundled demo store's.
+        A CSV file (or a DataFrame) with one row per month and channel; None reads the bundled demo store's. A
+        relative path is taken relative to the project folder (:func:`clvlib.config.project_path`).
     as_of : date-like, optional
         Keep only the months that start on or before it: the month of ``as_of`` is kept whole (spend is known per
         month only; see the module docstring), later months are dropped. None keeps every month.
@@ -483,7 +486,7 @@ def read_marketing_spend(source: str | Path | pd.DataFrame | None = None, *, as_
     if isinstance(source, pd.DataFrame):
         frame = source
     else:
-        path = DATA_DIR / "demo_store" / "marketing_spend.csv" if source is None else Path(source)
+        path = DATA_DIR / "demo_store" / "marketing_spend.csv" if source is None else project_path(source)
         frame = pd.read_csv(path, dtype={"month": "str", "channel": "str"})
     validate_columns(frame, ("month", "channel", "spend"), source=name, what="marketing spend table")
     spend = pd.to_numeric(frame["spend"], errors="coerce")
@@ -501,3 +504,233 @@ def read_marketing_spend(source: str | Path | pd.DataFrame | None = None, *, as_
     table.attrs = {"as_of": None if as_of is None else pd.Timestamp(as_of).date().isoformat(),
                    "months_after_as_of": dropped}
     return table
+
+
+# --- The acquisition page's views: each returns its table, or an empty one whose attrs["skipped"] says why. ---
+
+def _skipped(reason: str) -> pd.DataFrame:
+    table = pd.DataFrame()
+    table.attrs["skipped"] = reason
+    return table
+
+
+def _missing(customers: pd.DataFrame, marketing_spend, what: str, *, needs_spend: bool = True) -> str | None:
+    """Why a view of the acquisition page cannot be computed (no channel column, no spend), or None."""
+    lacks = []
+    if "channel" not in customers.columns:
+        lacks.append("a `channel` column in the orders")
+    if needs_spend and marketing_spend is None:
+        lacks.append("a marketing spend file (`marketing_spend=`)")
+    return f"Skipped: {what} needs {' and '.join(lacks)}." if lacks else None
+
+
+def acquisition_table(orders: pd.DataFrame, values: pd.DataFrame | None = None, *, as_of=None) -> pd.DataFrame:
+    """One row per customer with the acquisition facts of :func:`first_order_attributes`, ``n_orders`` and CLV.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders table.
+    values : DataFrame, optional
+        Per-customer columns to add (indexed by ``customer_id``), e.g. ``result.table[[result.ltv_column]]`` of
+        :func:`clvlib.predict_clv`.
+    as_of : date-like, optional
+        Orders after it are ignored.
+
+    Returns
+    -------
+    :func:`first_order_attributes`'s table with ``n_orders`` (orders up to ``as_of``) and the columns of
+    ``values``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b", "a"], "order_id": ["1", "2", "3"],
+    ...     "order_date": pd.to_datetime(["2024-01-20", "2024-02-03", "2024-03-01"]),
+    ...     "revenue": [30.0, 50.0, 20.0], "channel": ["email", "ads", "ads"]})
+    >>> clv = pd.DataFrame({"clv": [80.0, 50.0]}, index=pd.Index(["a", "b"], name="customer_id"))
+    >>> acquisition_table(orders, clv)[["channel", "n_orders", "clv"]]
+                channel  n_orders   clv
+    customer_id
+    a             email         2  80.0
+    b               ads         1  50.0
+    """
+    table = first_order_attributes(orders, as_of=as_of)
+    known = orders[orders["customer_id"].notna()]
+    if as_of is not None:
+        known = known[known["order_date"] <= pd.Timestamp(as_of)]
+    table["n_orders"] = known.groupby("customer_id").size().reindex(table.index).astype(np.int64)
+    return table if values is None else table.join(values)
+
+
+def channel_ltv_cac(customers: pd.DataFrame, marketing_spend: pd.DataFrame | None, *, ltv_column: str = "clv",
+                    as_of=None) -> pd.DataFrame:
+    """:func:`ltv_cac` by channel when the data allow it; else an empty table whose ``attrs["skipped"]`` says why.
+
+    Parameters as in :func:`ltv_cac`; ``marketing_spend`` may be None (no spend file).
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"first_order": pd.to_datetime(["2024-01-03"]), "clv": [90.0]})
+    >>> channel_ltv_cac(customers, None).attrs["skipped"]
+    'Skipped: LTV:CAC needs a `channel` column in the orders and a marketing spend file (`marketing_spend=`).'
+    """
+    reason = _missing(customers, marketing_spend, "LTV:CAC")
+    if reason:
+        return _skipped(reason)
+    return ltv_cac(customers, marketing_spend, ltv_column=ltv_column, as_of=as_of)
+
+
+def channel_payback(orders: pd.DataFrame, marketing_spend: pd.DataFrame | None, *, margin: float | None = None,
+                    as_of=None) -> pd.DataFrame:
+    """:func:`payback_curves` by channel when the data allow it; else an empty table with ``attrs["skipped"]``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a"], "order_date": pd.to_datetime(["2024-01-03"]),
+    ...                        "revenue": [10.0], "channel": ["ads"]})
+    >>> channel_payback(orders, None).attrs["skipped"]
+    'Skipped: payback needs a marketing spend file (`marketing_spend=`).'
+    """
+    reason = _missing(orders, marketing_spend, "payback")
+    if reason:
+        return _skipped(reason)
+    return payback_curves(orders, marketing_spend, margin=margin, as_of=as_of)
+
+
+def cohort_economics(customers: pd.DataFrame, orders: pd.DataFrame, marketing_spend: pd.DataFrame | None, *,
+                     ltv_column: str = "clv", margin: float | None = None, as_of=None) -> pd.DataFrame:
+    """CLV per monthly cohort (:func:`clv_by_group`), oldest first, with CAC, LTV:CAC and payback given spend.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        :func:`acquisition_table`'s table with ``ltv_column``.
+    orders : DataFrame
+        The orders (for the payback months).
+    marketing_spend : DataFrame or None
+        Spend; None leaves out ``cac``, ``ltv_cac`` and ``payback`` (``attrs["skipped"]`` says so).
+    ltv_column, margin, as_of
+        As in :func:`ltv_cac` and :func:`payback_curves`.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"first_order": pd.to_datetime(["2024-01-03", "2024-02-09"]),
+    ...                           "clv": [90.0, 30.0]})
+    >>> cohort_economics(customers, None, None)[["customers", "clv_mean"]]
+             customers  clv_mean
+    cohort
+    2024-01          1      90.0
+    2024-02          1      30.0
+    """
+    table = clv_by_group(customers, by="cohort", clv_column=ltv_column).sort_index()
+    if marketing_spend is None:
+        table.attrs["skipped"] = "No marketing spend file: CAC, LTV:CAC and payback by cohort are left out."
+        return table
+    ratio = ltv_cac(customers, marketing_spend, ltv_column=ltv_column, by="cohort", as_of=as_of)[["cac", "ltv_cac"]]
+    payback = cac_payback(payback_curves(orders, marketing_spend, by="cohort", margin=margin, as_of=as_of))
+    return table.join(ratio).join(payback[["payback"]])
+
+
+def product_clv(customers: pd.DataFrame, *, clv_column: str = "clv") -> pd.DataFrame:
+    """:func:`clv_by_group` by first product, or an empty table whose ``attrs["skipped"]`` says why (no product).
+
+    Examples
+    --------
+    >>> product_clv(pd.DataFrame({"clv": [1.0]})).attrs["skipped"]
+    'Skipped: the orders have no `product` column, so there is no CLV by first product.'
+    """
+    if "product" not in customers.columns:
+        return _skipped("Skipped: the orders have no `product` column, so there is no CLV by first product.")
+    return clv_by_group(customers, by="product", clv_column=clv_column)
+
+
+def describe_acquisition(customers: pd.DataFrame, marketing_spend: pd.DataFrame | None, *, ltv_column: str,
+                         ltv_label: str, currency: str = "USD", as_of=None) -> str:
+    """What the acquisition page measures LTV with, the spend it charges, and the views skipped (Markdown).
+
+    Examples
+    --------
+    >>> spend = pd.DataFrame({"month": ["2024-01", "2024-02"], "channel": ["ads", "ads"], "spend": [300.0, 100.0]})
+    >>> customers = pd.DataFrame({"channel": ["ads"], "clv": [90.0]})
+    >>> print(describe_acquisition(customers, spend, ltv_column="clv", ltv_label="revenue to date",
+    ...                            as_of="2024-02-29"))
+    LTV is the revenue to date (`clv`). Marketing spend up to 29 Feb 2024: \\$400 over 2 months.
+    """
+    from .formatting import escape_markdown, markdown_money
+
+    notes = [f"LTV is the {escape_markdown(ltv_label)} (`{ltv_column}`)."]
+    if marketing_spend is None:
+        notes.append("No marketing spend file: CAC, LTV:CAC and payback are skipped (pass `marketing_spend=`).")
+    else:
+        until = f" up to {pd.Timestamp(as_of):%d %b %Y}" if as_of is not None else ""
+        months = marketing_spend["month"].nunique()
+        notes.append(f"Marketing spend{until}: {markdown_money(float(marketing_spend['spend'].sum()), currency)} "
+                     f"over {months} month{'' if months == 1 else 's'}.")
+    if "channel" not in customers.columns:
+        notes.append("The orders have no `channel` column: the channel views are skipped.")
+    return " ".join(notes)
+
+
+def describe_ltv_cac(table: pd.DataFrame, *, target: float = 3.0) -> str:
+    """The best and the worst channel by LTV:CAC and the channels below ``target`` (Markdown, names escaped).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`channel_ltv_cac`'s (or :func:`ltv_cac`'s) table; a skipped table gives its reason.
+    target : float, default 3.0
+        The LTV:CAC a channel should reach (3:1, the rule of thumb).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"ltv_cac": [4.5, 1.2, 2.0, float("nan")]},
+    ...                      index=pd.Index(["email", "ads", "social", "organic"], name="channel"))
+    >>> print(describe_ltv_cac(table))
+    **email** returns the most per unit of spend (**4.5:1**), **ads** the least (**1.2:1**). Channels below the 3:1 target: ads, social.
+    """
+    from .formatting import escape_markdown
+
+    if table.attrs.get("skipped"):
+        return table.attrs["skipped"]
+    ranked = table["ltv_cac"].dropna().sort_values(kind="stable")
+    if ranked.empty:
+        return "No channel has both spend and acquired customers, so LTV:CAC is not defined for any channel."
+    below = ", ".join(escape_markdown(name) for name in ranked[ranked < target].index) or "none"
+    best, worst = escape_markdown(ranked.index[-1]), escape_markdown(ranked.index[0])
+    if len(ranked) == 1:
+        return f"**{best}** is the only channel with an LTV:CAC: **{ranked.iloc[0]:.1f}:1** (target {target:g}:1)."
+    return (f"**{best}** returns the most per unit of spend (**{ranked.iloc[-1]:.1f}:1**), **{worst}** the least "
+            f"(**{ranked.iloc[0]:.1f}:1**). Channels below the {target:g}:1 target: {below}.")
+
+
+def describe_first_products(table: pd.DataFrame, *, currency: str = "USD") -> str:
+    """The first products whose customers are worth the most and the least on average (Markdown, names escaped).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`product_clv`'s (or :func:`clv_by_group`'s) table, with ``clv_mean`` and ``repeat_rate``; a skipped
+        table gives its reason.
+    currency : str
+        ISO code used to write money.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"product": ["mug", "mug", "tea"], "clv": [10.0, 30.0, 60.0],
+    ...                           "n_orders": [1, 3, 2]})
+    >>> print(describe_first_products(product_clv(customers)))
+    Customers whose first purchase was **tea** are worth the most on average (**\\$60**, 100 % came back); **mug** starters the least (**\\$20**).
+    """
+    from .formatting import escape_markdown, format_pct, markdown_money
+
+    if table.attrs.get("skipped"):
+        return table.attrs["skipped"]
+    means = table["clv_mean"].dropna()
+    if means.empty:
+        return "No first product has a CLV to compare."
+    best, worst = means.idxmax(), means.idxmin()
+    came_back = (f", {format_pct(table.loc[best, 'repeat_rate'])} came back" if "repeat_rate" in table.columns
+                 else "")
+    return (f"Customers whose first purchase was **{escape_markdown(best)}** are worth the most on average "
+            f"(**{markdown_money(means[best], currency)}**{came_back}); **{escape_markdown(worst)}** starters the "
+            f"least (**{markdown_money(means[worst], currency)}**).")

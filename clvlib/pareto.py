@@ -23,7 +23,8 @@ from .errors import DataError
 
 __all__ = [
     "top_share", "lorenz_curve", "gini", "share_for_value", "repeat_split",
-    "top_share_by_period", "repeat_split_by_period", "top_customers", "repeat_buyers",
+    "top_share_by_period", "repeat_split_by_period", "top_customers", "repeat_buyers", "customer_shares",
+    "describe_repeat_split", "describe_concentration", "describe_top_share",
 ]
 
 PERIODS = {"Y": "year", "Q": "quarter", "M": "month"}
@@ -379,3 +380,141 @@ def repeat_buyers(customers: pd.DataFrame) -> pd.DataFrame:
     repeat = ranked[ranked["n_orders"] > 1]
     return repeat.assign(rank=np.arange(1, len(repeat) + 1), cumulative_share=repeat["share"].cumsum())
 
+
+
+def customer_shares(customers: pd.DataFrame, *, fraction: float = 0.2) -> pd.Series:
+    """The shares every page quotes about customers, computed once: repeat rate, one-time share, top share.
+
+    The report's pages (``01``, ``02``, ``03``) and the index all quote these figures; they come from this function
+    (through :func:`repeat_split` and :func:`top_share`), so a figure is the same wherever it appears.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table with ``n_orders`` and ``total_revenue`` (:func:`clvlib.customer_summary`, or
+        :func:`clvlib.historical_clv`'s table).
+    fraction : float, default 0.2
+        The "top" share of customers of ``top_share``.
+
+    Returns
+    -------
+    Series with ``customers``, ``repeat_rate`` (share of customers with more than one order: ``n_orders > 1``,
+    two orders on one day count as two), ``one_time_share`` (1 − ``repeat_rate``) and ``top_share`` (share of
+    revenue from the top ``fraction`` of customers, ``ceil(fraction × n)`` of them). ``attrs["fraction"]``.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"n_orders": [1, 1, 1, 3, 2], "total_revenue": [10.0, 20, 30, 60, 80]})
+    >>> customer_shares(customers)
+    customers         5.0
+    repeat_rate       0.4
+    one_time_share    0.6
+    top_share         0.4
+    dtype: float64
+    """
+    fraction = _check_fraction("fraction", fraction)
+    split = repeat_split(customers)
+    top = top_share(customers, fractions=[fraction])
+    shares = pd.Series({
+        "customers": float(split["customers"].sum()),
+        "repeat_rate": float(split.loc["repeat", "customer_share"]),
+        "one_time_share": float(split.loc["one-time", "customer_share"]),
+        "top_share": float(top["share"].iloc[0]),
+    }, dtype="float64")
+    shares.attrs["fraction"] = fraction
+    return shares
+
+
+def describe_repeat_split(split: pd.DataFrame, *, currency: str = "USD", convert: float = 0.1) -> str:
+    """What one-time buyers are worth, and what converting some of them would add, as one Markdown sentence.
+
+    Parameters
+    ----------
+    split : DataFrame
+        :func:`repeat_split`'s table.
+    currency : str
+        ISO code used to write money (escaped for Markdown).
+    convert : float, default 0.1
+        The share of one-time buyers imagined turning into repeat customers.
+
+    Returns
+    -------
+    str: the one-time buyers' share of customers and of revenue, the repeat customers' revenue per head and what
+    ``convert`` of the one-time buyers would add at that rate (the difference of revenue per head × their number).
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"n_orders": [1, 1, 1, 3], "total_revenue": [10.0, 20, 30, 60]})
+    >>> print(describe_repeat_split(repeat_split(customers), convert=0.5))
+    75 % of customers bought once and made 50 % of revenue. Turning 50 % of them into repeat customers at the repeat customers' revenue per head (\\$60) would add about \\$60 of revenue.
+    """
+    from .formatting import format_pct, markdown_money
+
+    one, rep = split.loc["one-time"], split.loc["repeat"]
+    text = (f"{format_pct(one['customer_share'])} of customers bought once and made "
+            f"{format_pct(one['revenue_share'])} of revenue.")
+    if rep["customers"] == 0 or one["customers"] == 0:
+        return text + (" Nobody came back yet." if rep["customers"] == 0 else " Every customer came back.")
+    per_repeat, per_one = rep["revenue"] / rep["customers"], one["revenue"] / one["customers"]
+    return (text + f" Turning {format_pct(convert)} of them into repeat customers at the repeat customers' revenue "
+            f"per head ({markdown_money(per_repeat, currency)}) would add about "
+            f"{markdown_money(convert * one['customers'] * (per_repeat - per_one), currency)} of revenue.")
+
+
+def describe_concentration(customers: pd.DataFrame, *, column: str = "total_revenue", target: float = 0.8) -> str:
+    """The Gini coefficient and the smallest group of customers making ``target`` of the value, in Markdown.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table.
+    column : str, default "total_revenue"
+        Column whose concentration is measured ("total_revenue" is called revenue, "n_orders" orders).
+    target : float, default 0.8
+        The share of the value the smallest group of customers makes.
+
+    Examples
+    --------
+    >>> customers = pd.DataFrame({"total_revenue": [10.0, 10, 10, 10, 160]})
+    >>> print(describe_concentration(customers))
+    Gini coefficient: **0.60**. The smallest group of customers that makes 80 % of revenue is **20 %** of customers (1 person); the 80/20 rule would say 20 %.
+    """
+    from .formatting import escape_markdown, format_pct
+
+    noun = {"total_revenue": "revenue", "n_orders": "orders"}.get(column) or escape_markdown(column)
+    share = share_for_value(customers, target=target, column=column)
+    people = round(share * len(customers))
+    return (f"Gini coefficient: **{gini(customers, column=column):.2f}**. The smallest group of customers that makes "
+            f"{format_pct(target)} of {noun} is **{format_pct(share)}** of customers ({people:,} "
+            f"{'person' if people == 1 else 'people'}); the 80/20 rule would say 20 %.")
+
+
+def describe_top_share(customers: pd.DataFrame, *, column: str, fraction: float = 0.1, label: str = "CLV") -> str:
+    """"The 10 % of customers with the highest CLV hold **X** of it." (:func:`top_share`), in Markdown.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table with ``column`` (e.g. :func:`clvlib.predict_clv`'s ``result.table``).
+    column : str
+        The value customers are ranked by.
+    fraction : float, default 0.1
+        The top share of customers.
+    label : str, default "CLV"
+        What the value is called in the sentence.
+
+    Examples
+    --------
+    >>> print(describe_top_share(pd.DataFrame({"clv": [5.0, 5, 5, 5, 5, 5, 5, 5, 5, 55]}), column="clv"))
+    The 10 % of customers with the highest CLV hold **55 %** of it.
+    >>> print(describe_top_share(pd.DataFrame({"clv": [0.0, 0.0]}), column="clv"))
+    No customer has any CLV yet.
+    """
+    from .formatting import escape_markdown, format_pct
+
+    values = customers[column] if column in customers.columns else pd.Series(dtype="float64")
+    if values.empty or not values.sum() > 0 or (values < 0).any() or values.isna().any():
+        return f"No customer has any {escape_markdown(label)} yet."
+    share = top_share(customers, fractions=[fraction], column=column)["share"].iloc[0]
+    return (f"The {format_pct(fraction)} of customers with the highest {escape_markdown(label)} hold "
+            f"**{format_pct(share)}** of it.")

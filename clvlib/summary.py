@@ -34,7 +34,7 @@ from ._validation import check_time_unit, validate_columns
 from .config import TIME_UNIT_NAMES
 from .errors import DataError
 
-__all__ = ["customer_summary", "calibration_holdout", "SUMMARY_COLUMNS"]
+__all__ = ["customer_summary", "calibration_holdout", "SUMMARY_COLUMNS", "describe_orders"]
 
 SUMMARY_COLUMNS = [
     "frequency", "recency", "T", "monetary_value",
@@ -340,3 +340,49 @@ def calibration_holdout(
         guest_orders=guests,
     )
     return cal
+
+
+def describe_orders(orders: pd.DataFrame, *, as_of=None, currency: str | None = None,
+                    time_unit: str | None = None, margin: float | None = None) -> str:
+    """The data's facts in one Markdown paragraph: orders, dates, customers, guest orders, and what money means.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Orders table (``customer_id``, ``order_date``).
+    as_of : date-like, optional
+        The analysis date, named when given.
+    currency : str, optional
+        ISO code of the money, named when given.
+    time_unit : {"D", "W", "M"}, optional
+        The models' time unit, named when given.
+    margin : float, optional
+        The margin rate CLV is computed with (:func:`clvlib.margin_rate`): below 1 CLV is gross margin, at 1
+        revenue. Named when given.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b", None],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-01", "2024-03-31"])})
+    >>> print(describe_orders(orders, currency="EUR", time_unit="W", margin=0.4))
+    **4 orders** from 05 Jan 2024 to 31 Mar 2024, from **2 customers** (1 guest order counts towards store totals but not towards any customer). Money is in EUR. Time in the models is in **weeks**. CLV is **gross margin** (margin rate 40 %).
+    """
+    from .config import TIME_UNIT_NAMES
+    from .formatting import escape_markdown, format_pct
+
+    guests = int(orders["customer_id"].isna().sum())
+    dates = orders["order_date"]
+    text = (f"**{len(orders):,} orders** from {dates.min():%d %b %Y} to {dates.max():%d %b %Y}"
+            + (f", analysed as of **{pd.Timestamp(as_of):%d %b %Y}**" if as_of is not None else "")
+            + f", from **{orders['customer_id'].nunique():,} customers**")
+    if guests:
+        text += (f" ({guests:,} guest order{' counts' if guests == 1 else 's count'} towards store totals but not "
+                 "towards any customer)")
+    text += "."
+    if currency is not None:
+        text += f" Money is in {escape_markdown(currency)}."
+    if time_unit is not None:
+        text += f" Time in the models is in **{TIME_UNIT_NAMES[time_unit]}**."
+    if margin is not None:
+        text += f" CLV is **{'gross margin' if margin < 1 else 'revenue'}** (margin rate {format_pct(margin)})."
+    return text

@@ -207,3 +207,18 @@ def test_inputs_are_not_mutated():
     before = HAND.copy()
     aov_bands(HAND), aov_bands(HAND, by="order"), order_value_stats(HAND), large_orders(HAND), business_buyers(HAND)
     pd.testing.assert_frame_equal(HAND, before)
+
+
+def test_store_figures_and_large_order_sentence_hand_worked():
+    import clvlib
+
+    orders = pd.DataFrame({"customer_id": ["a", "a", "b", None], "order_id": ["1", "2", "3", "4"],
+                           "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01", "2024-02-02"]),
+                           "revenue": [30.0, 50.0, 20.0, 100.0]})
+    figures = clvlib.store_figures(orders)
+    # Store AOV: 200 over 4 orders, the guest's included; a repeats, b does not; the top customer has 80 of 100.
+    assert figures[["aov", "repeat_rate", "one_time_share", "top20_share", "guest_orders"]].tolist() == [
+        50.0, 0.5, 0.5, 0.8, 1.0]
+    many = pd.DataFrame({"customer_id": list("abcdefgh"), "revenue": [20.0, 22, 25, 21, 23, 24, 20, 900]})
+    text = clvlib.describe_large_orders(clvlib.large_orders(many), clvlib.business_buyers(many), many)
+    assert text.startswith("1 order flagged (revenue above ") and text.endswith("1 customer placed them (85.3 % of all revenue).")

@@ -252,3 +252,14 @@ def test_describe_store_inputs_matches_the_table_and_says_when_nobody_churned():
     assert got.loc["churn_rate", "value"] == 0  # both customers came back
     text = describe_store_inputs(got, currency="USD")
     assert "100 %" in text and "unbounded" in text and "inf" not in text
+
+
+def test_describe_historical_clv_hand_worked():
+    import clvlib
+
+    history = clvlib.historical_clv(pd.DataFrame({"n_orders": [1, 1, 1, 3, 2],
+                                                  "total_revenue": [10.0, 20, 30, 60, 80]}), margin=0.5)
+    # CLV 5, 10, 15, 30, 40: total 100, mean 20, median 15; top 1 of 5 brings 80 of 200 revenue; 3 of 5 once.
+    assert clvlib.describe_historical_clv(history, currency="EUR", label="margin") == (
+        "5 customers have brought **€100** of margin in all: a mean of **€20** but a median of **€15**; the top "
+        "20 % of customers brought **40 %** of revenue, and **60 %** bought only once.")

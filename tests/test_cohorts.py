@@ -343,3 +343,84 @@ def test_history_cac_at_each_month_end_equals_spend_to_date_over_customers_to_da
     curves = payback_curves(store["orders"], read_marketing_spend(), margin=0.5, as_of=month_end)
     payback_cac = curves.groupby("channel")["cac"].first()
     pd.testing.assert_series_equal(payback_cac, expected.reindex(payback_cac.index), check_names=False, rtol=1e-12)
+
+
+# --- The acquisition page's views and sentences (notebooks/05_acquisition.ipynb), on hand-worked examples. ---
+
+def _acquisition_orders() -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_id": ["a", "b", "a", "c", None], "order_id": ["1", "2", "3", "4", "5"],
+        "order_date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-10", "2024-02-15", "2024-02-16"]),
+        "revenue": [40.0, 60.0, 20.0, 100.0, 9.0], "channel": ["ads", "email", "ads", "ads", "ads"],
+        "product": ["mug", "tea", "tea", "tea", "mug"],
+    })
+
+
+def test_acquisition_table_joins_first_order_facts_orders_and_values():
+    import clvlib
+
+    clv = pd.DataFrame({"ltv": [90.0, 60.0, 100.0]}, index=pd.Index(["a", "b", "c"], name="customer_id"))
+    got = clvlib.acquisition_table(_acquisition_orders(), clv, as_of="2024-02-12")
+    # c's first order (15 Feb) is after as_of: not acquired yet; a has two orders by then, b one.
+    assert got.index.tolist() == ["a", "b"]
+    assert got["n_orders"].tolist() == [2, 1] and got["channel"].tolist() == ["ads", "email"]
+    assert got["product"].tolist() == ["mug", "tea"] and got["ltv"].tolist() == [90.0, 60.0]
+
+
+def test_channel_views_say_why_they_are_skipped_and_export_leaves_them_out(tmp_path):
+    import clvlib
+
+    orders = _acquisition_orders()
+    acquired = clvlib.acquisition_table(orders, as_of="2024-02-29").assign(ltv=1.0)
+    skipped = clvlib.channel_ltv_cac(acquired, None, ltv_column="ltv")
+    assert skipped.empty and "marketing spend file" in skipped.attrs["skipped"]
+    assert clvlib.describe_ltv_cac(skipped) == skipped.attrs["skipped"]
+    no_channel = clvlib.channel_payback(orders.drop(columns="channel"), pd.DataFrame(
+        {"month": ["2024-01"], "channel": ["ads"], "spend": [10.0]}))
+    assert no_channel.attrs["skipped"] == "Skipped: payback needs a `channel` column in the orders."
+    no_product = clvlib.product_clv(acquired.drop(columns="product"), clv_column="ltv")
+    assert "no `product` column" in clvlib.describe_first_products(no_product)
+    written = clvlib.export_tables({"ltv_cac_by_channel": skipped, "x": pd.DataFrame({"a": [1]})}, tmp_path)
+    assert written["table"].tolist() == ["x"]
+
+
+def test_channel_ltv_cac_and_cohort_economics_hand_worked():
+    import clvlib
+
+    orders = _acquisition_orders()
+    spend = pd.DataFrame({"month": ["2024-01", "2024-01", "2024-02"], "channel": ["ads", "email", "ads"],
+                          "spend": [100.0, 30.0, 50.0]})
+    clv = pd.DataFrame({"ltv": [90.0, 60.0, 100.0]}, index=pd.Index(["a", "b", "c"], name="customer_id"))
+    acquired = clvlib.acquisition_table(orders, clv, as_of="2024-02-29")
+    table = clvlib.channel_ltv_cac(acquired, spend, ltv_column="ltv", as_of="2024-02-29")
+    # ads: 150 spent, a and c acquired -> CAC 75, mean LTV 95, 95/75; email: 30 for b -> CAC 30, LTV 60, 2:1.
+    assert table.loc["ads", "cac"] == 75.0 and table.loc["ads", "ltv_cac"] == pytest.approx(95 / 75)
+    assert table.loc["email", "ltv_cac"] == 2.0
+    assert clvlib.describe_ltv_cac(table) == ("**email** returns the most per unit of spend (**2.0:1**), **ads** "
+                                              "the least (**1.3:1**). Channels below the 3:1 target: ads, email.")
+    cohorts = clvlib.cohort_economics(acquired, orders, spend, ltv_column="ltv", margin=0.5, as_of="2024-02-29")
+    # January: a and b, 130 spent -> CAC 65, mean LTV 75; February: c, 50 spent -> LTV:CAC 2.
+    assert cohorts["customers"].tolist() == [2, 1] and cohorts["cac"].tolist() == [65.0, 50.0]
+    assert cohorts["ltv_cac"].tolist() == pytest.approx([75 / 65, 2.0])
+    # Margin 0.5: January's customers make 25 each in month 0 and 30 by month 1 (< CAC 65); c makes 50 = CAC at once.
+    assert cohorts["payback"].tolist() == ["not yet (after 1 months)", "0 months"]
+    without = clvlib.cohort_economics(acquired, orders, None, ltv_column="ltv")
+    assert "cac" not in without.columns and "left out" in without.attrs["skipped"]
+
+
+def test_describe_acquisition_and_first_products_hand_worked():
+    import clvlib
+
+    spend = pd.DataFrame({"month": ["2024-01", "2024-02"], "channel": ["ads", "ads"], "spend": [300.0, 100.0]})
+    customers = pd.DataFrame({"clv": [1.0]})
+    text = clvlib.describe_acquisition(customers, spend, ltv_column="clv", ltv_label="CLV $", currency="USD")
+    assert text == ("LTV is the CLV \\$ (`clv`). Marketing spend: \\$400 over 2 months. The orders have no `channel` "
+                    "column: the channel views are skipped.")
+    assert "No marketing spend file" in clvlib.describe_acquisition(customers, None, ltv_column="clv",
+                                                                     ltv_label="CLV")
+    by_product = clvlib.product_clv(pd.DataFrame({"product": ["*mug*", "*mug*", "tea"], "clv": [10.0, 30.0, 60.0],
+                                                  "n_orders": [1, 3, 2]}))
+    # tea: one customer worth 60, who came back; *mug*: mean (10 + 30) / 2 = 20.
+    assert clvlib.describe_first_products(by_product, currency="EUR") == (
+        "Customers whose first purchase was **tea** are worth the most on average (**€60**, 100 % came back); "
+        "**\\*mug\\*** starters the least (**€20**).")

@@ -324,3 +324,16 @@ def test_load_demo_store_as_of_reads_only_the_tables_asked_for():
     cut = clvlib.load_demo_store(tables=["customers"], as_of="2023-03-31")
     assert list(cut) == ["customers"]
     assert cut["customers"]["signup_date"].max() <= pd.Timestamp("2023-03-31")
+
+
+def test_relative_paths_are_taken_relative_to_the_project_folder(tmp_path, monkeypatch):
+    from clvlib.config import PROJ_ROOT, project_path
+
+    monkeypatch.chdir(tmp_path)  # not the project folder: the notebooks' working folder is notebooks/
+    orders = clvlib.load_orders("data/demo_store/orders.csv")
+    assert len(orders) == len(clvlib.load_orders())
+    assert clvlib.read_marketing_spend("data/demo_store/marketing_spend.csv").equals(clvlib.read_marketing_spend())
+    assert project_path(tmp_path / "x.csv") == tmp_path / "x.csv" and project_path("x.csv") == PROJ_ROOT / "x.csv"
+    assert clvlib.load_marketing_spend(data="my_orders.csv") is None  # an own export has no spend unless given
+    assert clvlib.load_marketing_spend("data/demo_store/marketing_spend.csv", data="my_orders.csv").equals(
+        clvlib.read_marketing_spend())

@@ -252,3 +252,20 @@ def test_cdnow_concentration_matches_plain_pandas(cdnow_orders):
     y98 = cdnow_orders[cdnow_orders["order_date"].dt.year == 1998].groupby("customer_id")["revenue"].sum()
     top98 = y98.sort_values(ascending=False).iloc[: math.ceil(0.2 * len(y98))].sum() / y98.sum()
     assert yearly.loc[pd.Period("1998", "Y"), "share"] == pytest.approx(top98)
+
+
+def test_customer_shares_and_sentences_hand_worked():
+    import clvlib
+
+    customers = pd.DataFrame({"n_orders": [1, 1, 1, 3, 2], "total_revenue": [10.0, 20, 30, 60, 80]})
+    shares = clvlib.customer_shares(customers)
+    # 2 of 5 came back; the top ceil(0.2 × 5) = 1 customer brings 80 of 200.
+    assert shares.to_dict() == {"customers": 5.0, "repeat_rate": 0.4, "one_time_share": 0.6, "top_share": 0.4}
+    split = clvlib.repeat_split(customers)
+    # One-time: 3 customers, 60 of 200 revenue (30 %); repeat: 140 / 2 = 70 a head; 10 % of 3 × (70 − 20) = 15.
+    assert clvlib.describe_repeat_split(split) == (
+        "60 % of customers bought once and made 30 % of revenue. Turning 10 % of them into repeat customers at the "
+        "repeat customers' revenue per head (\\$70) would add about \\$15 of revenue.")
+    assert clvlib.describe_concentration(customers, column="total_revenue").startswith("Gini coefficient: **0.36**")
+    assert clvlib.describe_top_share(customers, column="total_revenue", fraction=0.2, label="revenue") == (
+        "The 20 % of customers with the highest revenue hold **40 %** of it.")

@@ -142,13 +142,13 @@ def test_history_run_cac_is_spend_to_date_over_customers_to_date(tmp_path):
     out = tmp_path / "history"
     completed = subprocess.run(
         [sys.executable, "-m", "clvlib", "report", "--every", "month", "--from", "2024-04-01", "--to",
-         "2024-06-30", "--notebooks", "02_clv", "--out", str(out), "--jobs", "2", "-q"],
+         "2024-06-30", "--notebooks", "05_acquisition", "--out", str(out), "--jobs", "2", "-q"],
         capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stderr[-3000:]
     orders = clvlib.load_orders()  # the cleaned orders (test and cancelled orders are not acquisitions)
     spend = pd.read_csv(DATA_DIR / "demo_store" / "marketing_spend.csv")
     for as_of in ("2024-04-30", "2024-05-31", "2024-06-30"):
-        table = pd.read_csv(out / as_of / "exports" / "02_clv" / "ltv_cac_by_channel.csv").set_index("channel")
+        table = pd.read_csv(out / as_of / "exports" / "05_acquisition" / "ltv_cac_by_channel.csv").set_index("channel")
         known = orders[orders["customer_id"].notna() & (orders["order_date"] <= f"{as_of} 23:59:59")]
         first = known.sort_values(["order_date", "order_id"]).drop_duplicates("customer_id")
         new = first.groupby("channel")["customer_id"].nunique()

@@ -190,3 +190,15 @@ def test_cdnow_sample_customers_match_the_published_summary(cdnow_sample_orders,
     assert (round(got.recency, 2), round(got["T"], 2)) == (t_x, T)
     # Published to two decimals, rounded half up (ID 1310: (246.51 + 99.56) / 2 = 173.035 -> 173.04).
     assert got.monetary_value == pytest.approx(zbar, abs=0.005 + 1e-9)
+
+
+def test_describe_orders_hand_worked():
+    import clvlib
+
+    orders = pd.DataFrame({"customer_id": ["a", "a", "b", None, None],
+                           "order_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-01", "2024-03-31",
+                                                         "2024-03-31"])})
+    assert clvlib.describe_orders(orders, as_of="2024-04-01", currency="USD", margin=1.0) == (
+        "**5 orders** from 05 Jan 2024 to 31 Mar 2024, analysed as of **01 Apr 2024**, from **2 customers** "
+        "(2 guest orders count towards store totals but not towards any customer). Money is in USD. CLV is "
+        "**revenue** (margin rate 100 %).")

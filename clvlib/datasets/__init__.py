@@ -6,6 +6,7 @@ store, always through :func:`clvlib.read_transactions` so both get the same clea
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,11 @@ import pandas as pd
 
 from . import demo_store as _demo_store
 from .._validation import check_argument, check_time_unit
-from ..config import DATA_DIR, NOT_A_CLONE
+from ..config import DATA_DIR, NOT_A_CLONE, project_path
 
 __all__ = [
     "DEMO_STORE_SEED", "DEMO_STORE_DIR",
-    "make_demo_store", "demo_store_true_params", "load_demo_store", "load_cdnow", "load_orders",
+    "make_demo_store", "demo_store_true_params", "load_demo_store", "load_cdnow", "load_orders", "load_marketing_spend",
 ]
 
 DEMO_STORE_SEED = 20230101
@@ -223,7 +224,9 @@ def load_orders(
     Parameters
     ----------
     data : str, Path, DataFrame or None
-        An export to read with :func:`clvlib.read_transactions`; None reads the demo store's ``orders.csv``.
+        An export to read with :func:`clvlib.read_transactions`; None reads the demo store's ``orders.csv``. A
+        relative path is taken relative to the project folder (:func:`clvlib.config.project_path`), as every
+        notebook's ``data`` parameter says; an absolute path stays as it is.
     preset, columns : optional
         Passed to :func:`clvlib.read_transactions` (ignored for the demo store, whose columns are canonical).
     as_of : str or Timestamp, optional
@@ -243,6 +246,45 @@ def load_orders(
         if not DEMO_STORE_DIR.is_dir():
             raise FileNotFoundError(NOT_A_CLONE)
         return _read_transactions()(DEMO_STORE_DIR / _demo_store.FILES["orders"][0], **options)
+    if isinstance(data, (str, os.PathLike)):
+        data = project_path(data)
     return _read_transactions()(data, preset=preset, columns=columns, **options)
+
+
+def load_marketing_spend(
+    source: str | Path | pd.DataFrame | None = None,
+    *,
+    data: str | Path | pd.DataFrame | None = None,
+    as_of: str | pd.Timestamp | None = None,
+) -> pd.DataFrame | None:
+    """The marketing spend that goes with the orders of :func:`load_orders`: the notebooks' one way in.
+
+    Parameters
+    ----------
+    source : str, Path, DataFrame or None
+        A spend file (CSV with ``month``, ``channel``, ``spend``; a relative path is taken relative to the project
+        folder) or table.
+    data : str, Path, DataFrame or None
+        The ``data`` the orders were loaded with. When ``source`` is None: None (the demo store) reads the demo
+        store's spend; an export of your own has no spend, and None is returned.
+    as_of : date-like, optional
+        Keep the months that start on or before it (:func:`clvlib.read_marketing_spend`).
+
+    Returns
+    -------
+    DataFrame as :func:`clvlib.read_marketing_spend` returns it, or None when there is no spend to read.
+
+    Examples
+    --------
+    >>> load_marketing_spend(data="my_orders.csv") is None
+    True
+    >>> load_marketing_spend(as_of="2024-03-15")["month"].max()
+    Period('2024-03', 'M')
+    """
+    from ..cohorts import read_marketing_spend
+
+    if source is None and data is not None:
+        return None
+    return read_marketing_spend(source, as_of=as_of)
 
 

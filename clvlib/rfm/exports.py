@@ -318,7 +318,8 @@ def export_tables(tables: dict[str, pd.DataFrame | None], folder: str | os.PathL
     Parameters
     ----------
     tables : dict of name → DataFrame or None
-        Tables to write, by file name without the extension; None entries (a view that was skipped) are left out.
+        Tables to write, by file name without the extension; None entries and tables whose ``attrs["skipped"]``
+        says why they are empty (a view that was skipped) are left out.
     folder : path or None
         Created if missing. None writes nothing: a notebook run on its own need not leave files behind.
     key : bytes or str, optional
@@ -341,7 +342,7 @@ def export_tables(tables: dict[str, pd.DataFrame | None], folder: str | os.PathL
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
         for name, table in tables.items():
-            if table is None:
+            if table is None or table.attrs.get("skipped") and table.empty:
                 continue
             path = target / f"{name}.csv"
             if key is not None:

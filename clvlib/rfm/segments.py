@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_argument, closest, validate_columns
+from ..config import project_path
 from ..errors import DataError
 
 __all__ = ["SCORE_COLUMNS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments"]
@@ -113,7 +114,7 @@ def load_scheme(scheme) -> dict:
     Parameters
     ----------
     scheme : str, Path, dict or DataFrame
-        ``"classic"``, ``"one_to_one"``, ``"tiers"``; a path to a ``.yaml``/``.yml`` file; a dict shaped as in
+        ``"classic"``, ``"one_to_one"``, ``"tiers"``; a path to a ``.yaml``/``.yml`` file (relative: to the project folder); a dict shaped as in
         the module docstring; or a DataFrame of rules (one row per rule, kind ``"scores"``, scale 5).
 
     Returns
@@ -133,7 +134,7 @@ def load_scheme(scheme) -> dict:
     elif isinstance(scheme, (str, Path)) and str(scheme) in SCHEMES:
         scheme = SCHEMES[str(scheme)]
     elif isinstance(scheme, (str, Path)):
-        path = Path(scheme)
+        path = project_path(scheme)  # relative to the project folder, as the notebooks' `scheme` parameter says
         if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
             raise ValueError(f"The value for `scheme` must be one of {list(SCHEMES)} or a path to a YAML file, but "
                              f"{str(scheme)!r} was passed.")
