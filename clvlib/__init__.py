@@ -29,7 +29,7 @@ from .ingest import ORDER_COLUMNS, PRESETS, REASONS, CleaningReport, read_transa
 from .pareto import (customer_shares, describe_concentration, describe_repeat_split, describe_top_share, gini, lorenz_curve,
                      repeat_buyers, repeat_split, repeat_split_by_period, share_for_value, top_customers, top_share,
                      top_share_by_period)
-from .profit import margin_rate, order_profit, profit_clv, profit_gap_table
+from .profit import describe_profit_gap, margin_rate, order_profit, profit_clv, profit_gap_table
 from .rfm import (GONE, NEW, PLAYBOOK, RFM_VALUES, SCHEMES, SCORE_COLUMNS, SegmentMigration, export_segments,
                   export_tables, latest_emails, load_scheme, migration_headlines, neutralise_formulas,
                   project_key, pseudonymise_ids, pseudonymise_table, rfm_grid, rfm_scores, rfm_segments, rfm_table,
@@ -65,7 +65,7 @@ __all__ = [
     # CLV, profit, cohorts
     "simple_clv", "retention_clv", "what_if_table", "store_clv_inputs", "describe_store_inputs", "historical_clv",
     "describe_historical_clv",
-    "order_profit", "margin_rate", "profit_clv", "profit_gap_table",
+    "order_profit", "margin_rate", "profit_clv", "profit_gap_table", "describe_profit_gap",
     "first_order_attributes", "cac_by_channel", "ltv_cac", "cumulative_value_curves", "cohort_revenue_table",
     "payback_curves", "cac_payback", "clv_by_group", "read_marketing_spend", "acquisition_table", "channel_ltv_cac",
     "channel_payback", "cohort_economics", "product_clv", "describe_acquisition", "describe_ltv_cac",

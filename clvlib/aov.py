@@ -245,9 +245,11 @@ def describe_order_values(stats: pd.Series, *, currency: str = "USD") -> str:
             f" of orders are below the average, because a few large orders (skewness {stats['skewness']:.1f}) pull"
             " the mean up. Quote the median as the typical order and use the AOV for revenue planning."
         )
+    # Skewness needs three orders of different values; with fewer it is undefined and not quoted.
+    skew = f" (skewness {stats['skewness']:.1f})" if np.isfinite(stats["skewness"]) else ""
     return (
         f"The average order (AOV) is {mean} and the median order is {median}: order values are fairly even"
-        f" (skewness {stats['skewness']:.1f}), so the AOV is a fair picture of a typical order."
+        f"{skew}, so the AOV is a fair picture of a typical order."
     )
 
 

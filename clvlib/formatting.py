@@ -17,7 +17,11 @@ def format_money(amount: float, currency: str = "USD") -> str:
 
     >>> format_money(2400, "USD"), format_money(35.257, "EUR"), format_money(1234.5, "CHF")
     ('$2,400', '€35.26', '1,234 CHF')
+    >>> format_money(float("nan"))  # a mean over no customers: missing, shown as such
+    '–'
     """
+    if amount is None or amount != amount:
+        return "–"
     whole = abs(amount) >= 100 or abs(amount - round(amount)) < 0.005
     text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
     symbol = CURRENCY_SYMBOLS.get(currency)

@@ -13,7 +13,7 @@ import pandas as pd
 from ._validation import validate_columns
 from .errors import DataError
 
-__all__ = ["order_profit", "margin_rate", "profit_clv", "profit_gap_table"]
+__all__ = ["describe_profit_gap", "order_profit", "margin_rate", "profit_clv", "profit_gap_table"]
 
 
 def order_profit(orders: pd.DataFrame, *, margin: float | None = None) -> pd.Series:
@@ -176,3 +176,36 @@ def profit_gap_table(profits: pd.DataFrame, *, top_share: float = 0.1) -> pd.Dat
     with np.errstate(divide="ignore", invalid="ignore"):
         table.insert(3, "multiple", table["lifetime_profit"] / table["first_order_profit"])
     return table
+
+
+def describe_profit_gap(gap: pd.DataFrame, *, currency: str = "USD") -> str:
+    """The first-order profit of repeat buyers against their lifetime profit, as one Markdown sentence.
+
+    Parameters
+    ----------
+    gap : DataFrame
+        Output of :func:`profit_gap_table`.
+    currency : str
+        ISO code for money.
+
+    Examples
+    --------
+    >>> gap = pd.DataFrame({"customers": [2], "first_order_profit": [29.0], "lifetime_profit": [304.0],
+    ...                     "multiple": [304 / 29]}, index=pd.Index(["repeat buyers"], name="group"))
+    >>> print(describe_profit_gap(gap))  # doctest: +NORMALIZE_WHITESPACE
+    A repeat buyer's first order made **\\$29** of profit on average, but over their life so far they brought
+    **\\$304** — **10.5×** as much. A first order worth \\$29 can be a \\$304 customer: cut acquisition because
+    the first order barely pays, and you lose the customers who come back.
+    """
+    from .formatting import markdown_money
+
+    repeat = gap.loc["repeat buyers"] if "repeat buyers" in gap.index else None
+    if repeat is None or repeat["customers"] == 0:
+        return ("No customer has ordered twice yet, so a first order's profit cannot be set against a lifetime's: "
+                "come back to this once customers return.")
+    first = markdown_money(repeat["first_order_profit"], currency=currency)
+    life = markdown_money(repeat["lifetime_profit"], currency=currency)
+    multiple = f"**{repeat['multiple']:.1f}×** as much" if np.isfinite(repeat["multiple"]) else "far more"
+    return (f"A repeat buyer's first order made **{first}** of profit on average, but over their life so far they "
+            f"brought **{life}** — {multiple}. A first order worth {first} can be a {life} customer: cut "
+            "acquisition because the first order barely pays, and you lose the customers who come back.")

@@ -263,3 +263,13 @@ def test_describe_historical_clv_hand_worked():
     assert clvlib.describe_historical_clv(history, currency="EUR", label="margin") == (
         "5 customers have brought **€100** of margin in all: a mean of **€20** but a median of **€15**; the top "
         "20 % of customers brought **40 %** of revenue, and **60 %** bought only once.")
+
+
+def test_profit_gap_sentence_without_repeat_buyers_says_so():
+    from clvlib import describe_profit_gap, profit_clv, profit_gap_table
+
+    orders = pd.DataFrame({"customer_id": ["a"], "order_id": ["1"], "order_date": pd.to_datetime(["2025-01-15"]),
+                           "revenue": [42.5]})
+    gap = profit_gap_table(profit_clv(orders, margin=0.4))
+    assert gap.loc["repeat buyers", "customers"] == 0
+    assert describe_profit_gap(gap).startswith("No customer has ordered twice yet")

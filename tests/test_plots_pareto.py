@@ -199,3 +199,12 @@ def test_band_and_period_names_with_dollars_draw_as_plain_text():
         for text in [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts, *ax.get_legend().get_texts()]:
             _drawn(text)
         plt.close(fig)
+
+
+def test_order_values_of_a_one_order_store_draw_one_bar():
+    orders = pd.DataFrame({"revenue": [42.5]})
+    for log in (False, True):
+        ax = plot_order_values(orders, log=log, ax=plt.subplots()[1])
+        heights = [p.get_height() for p in ax.patches]
+        assert sum(heights) == 1 and max(heights) == 1
+        ax.figure.canvas.draw()

@@ -63,16 +63,22 @@ def _text(output) -> str:
 
 # Every regime as a generic file, and three regimes in the platforms' own export layouts (read with their presets).
 CASES = [(regime, "generic") for regime in REGIMES] + [
-    ("long_history", "shopify"), ("no_dropout", "woocommerce"), ("single_b2b", "online_retail")]
+    ("long_history", "shopify"), ("no_dropout", "woocommerce"), ("single_b2b", "online_retail"),
+    ("one_order", "generic")]  # the least a store can be: one customer, one order, no spend file
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("regime, layout", CASES)
 def test_full_report_is_sound(stores, regime, layout, tmp_path):
-    data = stores[regime] if layout == "generic" else write_store(regime, tmp_path / "data", layout=layout)
     preset = [] if layout == "generic" else ["--preset", layout]
     params = tmp_path / "params.yaml"
-    params.write_text(f"marketing_spend: {json.dumps(str(data.parent / 'marketing_spend.csv'))}\n")
+    if regime == "one_order":
+        data = tmp_path / "one.csv"
+        data.write_text("customer_id,order_id,order_date,revenue\nC1,O1,2025-01-15,42.50\n")
+        params.write_text("{}\n")
+    else:
+        data = stores[regime] if layout == "generic" else write_store(regime, tmp_path / "data", layout=layout)
+        params.write_text(f"marketing_spend: {json.dumps(str(data.parent / 'marketing_spend.csv'))}\n")
     out = tmp_path / "report"
     completed = subprocess.run(
         [sys.executable, "-m", "clvlib", "report", "--data", str(data), *preset, "--out", str(out), "--jobs", "2",

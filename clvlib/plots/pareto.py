@@ -143,7 +143,9 @@ def plot_order_values(
     values = orders["revenue"].to_numpy(dtype=np.float64)
     if log:
         positive = values[values > 0]
-        edges = np.geomspace(positive.min(), positive.max(), bins + 1)
+        low, high = float(positive.min()), float(positive.max())
+        # One order value (a one-order store) still gets a bar: a span around it instead of zero-width bins.
+        edges = np.geomspace(low, high, bins + 1) if high > low else np.geomspace(low / 1.5, low * 1.5, bins + 1)
         ax.hist(positive, bins=edges, color=_CUSTOMERS, alpha=0.8)
         ax.set_xscale("log")
     else:

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,7 @@ def _execute(job: NotebookJob, progress: Callable[[ProgressEvent], None] | None)
                                       cell_source=error.source, ename=error.ename, evalue=error.evalue)
         if ipynb.exists():
             failed_nb = nbformat.read(ipynb, as_version=4)
+            failure = replace(failure, heading=_heading(failed_nb, job.name))  # the index names it by its title
             ipynb.replace(out / f"{job.name}.failed.ipynb")
             page = notebook_to_html(failed_nb, heading=f"FAILED: {_heading(failed_nb, job.name)}",
                                     subtitle=f"{failure.ename}: {failure.evalue} · {job.subtitle}",
