@@ -66,3 +66,17 @@ def validate_columns(
                 f"{source}: column `{c}` of the {what} must be unique, but {dup.nunique()} value(s) repeat, "
                 f"e.g. {list(dup.unique()[:3])}."
             )
+
+
+def customer_indexed(table, what: str = "customer table"):
+    """``table`` indexed by customer id: a ``customer_id`` column becomes the index (a copy; the table is not
+    changed); a table already indexed by id is returned as it is. Both, with different values, is a ValueError.
+    """
+    if "customer_id" not in getattr(table, "columns", ()):
+        return table
+    if table.index.name == "customer_id":
+        if (table.index.astype("str") == table["customer_id"].astype("str")).all():
+            return table.drop(columns="customer_id")
+        raise ValueError(f"{what}: both the index and the `customer_id` column hold customer ids, and they differ; "
+                         "keep one of them.")
+    return table.set_index("customer_id")

@@ -88,7 +88,7 @@ def store_figures(orders: pd.DataFrame, *, customers: pd.DataFrame | None = None
     from .summary import customer_summary
 
     if customers is None:
-        customers = customer_summary(orders, as_of=as_of)
+        customers = customer_summary(orders, as_of=as_of, warn=False)  # guests counted below
     figures = {"orders": float(len(orders)), "guest_orders": float(orders["customer_id"].isna().sum()),
                "customers": float(len(customers)), "revenue": float(_orders(orders)["revenue"].sum()),
                "aov": store_aov(orders) if len(orders) else np.nan,

@@ -23,6 +23,7 @@ encoding of the id column, ranked so the result is sorted by id), dates become i
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -229,7 +230,7 @@ def _summarise(codes, customers, days, revenue, as_of_day: int, unit_days: float
     return frame, present
 
 
-def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") -> pd.DataFrame:
+def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D", warn: bool = True) -> pd.DataFrame:
     """Summarise an orders table into one row per customer.
 
     Parameters
@@ -244,6 +245,10 @@ def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") 
     time_unit : {"D", "W", "M"}
         Unit of ``recency`` and ``T``: days, weeks (7 days) or months (30.4375 days). Fractional, as in the
         literature; recorded in ``result.attrs["time_unit"]``.
+    warn : bool, default True
+        Warn (``UserWarning``) when orders are left out, naming how many: orders after ``as_of`` and guest
+        orders. False when the caller states those counts itself (the report notebooks show them in the cleaning
+        report); they are always in ``attrs["orders_after_as_of"]`` and ``attrs["guest_orders"]``.
 
     Returns
     -------
@@ -277,6 +282,11 @@ def customer_summary(orders: pd.DataFrame, *, as_of=None, time_unit: str = "D") 
         guest_orders=guests,
         orders_after_as_of=int((~keep).sum()),
     )
+    left_out = [f"{n:,} {what}" for n, what in ((int((~keep).sum()), f"order(s) after as_of {_iso(as_of_day)}"),
+                                                  (guests, "guest order(s) (no customer id)")) if n]
+    if warn and left_out:
+        warnings.warn(f"customer_summary left out {' and '.join(left_out)}; the counts are in the result's attrs "
+                      "(orders_after_as_of, guest_orders).", UserWarning, stacklevel=2)
     return result
 
 

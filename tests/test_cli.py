@@ -67,7 +67,7 @@ def test_parameters_reach_the_notebook(good_run, workspace):
     out, _ = good_run
     received = json.loads((out / "exports" / "01_params" / "params.json").read_text())
     assert received == {"data": str((workspace / "orders.csv").resolve()), "preset": None, "columns": COLUMNS,
-                        "as_of": "2024-03-31", "currency": "EUR", "export_dir": "exports/01_params",
+                        "read_options": None, "as_of": "2024-03-31", "currency": "EUR", "export_dir": "exports/01_params",
                         "max_customers": 7}
 
 
@@ -422,3 +422,53 @@ def test_index_escapes_every_figure_it_writes(tmp_path):
     page = write_run_index(tmp_path, record).read_text()
     for raw in ("<b>", "<i>label</i>", "<script>x</script>", "<u>p</u>", "<img>"):
         assert raw not in page and html.escape(raw) in page
+
+
+def test_reading_options_reach_the_runner_every_notebook_and_run_json(workspace, tmp_path):
+    # A European export: Latin-1 text, ';'-separated, day-first dates, decimal commas, a second currency.
+    (tmp_path / "eu.csv").write_bytes(
+        "Email;Order;Date;Total;Währung\n"
+        "josé@x.com;1;05/01/2024;10,50;EUR\n"
+        "josé@x.com;2;05/02/2024;1.020,00;EUR\n"
+        "b@x.com;3;03/02/2024;8,00;USD\n".encode("latin-1"))
+    (tmp_path / "rates.csv").write_text("currency,rate\nUSD,0.5\n")
+    (tmp_path / "params.yaml").write_text("read_options:\n  timezone: Europe/Paris\n  encoding: utf-8\n")
+    out = tmp_path / "out"
+    columns = [*COLUMN_ARGS, "--column", "currency=Währung"]
+    argv = ["report", "--data", str(tmp_path / "eu.csv"), *columns, "--encoding", "latin-1", "--sep", ";",
+            "--dayfirst", "--decimal", ",", "--thousands", ".", "--rates", str(tmp_path / "rates.csv"),
+            "--params", str(tmp_path / "params.yaml"), "--currency", "EUR", "--out", str(out), "-q",
+            "--notebooks", "01", "--notebooks-dir", str(workspace / "nb")]
+    assert main(argv) == 0
+    expected = {"encoding": "latin-1", "sep": ";", "dayfirst": True, "decimal": ",", "thousands": ".",
+                "rates": {"USD": 0.5}, "timezone": "Europe/Paris"}  # the command line wins over --params
+    received = json.loads((out / "exports" / "01_params" / "params.json").read_text())
+    assert received["read_options"] == expected
+    record = json.loads((out / "run.json").read_text())
+    assert record["parameters"]["read_options"] == expected
+    import clvlib
+
+    orders = clvlib.load_orders(str(tmp_path / "eu.csv"), columns={**COLUMNS, "currency": "Währung"},
+                                read_options=received["read_options"])  # what each notebook does with it
+    assert orders["revenue"].tolist() == [10.5, 4.0, 1020.0]
+    assert orders["order_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-02-03", "2024-02-05"]
+
+
+def test_reading_option_usage_errors_exit_2(tmp_path, capsys):
+    (tmp_path / "rates.csv").write_text("EUR,lots\n")
+    for argv, says in ((["--dayfirst", "--monthfirst"], "not allowed with argument"),
+                       (["--rates", str(tmp_path / "rates.csv")], "three-letter currency code and a positive rate"),
+                       (["--timezone", "Mars/Olympus"], "--timezone must be an IANA time zone")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["report", *argv])
+        assert exit_info.value.code == 2
+        assert says in capsys.readouterr().err
+
+
+def test_data_error_hints_speak_the_command_line(workspace, tmp_path, capsys):
+    columns = [a.replace("revenue=Total", "revenue=Totl") for a in COLUMN_ARGS]
+    code = main(["report", "--data", str(workspace / "orders.csv"), *columns, "--out", str(tmp_path / "never"),
+                 "--notebooks-dir", str(workspace / "nb")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "The closest match is `Total`: pass --column revenue=Total." in err and "columns=" not in err

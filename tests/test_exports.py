@@ -279,3 +279,10 @@ def test_export_tables_with_a_key_writes_pseudonyms(tmp_path):
 def test_a_key_without_pseudonymise_is_refused(segmented, tmp_path):
     with pytest.raises(ValueError, match="`pseudonymise` is False"):
         export_segments(segmented, tmp_path, key=PEPPER)
+
+
+def test_the_customer_id_may_be_a_column(segmented, tmp_path):
+    by_index = export_segments(segmented, tmp_path / "index")
+    by_column = export_segments(segmented.reset_index(), tmp_path / "column")
+    assert by_column["customers"].tolist() == by_index["customers"].tolist()
+    assert (tmp_path / "column" / "all_segments.csv").read_bytes() == (tmp_path / "index" / "all_segments.csv").read_bytes()

@@ -25,6 +25,7 @@ from clvlib.reporting import run as reports
 PARAMETERS_CELL = '''data: str | None = None  # path to an order export; None = demo store
 preset: str | None = None  # export layout
 columns: dict | None = None  # canonical -> source column
+read_options: dict | None = None  # read_transactions options
 as_of: str | None = None  # ISO date
 currency: str = "USD"  # label
 export_dir: str = "exports"  # where files go
@@ -33,7 +34,7 @@ max_customers: int | None = None  # size knob'''
 # Writes every parameter it received to export_dir/params.json, so tests can read what reached the kernel.
 RECORD_PARAMETERS = '''import json, os
 os.makedirs(export_dir, exist_ok=True)
-received = dict(data=data, preset=preset, columns=columns, as_of=as_of, currency=currency,
+received = dict(data=data, preset=preset, columns=columns, read_options=read_options, as_of=as_of, currency=currency,
                 export_dir=export_dir, max_customers=max_customers)
 json.dump(received, open(os.path.join(export_dir, "params.json"), "w"))
 print("parameters recorded")'''
@@ -102,7 +103,7 @@ def test_find_notebooks_sorted_and_subset(tmp_path):
 def test_notebook_parameters_reads_pep604_annotations(tmp_path):
     path = make_notebook(tmp_path / "01_a.ipynb", "x = 1  # not a parameter")
     assert reports.notebook_parameters(path) == {
-        "data", "preset", "columns", "as_of", "currency", "export_dir", "max_customers"}
+        "data", "preset", "columns", "read_options", "as_of", "currency", "export_dir", "max_customers"}
 
 
 def test_period_ends_month_and_quarter():

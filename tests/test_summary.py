@@ -202,3 +202,19 @@ def test_describe_orders_hand_worked():
         "**5 orders** from 05 Jan 2024 to 31 Mar 2024, analysed as of **01 Apr 2024**, from **2 customers** "
         "(2 guest orders count towards store totals but not towards any customer). Money is in USD. CLV is "
         "**revenue** (margin rate 100 %).")
+
+
+def test_customer_summary_warns_naming_the_orders_it_leaves_out():
+    orders = pd.DataFrame({"customer_id": ["a", None, "a", "b"],
+                           "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01", "2024-01-05"]),
+                           "revenue": [10.0, 5.0, 30.0, 20.0]})
+    with pytest.warns(UserWarning, match=r"1 order\(s\) after as_of 2024-01-31 and 1 guest order") as record:
+        customer_summary(orders, as_of="2024-01-31")
+    assert record[0].filename == __file__  # stacklevel: the caller's line
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = customer_summary(orders, as_of="2024-01-31", warn=False)
+        customer_summary(orders.dropna())  # nothing left out: no warning
+    assert (got.attrs["orders_after_as_of"], got.attrs["guest_orders"]) == (1, 1)

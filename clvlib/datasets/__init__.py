@@ -218,6 +218,7 @@ def load_orders(
     columns: dict | None = None,
     as_of: str | pd.Timestamp | None = None,
     currency: str | None = None,
+    read_options: dict | None = None,
 ) -> pd.DataFrame:
     """Load an order export, or the bundled demo store when ``data`` is None: the notebooks' one way in.
 
@@ -233,12 +234,27 @@ def load_orders(
         Orders after this date are excluded (and counted in the cleaning report).
     currency : str, optional
         The store currency; orders in other currencies are excluded and reported.
+    read_options : dict, optional
+        Further keyword arguments of :func:`clvlib.read_transactions` for an export: ``encoding``, ``sheet_name``,
+        ``sep``, ``decimal``, ``thousands``, ``date_format``, ``dayfirst``, ``timezone``, ``rates``, ``strict``,
+        ``hint_style`` (e.g. ``{"encoding": "latin-1", "dayfirst": True}``; ignored for the demo store).
 
     Returns
     -------
     DataFrame
         The canonical orders table, with ``attrs["cleaning"]``.
+
+    Raises
+    ------
+    ValueError
+        When ``read_options`` names something that is not one of those options.
     """
+    read_options = dict(read_options or {})
+    unknown = sorted(set(read_options) - set(READ_OPTIONS), key=str)
+    if unknown:
+        raise ValueError(f"`read_options` may hold {list(READ_OPTIONS)}, but {unknown} was passed"
+                         + (" (preset, columns, as_of and currency are parameters of their own)."
+                            if set(unknown) & {"preset", "columns", "as_of", "currency"} else "."))
     options = {"as_of": as_of} if as_of is not None else {}
     if currency is not None:
         options["currency"] = currency
@@ -248,7 +264,12 @@ def load_orders(
         return _read_transactions()(DEMO_STORE_DIR / _demo_store.FILES["orders"][0], **options)
     if isinstance(data, (str, os.PathLike)):
         data = project_path(data)
-    return _read_transactions()(data, preset=preset, columns=columns, **options)
+    return _read_transactions()(data, preset=preset, columns=columns, **options, **read_options)
+
+
+#: What :func:`load_orders` passes on from ``read_options`` to :func:`clvlib.read_transactions`.
+READ_OPTIONS = ("encoding", "sheet_name", "sep", "decimal", "thousands", "date_format", "dayfirst", "timezone",
+                "rates", "strict", "hint_style")
 
 
 def load_marketing_spend(

@@ -268,7 +268,7 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
             message = ", ".join(f"{s!r} ({n:,} rows)" for s, n in counts.items())
             notes.append(f"statuses not recognised, kept as purchases: {message}")
             warnings.warn(f"{source}: statuses not recognised, kept as purchases: {message}", UserWarning,
-                          stacklevel=3)
+                          stacklevel=4)
     blank = lines["order_date"].isna() | lines["revenue"].isna()
     if "order_id" in lines:
         blank |= lines["order_id"].isna()

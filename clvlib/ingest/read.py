@@ -53,7 +53,7 @@ def _resolve(found, preset: Preset, columns: dict | None, source: str) -> dict[s
         elif _norm(col) in by_norm:
             mapping[fld] = by_norm[_norm(col)]
         else:
-            _missing(col, found, source, f"column `{col}` (given for `{fld}`) is not in the file")
+            _missing(col, found, source, f"column `{col}` (given for `{fld}`) is not in the file", field=fld)
     if "order_date" not in mapping:
         _missing("order_date", found, source, "the required column `order_date` is missing", preset)
     if "revenue" not in mapping and not {"quantity", "unit_price"} <= set(mapping):
@@ -83,10 +83,12 @@ def _check_duplicate_header(header: list, preset: Preset, columns: dict | None, 
                         "delete the duplicate so it is clear which one holds the data.")
 
 
-def _missing(name: str, found, source: str, problem: str, preset: Preset | None = None):
+def _missing(name: str, found, source: str, problem: str, preset: Preset | None = None, *, field: str | None = None):
+    # `name` is the column looked for; `field` the canonical field it was given for (default: `name` itself).
     candidates = [name, *(preset.aliases.get(name, ()) if preset else ())]
     near = next((m for m in (closest(c, [str(f) for f in found]) for c in candidates) if m), None)
-    hint = f" The closest match is `{near}`: pass columns={{'{name}': '{near}'}}." if near else ""
+    hint = (f" The closest match is `{near}`: pass {_readers.option_hint('columns', {field or name: near})}."
+            if near else "")
     raise DataError(f"{source}: {problem}. Columns found: {[str(f) for f in found]}.{hint}")
 
 
@@ -159,7 +161,7 @@ def _amounts_dialect(lines: pd.DataFrame, *, sep, date_hint: bool) -> tuple[str,
         example = dotted[0][dotted[0].str.contains(".", regex=False).fillna(False).astype(bool)].iloc[0].strip()
         value = _readers.to_number(pd.Series([example]), column="", source="", decimal=",", thousands=".").iloc[0]
         return ",", ".", (f"amounts read with '.' as the thousands separator ({example!r} is {value:,.0f}): {why} "
-                          "(a European export) and no amount has a decimal point; pass decimal='.' if "
+                          f"(a European export) and no amount has a decimal point; pass {_readers.option_hint('decimal', '.')} if "
                           f"{example!r} means {example.replace(' ', '')}")
     return ".", None, None
 
@@ -188,9 +190,9 @@ def _parse(lines: pd.DataFrame, *, source, mapping, decimal, thousands, sep, tim
                                        .fillna(False).to_numpy(bool)]
         message = (f"dates in `{mapping['order_date']}` are ambiguous (every day and month is 12 or less): read "
                    f"month first, so {example!r} is {as_read.iloc[0]:%Y-%m-%d}; if they are written day first, pass "
-                   "dayfirst=True (or date_format=, e.g. '%d/%m/%Y')")
+                   f"{_readers.option_hint('dayfirst', True)} (or {_readers.option_hint('date_format')}, e.g. '%d/%m/%Y')")
         notes.append(message)
-        warnings.warn(f"{source}: {message}", UserWarning, stacklevel=3)
+        warnings.warn(f"{source}: {message}", UserWarning, stacklevel=4)
     elif info.get("order") == "day first" and dayfirst is None:
         notes.append(f"dates in `{mapping['order_date']}` read day first: {info['why']}")
     for c in _TEXT:
@@ -262,6 +264,7 @@ def read_transactions(
     date_format: str | None = None,
     dayfirst: bool | None = None,
     strict: bool = False,
+    hint_style: str = "python",
 ) -> pd.DataFrame:
     """Read an order export into the canonical orders table, one row per order.
 
@@ -297,6 +300,9 @@ def read_transactions(
         decides instead.
     strict : bool
         Raise :class:`~clvlib.DataError` for dates after ``as_of`` instead of excluding them.
+    hint_style : {"python", "cli"}, default "python"
+        How messages suggest an option: ``columns={'revenue': 'Total'}``, ``encoding='latin-1'`` for Python
+        callers; ``--column revenue=Total``, ``--encoding latin-1`` for ``clv report``, which passes "cli".
 
     Returns
     -------
@@ -334,6 +340,15 @@ def read_transactions(
     >>> orders.attrs["cleaning"].excluded.loc["zero or negative amount", "rows"]
     np.int64(1)
     """
+    with _readers.hint_style(hint_style):
+        return _read_transactions(source, preset=preset, columns=columns, as_of=as_of, currency=currency,
+                                  rates=rates, timezone=timezone, sep=sep, decimal=decimal, thousands=thousands,
+                                  encoding=encoding, sheet_name=sheet_name, date_format=date_format,
+                                  dayfirst=dayfirst, strict=strict)
+
+
+def _read_transactions(source, *, preset, columns, as_of, currency, rates, timezone, sep, decimal, thousands,
+                       encoding, sheet_name, date_format, dayfirst, strict) -> pd.DataFrame:
     if preset is not None:
         check_argument("preset", list(PRESETS), preset)
     spec = PRESETS[preset] if preset else _GENERIC

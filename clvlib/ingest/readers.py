@@ -8,6 +8,7 @@ are only ever opened for reading.
 from __future__ import annotations
 
 import codecs
+import contextvars
 import csv
 import gzip
 import re
@@ -21,7 +22,56 @@ import pandas as pd
 from ..errors import DataError
 
 __all__ = ["read_raw", "to_number", "to_dates", "looks_european", "looks_dot_thousands", "source_name",
-           "row_examples", "AMOUNT_CEILING", "DATE_YEARS"]
+           "row_examples", "AMOUNT_CEILING", "DATE_YEARS", "HINT_STYLES", "option_hint", "hint_style"]
+
+#: How messages name a reading option: as Python keywords (``encoding='latin-1'``) or as ``clv report`` options.
+HINT_STYLES = ("python", "cli")
+_HINT_STYLE: contextvars.ContextVar[str] = contextvars.ContextVar("clvlib_hint_style", default="python")
+_CLI_OPTIONS = {"sheet_name": "--sheet"}
+
+
+class hint_style:
+    """``with hint_style("cli"):`` messages raised inside name options as ``clv report`` does (see :func:`option_hint`)."""
+
+    def __init__(self, style: str):
+        if style not in HINT_STYLES:
+            raise ValueError(f"The value for `hint_style` must be one of {list(HINT_STYLES)}, but {style!r} was passed.")
+        self.style = style
+
+    def __enter__(self):
+        self._token = _HINT_STYLE.set(self.style)
+        return self
+
+    def __exit__(self, *exc):
+        _HINT_STYLE.reset(self._token)
+
+
+def option_hint(name: str, value=None) -> str:
+    """How the caller passes reading option ``name`` (with ``value``): ``encoding='latin-1'`` for Python callers,
+    ``--encoding latin-1`` for the command line. ``columns`` takes ``{canonical: source}``; ``dayfirst`` a bool.
+    No value gives the bare option (``date_format=`` / ``--date-format``).
+
+    Examples
+    --------
+    >>> option_hint("columns", {"revenue": "Total"})
+    "columns={'revenue': 'Total'}"
+    >>> with hint_style("cli"):
+    ...     option_hint("columns", {"revenue": "Total"}), option_hint("dayfirst", True), option_hint("decimal", ",")
+    ('--column revenue=Total', '--dayfirst', "--decimal ','")
+    """
+    if _HINT_STYLE.get() == "python":
+        if value is None:
+            return f"{name}="
+        return f"{name}={value!r}"
+    if name == "columns":
+        return " ".join(f"--column {k}={v if ' ' not in str(v) else repr(str(v))}" for k, v in value.items())
+    if name == "dayfirst":
+        return "--dayfirst" if value else "--monthfirst"
+    flag = _CLI_OPTIONS.get(name, "--" + name.replace("_", "-"))
+    if value is None:
+        return flag
+    text = str(value)
+    return f"{flag} {text!r}" if not text or any(ch in text for ch in " ,;%'\"|&") else f"{flag} {text}"
 
 #: The largest absolute amount a row may carry; larger ones (and inf) are excluded as "absurd amount".
 AMOUNT_CEILING = 1e12
@@ -90,8 +140,8 @@ def _bom_encoding(path: Path) -> str | None:
 def _encoding_error(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
     return DataError(
         f"{path.name}: the file is not {encoding.upper().replace('-SIG', '')} text (byte {err.object[err.start:err.start + 1]!r} "
-        f"at position {err.start} cannot be decoded). Pass encoding='latin-1' (or 'cp1252') if it was saved by "
-        "Excel on Windows or an older system, e.g. read_transactions(path, encoding='latin-1')."
+        f"at position {err.start} cannot be decoded). Pass {option_hint('encoding', 'latin-1')} (or "
+        f"{option_hint('encoding', 'cp1252')}) if it was saved by Excel on Windows or an older system."
     )
 
 
@@ -298,7 +348,8 @@ def to_number(
     number = pd.to_numeric(text.replace("", np.nan), errors="coerce").astype("float64")
     bad = number.isna() & text.notna() & (text != "")
     if bad.any():
-        hint = " (a decimal comma? pass decimal=',' and thousands='.')" if text[bad].str.contains(",").any() else ""
+        hint = (f" (a decimal comma? pass {option_hint('decimal', ',')} and {option_hint('thousands', '.')})"
+                if text[bad].str.contains(",").any() else "")
         raise DataError(
             f"{source}: column `{column}` has non-numeric amounts{hint}: {row_examples(values, bad)}"
             f"{' and more' if bad.sum() > 3 else ''}."
@@ -403,8 +454,8 @@ def _to_dates(values: pd.Series, *, column, source, timezone, date_format, dayfi
         problem = "mixes date formats" if mixed.notna().any() and good.any() else "has values that are not dates"
         raise DataError(
             f"{source}: column `{column}` {problem}{seen}: {row_examples(text, failed)}"
-            f"{' and more' if failed.sum() > 3 else ''}. Pass date_format= (e.g. '%d/%m/%Y') or dayfirst=True "
-            "if the dates are written day first."
+            f"{' and more' if failed.sum() > 3 else ''}. Pass {option_hint('date_format', '%d/%m/%Y')} "
+            f"or {option_hint('dayfirst', True)} if the dates are written day first."
         )
     _check_years(local, text, column=column, source=source)
     return local.dt.normalize().astype("datetime64[ns]")

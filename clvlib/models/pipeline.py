@@ -325,7 +325,7 @@ def predict_clv(
         as_of_date = pd.Timestamp(customers.attrs.get("as_of")) if customers.attrs.get("as_of") else None
     else:
         order_table = orders
-        customers = customer_summary(orders, as_of=as_of, time_unit=time_unit)
+        customers = customer_summary(orders, as_of=as_of, time_unit=time_unit, warn=False)
         as_of_date = pd.Timestamp(customers.attrs["as_of"])
     margin_used, margin_source, notes = _margin(order_table, margin)
     history = historical_clv(customers, margin=margin_used)

@@ -30,6 +30,8 @@ examples:
       a Shopify orders export; amounts labelled in EUR
   clv report --data orders.csv --column customer_id=Email --column order_date="Created at" --column revenue=Total
       a generic CSV: map the kit's canonical columns to the file's own headers
+  clv report --data export.csv --encoding latin-1 --dayfirst --decimal , --rates rates.csv
+      a European export: Latin-1 text, dates day first, decimal commas, other currencies converted
   clv report --data orders.csv --as-of 2025-03-31 --out /tmp/q1 --no-code
       one date into a chosen folder, for business readers (no code cells)
   clv report --data orders.csv --as-of 2025-01-31,2025-02-28 --as-of 2025-03-31
@@ -70,6 +72,33 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--column", action="append", metavar="CANONICAL=SOURCE", default=[],
                         help="map a canonical column to a column of the file; repeatable. "
                              "Example: --column customer_id=Email --column revenue=Total")
+    reading = report.add_argument_group(
+        "reading the export", "options of clvlib.read_transactions, passed to every notebook (parameter read_options)")
+    reading.add_argument("--encoding", metavar="NAME",
+                         help="text encoding of a CSV (default UTF-8, or UTF-16/32 by its byte-order mark). "
+                              "Example: --encoding latin-1")
+    reading.add_argument("--sheet", metavar="NAME", help="Excel sheet to read, by name (default the first). "
+                                                         "Example: --sheet Orders")
+    reading.add_argument("--sep", metavar="CHAR", help="CSV delimiter (default sniffed). Example: --sep ';'")
+    order = reading.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, default=None,
+                       help="numeric dates are written day first (31/01/2025); default: decided from the data")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="numeric dates are written month first (01/31/2025)")
+    reading.add_argument("--date-format", metavar="FORMAT",
+                         help="strftime format of the dates. Example: --date-format '%%d.%%m.%%Y %%H:%%M'")
+    reading.add_argument("--decimal", metavar="CHAR",
+                         help="decimal mark of amounts (default '.', ',' detected in European exports). "
+                              "Example: --decimal ,")
+    reading.add_argument("--thousands", metavar="CHAR",
+                         help="thousands separator of amounts. Example: --thousands .")
+    reading.add_argument("--rates", metavar="FILE",
+                         help="CSV (currency,rate) or YAML mapping of currency to rate in store-currency units per "
+                              "unit; orders in those currencies are converted instead of excluded. "
+                              "Example: --rates rates.yaml with `EUR: 1.08`")
+    reading.add_argument("--timezone", metavar="ZONE",
+                         help="store time zone: timestamps with a UTC offset are converted to it before the date "
+                              "is taken. Example: --timezone Europe/Berlin")
     report.add_argument("--params", metavar="FILE.yaml",
                         help="YAML mapping of further notebook parameters; each notebook gets those it declares. "
                              "Example: --params params.yaml with `horizon_months: 24`")
@@ -133,6 +162,68 @@ def _columns(pairs: Sequence[str], parser: argparse.ArgumentParser) -> dict[str,
             parser.error(f"--column expects CANONICAL=SOURCE (e.g. customer_id=Email), but {pair!r} was passed.")
         columns[canonical.strip()] = source.strip()
     return columns or None
+
+
+def _rates(path: str, parser: argparse.ArgumentParser) -> dict[str, float]:
+    """``--rates FILE``: a YAML mapping ``EUR: 1.08``, or a CSV of currency and rate (a header row is allowed)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        parser.error(f"--rates {path}: {getattr(error, 'strerror', None) or error}")
+    if Path(path).suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            pairs = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            parser.error(f"--rates {path}: {error}")
+        if not isinstance(pairs, dict):
+            parser.error(f"--rates {path}: expected a mapping of currency codes to rates (e.g. `EUR: 1.08`).")
+        pairs = list(pairs.items())
+    else:
+        import csv
+        import io
+
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+        if rows and not re.fullmatch(r"[A-Za-z]{3}", rows[0][0].strip()):
+            rows = rows[1:]  # a header row (e.g. currency,rate)
+        if any(len(row) != 2 for row in rows):
+            parser.error(f"--rates {path}: expected two columns, currency and rate (e.g. `EUR,1.08`).")
+        pairs = rows
+    rates = {}
+    for code, rate in pairs:
+        code = str(code).strip()
+        try:
+            value = float(str(rate).strip())
+        except ValueError:
+            value = float("nan")
+        if not re.fullmatch(r"[A-Za-z]{3}", code) or not value > 0 or value == float("inf"):
+            parser.error(f"--rates {path}: each entry must be a three-letter currency code and a positive rate, but "
+                         f"{code!r}: {rate!r} was found.")
+        rates[code.upper()] = value
+    if not rates:
+        parser.error(f"--rates {path}: no rates in the file.")
+    return rates
+
+
+def _read_options(args: argparse.Namespace, params: dict, parser: argparse.ArgumentParser) -> dict | None:
+    """The reading options of the command line over those of ``--params`` (key ``read_options``)."""
+    options = params.pop("read_options", None) or {}
+    if not isinstance(options, dict):
+        parser.error(f"--params: `read_options` must be a mapping (e.g. `encoding: latin-1`), not {options!r}.")
+    given = {"encoding": args.encoding, "sheet_name": args.sheet, "sep": args.sep, "dayfirst": args.dayfirst,
+             "date_format": args.date_format, "decimal": args.decimal, "thousands": args.thousands,
+             "rates": _rates(args.rates, parser) if args.rates else None, "timezone": args.timezone}
+    options = {**options, **{k: v for k, v in given.items() if v is not None}}
+    if options.get("timezone") is not None:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(str(options["timezone"]))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            parser.error(f"--timezone must be an IANA time zone (e.g. Europe/Berlin), but {options['timezone']!r} "
+                         "was passed.")
+    return options or None
 
 
 def _params(path: str | None, parser: argparse.ArgumentParser) -> dict:
@@ -215,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "data": args.data if args.data is not None else params.pop("data", None),
         "preset": args.preset if args.preset is not None else params.pop("preset", None),
         "columns": _columns(args.column, report) or params.pop("columns", None),
+        "read_options": _read_options(args, params, report),
         "currency": args.currency or params.pop("currency", None),  # None: the data's own (preset or file)
     }
     for key in ("data", "preset", "columns", "currency"):
@@ -242,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = _Progress(args.quiet, several_dates=len(dates) > 1 or bool(args.every))
     common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,
                   notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress,
-                  with_emails=args.with_emails)
+                  with_emails=args.with_emails, hint_style="cli")
     def interrupted(signum, frame):  # SIGTERM ends the run the way Ctrl-C does: children stopped, files removed
         raise KeyboardInterrupt(signum)
 

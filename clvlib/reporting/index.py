@@ -41,8 +41,11 @@ CLV_PARAMETERS = ("horizon_months", "margin", "time_unit", "annual_discount_rate
 
 
 def load_run_data(data: str | os.PathLike | None, *, preset: str | None = None, columns: dict | None = None,
-                  as_of: str | None = None) -> pd.DataFrame:
-    """Load and check the orders once, as the notebooks will (:func:`clvlib.load_orders`).
+                  as_of: str | None = None, read_options: dict | None = None,
+                  hint_style: str = "python") -> pd.DataFrame:
+    """Load and check the orders once, as the notebooks will (:func:`clvlib.load_orders` with ``read_options``).
+
+    ``hint_style="cli"`` words the reader's suggestions as ``clv report`` options (``--column revenue=Total``).
 
     Raises
     ------
@@ -52,7 +55,9 @@ def load_run_data(data: str | os.PathLike | None, *, preset: str | None = None, 
     from .. import load_orders
     from ..errors import DataError
 
-    orders = load_orders(None if data is None else str(data), preset=preset, columns=columns, as_of=as_of)
+    options = {**(read_options or {}), **({"hint_style": hint_style} if hint_style != "python" else {})}
+    orders = load_orders(None if data is None else str(data), preset=preset, columns=columns, as_of=as_of,
+                         read_options=options)
     label = "the bundled demo store" if data is None else str(data)
     known = orders.loc[orders["customer_id"].notna(), "order_date"] if "customer_id" in orders else orders["order_date"]
     if as_of is not None and known.empty:
@@ -119,7 +124,7 @@ def headline_figures(orders: pd.DataFrame, *, as_of: str | None = None,
     """
     import clvlib
 
-    customers = clvlib.customer_summary(orders, as_of=as_of)
+    customers = clvlib.customer_summary(orders, as_of=as_of, warn=False)
     revenue = float(orders["revenue"].sum())
     figures: dict[str, Any] = {
         "customers": int(len(customers)),
@@ -158,7 +163,8 @@ def _cleaning(orders: pd.DataFrame) -> dict[str, Any]:
 def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, preset: str | None,
                      columns: dict | None, as_of: str, currency: str, params: dict | None, no_code: bool,
                      timings: dict[str, float], jobs: int, reports: list[dict[str, str]],
-                     headline: tuple[dict, list[str]] | None = None) -> dict[str, Any]:
+                     headline: tuple[dict, list[str]] | None = None,
+                     read_options: dict | None = None) -> dict[str, Any]:
     """Everything ``run.json`` records: parameters, data file hash, versions, timings, cleaning, headline figures.
 
     ``headline`` is :func:`headline_figures`'s result when already computed (the runner computes it while the
@@ -180,7 +186,7 @@ def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, pr
         "data": {"path": str(data_file), "label": Path(data).name if data is not None else "bundled demo store",
                  "sha256": file_sha256(data_file) if data_file.is_file() else None},
         "parameters": {"data": None if data is None else str(data_file), "preset": preset, "columns": columns,
-                       "as_of": as_of, "currency": currency, "params": params or {}, "no_code": no_code,
+                       "read_options": read_options or None, "as_of": as_of, "currency": currency, "params": params or {}, "no_code": no_code,
                        "jobs": jobs},
         "versions": {"clvlib": clvlib.__version__, "pandas": pd.__version__, "papermill": papermill.__version__,
                      "nbconvert": nbconvert.__version__, "python": platform.python_version()},

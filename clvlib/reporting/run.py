@@ -38,7 +38,7 @@ __all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "Report
            "ProgressEvent", "COMMON_PARAMETERS", "check_output_folder", "is_kit_report", "OutputLocked",
            "ReportEnvironmentError"]
 
-COMMON_PARAMETERS = ("data", "preset", "columns", "as_of", "currency")
+COMMON_PARAMETERS = ("data", "preset", "columns", "read_options", "as_of", "currency")
 GENERATOR = "clvlib report"  # recorded in run.json: what marks a folder as one the runner may replace
 
 
@@ -279,6 +279,7 @@ def run_report(
     *,
     preset: str | None = None,
     columns: dict[str, str] | None = None,
+    read_options: dict[str, Any] | None = None,
     as_of: str | None = None,
     currency: str | None = None,
     params: dict[str, Any] | None = None,
@@ -291,6 +292,7 @@ def run_report(
     progress: Callable[[ProgressEvent], None] | None = None,
     orders: Any = None,
     history: bool | None = None,
+    hint_style: str = "python",
 ) -> RunResult:
     """Run every report notebook for one as-of date into ``out`` (default ``reports/<as-of>/``), atomically.
 
@@ -301,6 +303,10 @@ def run_report(
     preset, columns, as_of, currency
         The common notebook parameters (see :func:`clvlib.load_orders`); ``as_of`` defaults to the last order date,
         ``currency`` to the data's own (:func:`clvlib.store_currency`: the preset's or the file's, else USD).
+    read_options : dict, optional
+        Further :func:`clvlib.read_transactions` options (``encoding``, ``sheet_name``, ``dayfirst``, ``rates``,
+        ...; see :func:`clvlib.load_orders`): used for the runner's own load, passed to every notebook as its
+        ``read_options`` parameter, and recorded in ``run.json``.
     params : dict, optional
         Further notebook parameters; each notebook receives only those it declares (unknown names warn).
     out : path, optional
@@ -323,6 +329,9 @@ def run_report(
     history : bool, optional
         Whether the run folder belongs to a history of dated folders (its index then links to ``../index.html``).
         By default True when ``out`` is not given; the history page ``reports/index.html`` is then rebuilt.
+    hint_style : {"python", "cli"}, default "python"
+        How a :class:`~clvlib.DataError` of the runner's load suggests options (``clv report`` passes "cli":
+        ``--column revenue=Total`` rather than ``columns={'revenue': 'Total'}``).
 
     Returns
     -------
@@ -341,7 +350,8 @@ def run_report(
     out = os.path.abspath(out) if out is not None else None
     sources = find_notebooks(notebooks_dir, notebooks)
     if orders is None:
-        orders = load_run_data(data, preset=preset, columns=columns, as_of=as_of)
+        orders = load_run_data(data, preset=preset, columns=columns, as_of=as_of, read_options=read_options,
+                               hint_style=hint_style)
     as_of = as_of or orders["order_date"].max().date().isoformat()
     from ..ingest.read import store_currency
 
@@ -358,8 +368,8 @@ def run_report(
         raise OutputError(f"--out {dest}: the folder {dest.parent} cannot be written ({error.strerror}); choose a "
                           "folder you can write to. Nothing was changed.") from None
     data_path = str(Path(data).resolve()) if data is not None else None
-    common = {"data": data_path, "preset": preset, "columns": columns or None, "as_of": as_of, "currency": currency,
-              "with_emails": bool(with_emails)}
+    common = {"data": data_path, "preset": preset, "columns": columns or None, "read_options": read_options or None,
+              "as_of": as_of, "currency": currency, "with_emails": bool(with_emails)}
     declared = {p: notebook_parameters(p) for p in sources}
     unknown = sorted(set(params or {}) - set().union(*declared.values()))
     if unknown:
@@ -371,7 +381,8 @@ def run_report(
         for note in _tidy(dest):
             warnings.warn(f"{dest.parent}: {note}.", UserWarning, stacklevel=2)
         result = _run_locked(dest, sources, declared, common, data=data, data_label=data_label, preset=preset,
-                             columns=columns, as_of=as_of, currency=currency, params=params,
+                             columns=columns, read_options=read_options, as_of=as_of, currency=currency,
+                             params=params,
                              no_code=no_code, jobs=jobs, progress=progress, orders=orders, history=history,
                              with_emails=with_emails,
                              clv_parameters=clv_parameters, started=started)
@@ -381,7 +392,7 @@ def run_report(
 
 
 def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *, data, data_label, preset, columns,
-                as_of, currency, params, no_code, jobs, progress, orders, history, clv_parameters, started,
+                read_options, as_of, currency, params, no_code, jobs, progress, orders, history, clv_parameters, started,
                 with_emails) -> RunResult:
     # The run proper, under the destination's lock: a temporary folder beside it, renamed into place at the end.
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
@@ -411,7 +422,7 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
         reports = [_report_entry(o) for o in outcomes]
         record = build_run_record(orders, data=data, preset=preset, columns=columns, as_of=as_of, currency=currency,
                                   params=params, no_code=no_code, timings=timings, jobs=jobs, reports=reports,
-                                  headline=headline)
+                                  headline=headline, read_options=read_options)
         record["generator"] = GENERATOR
         record["privacy"] = ("contact data: customer ids and emails as in the data (--with-emails)" if with_emails
                              else "keyed pseudonyms for customer ids, no emails")
@@ -514,7 +525,8 @@ def run_reports(
     out : path, optional
         The parent folder of the dated folders and of the history ``index.html``; ``reports/`` by default.
     **kwargs
-        Passed to :func:`run_report` (``preset``, ``columns``, ``currency``, ``params``, ``jobs``, ...).
+        Passed to :func:`run_report` (``preset``, ``columns``, ``read_options``, ``currency``, ``params``, ``jobs``,
+        ``hint_style``, ...).
 
     Returns
     -------
@@ -532,7 +544,9 @@ def run_reports(
         raise OutputError(f"--out {root}: it holds an index.html the kit did not write, which the history page "
                           "would replace. Choose an empty or new folder; nothing was changed.")
     # Load and check every date before the first notebook runs, so bad data or a bad date fails fast.
-    loaded = {d: load_run_data(data, preset=kwargs.get("preset"), columns=kwargs.get("columns"), as_of=d)
+    loaded = {d: load_run_data(data, preset=kwargs.get("preset"), columns=kwargs.get("columns"), as_of=d,
+                               read_options=kwargs.get("read_options"),
+                               hint_style=kwargs.get("hint_style", "python"))
               for d in dates}
     # Each date rebuilds the history page, so it is current even if a later date fails.
     return [run_report(data, as_of=d, out=root / d, orders=loaded[d], history=True, **kwargs) for d in dates]

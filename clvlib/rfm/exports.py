@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._validation import validate_columns
+from .._validation import validate_columns, customer_indexed
 from ..config import DATA_DIR
 
 __all__ = ["export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids", "pseudonymise_table",
@@ -265,6 +265,7 @@ def export_segments(
     scores, the RFM values and any column whose name contains ``clv``, in that order; text cells are neutralised
     (:func:`neutralise_formulas`).
     """
+    frame = customer_indexed(frame, "segmented customer table")
     validate_columns(frame, [segment_column], what="segmented customer table")
     if key is not None and not pseudonymise:
         raise ValueError("`key` was passed but `pseudonymise` is False: pass pseudonymise=True to use it.")

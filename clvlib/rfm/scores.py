@@ -35,7 +35,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .._validation import check_argument, validate_columns
+from .._validation import check_argument, validate_columns, customer_indexed
 from ..errors import DataError
 from .segments import SCORE_COLUMNS
 
@@ -84,6 +84,7 @@ def rfm_table(customers: pd.DataFrame, *, as_of=None, monetary: str = "total") -
     b                 30          1      20.0           20.0
     """
     check_argument("monetary", ["total", "average"], monetary)
+    customers = customer_indexed(customers)
     validate_columns(customers, ["n_orders", "total_revenue", "aov", "last_order"], what="customer table")
     last = pd.to_datetime(customers["last_order"])
     if as_of is None:
