@@ -10,7 +10,7 @@ import pandas as pd
 from .config import DAYS_PER_UNIT
 from .errors import DataError
 
-__all__ = ["check_argument", "validate_columns", "check_time_unit", "closest"]
+__all__ = ["check_argument", "validate_columns", "check_time_unit", "closest", "is_currency_code"]
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
@@ -25,6 +25,15 @@ def check_argument(param: str, options: Sequence, value) -> None:
     """Raise ``ValueError`` unless ``value`` is one of ``options`` (seaborn's wording)."""
     if value not in options:
         raise ValueError(f"The value for `{param}` must be one of {list(options)}, but {value!r} was passed.")
+
+
+def is_currency_code(value) -> bool:
+    """Whether ``value`` has the shape of an ISO 4217 code (three letters): what may label money on any page.
+
+    >>> is_currency_code("eur"), is_currency_code("EUR "), is_currency_code("<b>")
+    (True, False, False)
+    """
+    return isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()
 
 
 def check_time_unit(time_unit: str) -> float:

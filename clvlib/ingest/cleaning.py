@@ -11,7 +11,6 @@ money reconciles: ``input revenue == kept revenue + refunds applied + excluded r
 from __future__ import annotations
 
 import html
-import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._results import result_html
+from .._validation import is_currency_code
 from ..errors import DataError
 from ..formatting import format_money
 from .readers import AMOUNT_CEILING
@@ -209,9 +209,6 @@ class CleaningReport:
                 f"{styled.to_html()}" + (f"<ul>{notes}</ul>" if notes else ""))
 
 
-_CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # ISO 4217: what labels every page, so nothing else may pass
-
-
 class Ledger:
     """The reason each row is excluded for, set once by the first rule that applies."""
 
@@ -282,7 +279,7 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
             store = seen.mode().sort_values().iloc[0]
         if store is not None:
             store = store.upper()
-            if not _CURRENCY_CODE.fullmatch(store):
+            if not is_currency_code(store):  # it labels every page: nothing else may pass
                 example = lines.loc[codes.eq(store), "currency"].head(3).tolist()
                 raise DataError(
                     f"{source}: column `currency`: the store currency would be {store!r}, which is not a three-letter "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import readers as _readers
-from .._validation import check_argument, closest
+from .._validation import check_argument, closest, is_currency_code
 from .cleaning import MISSING_IDS, REASONS, CleaningReport, Ledger, aggregate_orders, apply_row_rules, \
     build_report, normalise_email
 from ..errors import DataError
@@ -420,7 +420,7 @@ def store_currency(orders: pd.DataFrame, *, currency: str | None = None) -> str:
     ('USD', 'EUR')
     """
     if currency:
-        if not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
+        if not is_currency_code(currency):
             raise ValueError(f"The value for `currency` must be a three-letter ISO 4217 code (e.g. 'EUR'), but "
                              f"{currency!r} was passed.")
         return str(currency).upper()

@@ -11,7 +11,6 @@ import argparse
 import atexit
 import logging
 import os
-import re
 import signal
 import sys
 import time
@@ -166,6 +165,8 @@ def _columns(pairs: Sequence[str], parser: argparse.ArgumentParser) -> dict[str,
 
 def _rates(path: str, parser: argparse.ArgumentParser) -> dict[str, float]:
     """``--rates FILE``: a YAML mapping ``EUR: 1.08``, or a CSV of currency and rate (a header row is allowed)."""
+    from .._validation import is_currency_code
+
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
@@ -185,7 +186,7 @@ def _rates(path: str, parser: argparse.ArgumentParser) -> dict[str, float]:
         import io
 
         rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-        if rows and not re.fullmatch(r"[A-Za-z]{3}", rows[0][0].strip()):
+        if rows and not is_currency_code(rows[0][0].strip()):
             rows = rows[1:]  # a header row (e.g. currency,rate)
         if any(len(row) != 2 for row in rows):
             parser.error(f"--rates {path}: expected two columns, currency and rate (e.g. `EUR,1.08`).")
@@ -197,7 +198,7 @@ def _rates(path: str, parser: argparse.ArgumentParser) -> dict[str, float]:
             value = float(str(rate).strip())
         except ValueError:
             value = float("nan")
-        if not re.fullmatch(r"[A-Za-z]{3}", code) or not value > 0 or value == float("inf"):
+        if not is_currency_code(code) or not value > 0 or value == float("inf"):
             parser.error(f"--rates {path}: each entry must be a three-letter currency code and a positive rate, but "
                          f"{code!r}: {rate!r} was found.")
         rates[code.upper()] = value
@@ -296,6 +297,8 @@ def run() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """What ``clv`` runs (see :func:`run`): parse ``argv``, run the reports; returns the exit status."""
+    from .._validation import is_currency_code
+
     _skip_slow_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -313,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         params.pop(key, None)
     dates = _split_list(args.as_of) or ([str(params.pop("as_of"))] if params.get("as_of") else [])
     params.pop("as_of", None)
-    if options["currency"] is not None and not re.fullmatch(r"[A-Za-z]{3}", str(options["currency"])):
+    if options["currency"] is not None and not is_currency_code(options["currency"]):
         report.error(f"--currency must be a three-letter ISO 4217 code (e.g. EUR), but {options['currency']!r} was "
                      "passed.")
     if args.jobs < 1:

@@ -124,20 +124,16 @@ def headline_figures(orders: pd.DataFrame, *, as_of: str | None = None,
     """
     import clvlib
 
-    customers = clvlib.customer_summary(orders, as_of=as_of, warn=False)
-    revenue = float(orders["revenue"].sum())
+    # The figures every page shares come from the one function the pages use (clvlib.store_figures).
+    store = clvlib.store_figures(orders, as_of=as_of)
+    shared = {key: None if pd.isna(store[key]) else float(store[key])
+              for key in ("revenue", "aov", "repeat_rate", "top20_share")}
     figures: dict[str, Any] = {
-        "customers": int(len(customers)),
-        "orders": int(len(orders)),
-        "revenue": revenue,
-        "aov": revenue / len(orders) if len(orders) else None,
-        "repeat_rate": None, "top20_share": None, "clv_per_customer": None, "clv_label": None,
-        "clv_decision": None,
+        "customers": int(store["customers"]), "orders": int(store["orders"]), **shared,
+        "clv_per_customer": None, "clv_label": None, "clv_decision": None,
     }
     notes = []
-    if len(customers):
-        figures["repeat_rate"] = float(clvlib.repeat_split(customers).loc["repeat", "customer_share"])
-        figures["top20_share"] = float(clvlib.top_share(customers, fractions=[0.2])["share"].iloc[0])
+    if store["customers"]:
         result = clvlib.predict_clv(orders, as_of=as_of, intervals=False, **(clv_parameters or {}))
         figures.update(clv_per_customer=result.headline["clv_per_customer"], clv_label=result.label,
                        clv_decision=result.decision)
