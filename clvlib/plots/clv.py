@@ -68,7 +68,8 @@ def plot_clv_vs_cac(
     ax.yaxis.set_major_formatter(money_formatter(currency=currency))
     ax.set(xlabel=_group_name(table.index), ylabel=plain_text(f"Money per customer ({currency})"),
            title="What a customer is worth vs what one costs to acquire")
-    ax.legend(frameon=False)
+    # Below the axes: the CLV label names the pipeline's decision and is long, so inside it would cover bars.
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9)
     return ax
 
 
