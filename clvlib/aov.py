@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._validation import check_argument, validate_columns
+from ._validation import check_argument, customer_indexed, validate_columns
 from .errors import DataError
 from .formatting import escape_markdown, format_pct, markdown_money
 from .pareto import customer_shares, gini, repeat_split, share_for_value, top_share
@@ -60,13 +60,16 @@ def store_figures(orders: pd.DataFrame, *, customers: pd.DataFrame | None = None
     orders : DataFrame
         Orders table (guest orders included: they count towards the store totals and the store AOV).
     customers : DataFrame, optional
-        :func:`clvlib.customer_summary` of ``orders``; computed (with ``as_of``) when not given.
+        :func:`clvlib.customer_summary` of ``orders`` (indexed by customer id, or with a ``customer_id``
+        column); computed (with ``as_of``) when not given.
     as_of : date-like, optional
         Passed to :func:`clvlib.customer_summary` when ``customers`` is not given.
 
     Returns
     -------
-    Series with ``orders``, ``guest_orders``, ``customers``, ``revenue``, ``aov`` (the **store AOV**:
+    Series with ``orders``, ``guest_orders``, ``customers``, ``revenue`` (net of every refund and return: the
+    orders' revenue less the returns no order could take, listed in the cleaning report's ``unmatched_returns``,
+    up to ``as_of``), ``unmatched_returns`` (that amount, ≤ 0), ``aov`` (the **store AOV**:
     :func:`store_aov`, all orders over the whole history, guests included), and :func:`clvlib.customer_shares`'s
     ``repeat_rate``, ``one_time_share`` and ``top20_share`` (share of customer revenue from the top 20 % of
     customers). Shares are NaN when there are no customers.
@@ -89,8 +92,11 @@ def store_figures(orders: pd.DataFrame, *, customers: pd.DataFrame | None = None
 
     if customers is None:
         customers = customer_summary(orders, as_of=as_of, warn=False)  # guests counted below
+    customers = customer_indexed(customers)
+    unmatched = _unmatched_returns(orders, as_of=as_of)
     figures = {"orders": float(len(orders)), "guest_orders": float(orders["customer_id"].isna().sum()),
-               "customers": float(len(customers)), "revenue": float(_orders(orders)["revenue"].sum()),
+               "customers": float(len(customers)), "revenue": float(_orders(orders)["revenue"].sum()) + unmatched,
+               "unmatched_returns": unmatched,
                "aov": store_aov(orders) if len(orders) else np.nan,
                "repeat_rate": np.nan, "one_time_share": np.nan, "top20_share": np.nan}
     if len(customers) and customers["total_revenue"].sum() > 0:
@@ -98,6 +104,17 @@ def store_figures(orders: pd.DataFrame, *, customers: pd.DataFrame | None = None
         figures.update(repeat_rate=shares["repeat_rate"], one_time_share=shares["one_time_share"],
                        top20_share=shares["top_share"])
     return pd.Series(figures, dtype="float64")
+
+
+def _unmatched_returns(orders: pd.DataFrame, *, as_of=None) -> float:
+    """Returns no order could take (the cleaning report's; up to ``as_of`` when given): a negative amount."""
+    report = orders.attrs.get("cleaning")
+    table = getattr(report, "unmatched_returns", None)
+    if table is None or not len(table):
+        return 0.0
+    if as_of is not None:
+        table = table[table["order_date"] <= pd.Timestamp(as_of).normalize()]
+    return float(table["revenue"].sum())
 
 
 def _band_edges(aov: float, multipliers, thresholds) -> tuple[np.ndarray, list[str], str]:
@@ -261,7 +278,8 @@ def high_aov_customers(
     Parameters
     ----------
     customers : DataFrame
-        Customer table with ``aov``, ``n_orders`` and ``total_revenue``.
+        Customer table with ``aov``, ``n_orders`` and ``total_revenue``; indexed by customer id, or with a
+        ``customer_id`` column.
     store_aov : float, optional
         The store AOV, e.g. ``clvlib.store_aov(orders)`` (guests included). Default: the customers' own revenue
         over their orders.
@@ -272,6 +290,7 @@ def high_aov_customers(
     -------
     DataFrame indexed by ``customer_id``: the customer table's columns plus ``aov_multiple`` (AOV / store AOV).
     """
+    customers = customer_indexed(customers)
     validate_columns(customers, ["aov", "n_orders", "total_revenue"], source="customers", what="customer table")
     if store_aov is None:
         store_aov = float(customers["total_revenue"].sum() / customers["n_orders"].sum())
@@ -425,7 +444,8 @@ def pareto_headlines(
     Parameters
     ----------
     customers : DataFrame
-        Customer table (:func:`clvlib.customer_summary` of ``orders``).
+        Customer table (:func:`clvlib.customer_summary` of ``orders``); indexed by customer id, or with a
+        ``customer_id`` column.
     orders : DataFrame
         Orders table (for the store AOV, the AOV bands and the order-value distribution; guests included).
     currency : str
@@ -452,6 +472,7 @@ def pareto_headlines(
     """
     noun = _NOUNS.get(value_column) or (f"`{value_column}`" if "`" not in str(value_column)
                                         else escape_markdown(value_column))
+    customers = customer_indexed(customers)
     top = top_share(customers, fractions=[fraction], column=value_column).iloc[0]
     k = int(top["k"])
     split = repeat_split(customers)

@@ -166,7 +166,7 @@ def test_marketing_spend_covers_months_and_channels(stores):
 def _expected(orders: pd.DataFrame, layout: str) -> pd.Series:
     """Revenue per customer under the key the layout's reader uses (emails for the shop exports)."""
     per = orders[orders["revenue"] > 0].groupby("customer_id")["revenue"].sum()
-    if layout in ("shopify", "woocommerce"):
+    if layout in ("shopify", "woocommerce", "stripe"):
         per.index = store_email(pd.Series(per.index)).to_numpy()
     return per
 
@@ -186,22 +186,36 @@ def test_every_layout_reads_back_to_the_cent(stores, tmp_path, regime, layout):
     assert sorted(got.index) == sorted(expected.index)
     assert (got.reindex(expected.index) - expected).abs().max() < 0.005
     assert (orders["revenue"] > 0).all()
-    # Every row is accounted for, and the only rows excluded are the genuine zero orders.
+    # Every row is accounted for. Excluded are the genuine zero orders and the rows the layout adds that are not
+    # purchases, counted here from the file itself.
     report = orders.attrs["cleaning"]
     assert report.rows_read == report.rows_kept + report.excluded["rows"].sum()
     excluded = report.excluded[report.excluded["rows"] > 0]
     zeros = int((truth["revenue"] == 0).sum())
     assert report.orders == len(truth) - zeros == len(orders)
+    expected_rows = {"zero or negative amount": zeros} if zeros else {}
+    raw = pd.read_csv(path, dtype="str", keep_default_na=False)
+    if layout == "woocommerce":
+        expected_rows["test order"] = int(raw["Order ID"].str.startswith("T").sum())
+        assert expected_rows["test order"] == 3
+    if layout == "stripe":
+        expected_rows["test order"] = int(raw["Mode"].eq("Test").sum())
+        expected_rows["pending or unpaid"] = int((raw["Status"].isin(["Failed", "Uncaptured"])
+                                                  & raw["Mode"].eq("Live")).sum())
+        zero_charges = raw["Amount"].astype(float).eq(0) & raw["Status"].eq("Paid") & raw["Mode"].eq("Live")
+        assert int(zero_charges.sum()) == zeros
+    assert excluded["rows"].to_dict() == expected_rows
     if zeros:
-        assert list(excluded.index) == ["zero or negative amount"]
-        assert excluded["revenue"].sum() == 0.0
-        # one line per zero order, in every layout
-        assert excluded.loc["zero or negative amount", "rows"] == zeros
-    else:
-        assert excluded.empty
+        assert excluded.loc["zero or negative amount", "revenue"] == 0.0
+    # First order date per customer, as the simulator drew it.
+    first = orders.groupby("customer_id")["order_date"].min()
+    truth_first = truth[truth["revenue"] > 0].groupby("customer_id")["order_date"].min().dt.normalize()
+    if layout in ("shopify", "woocommerce", "stripe"):
+        truth_first.index = store_email(pd.Series(truth_first.index)).to_numpy()
+    assert first.reindex(truth_first.index).equals(truth_first.rename(first.name).astype(first.dtype))
     assert orders["order_date"].max() == STORE_END
-    # Order by order: the same ids (Shopify prefixes "#"), calendar dates, first products and channels.
-    merged = orders.assign(order_id=orders["order_id"].str.lstrip("#")).merge(
+    # Order by order: the same ids (Shopify prefixes "#", Stripe "ch_"), calendar dates, first products and channels.
+    merged = orders.assign(order_id=orders["order_id"].str.lstrip("#").str.removeprefix("ch_")).merge(
         truth, on="order_id", suffixes=("", "_truth"), validate="one_to_one")
     assert len(merged) == len(orders)
     assert (merged["order_date"] == merged["order_date_truth"].dt.normalize()).all()

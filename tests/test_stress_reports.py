@@ -61,9 +61,10 @@ def _text(output) -> str:
     return data.get("text/markdown", "") + data.get("text/plain", "")
 
 
-# Every regime as a generic file, and three regimes in the platforms' own export layouts (read with their presets).
+# Every regime as a generic file, and four regimes in the platforms' own export layouts (read with their presets).
 CASES = [(regime, "generic") for regime in REGIMES] + [
-    ("long_history", "shopify"), ("no_dropout", "woocommerce"), ("single_b2b", "online_retail"),
+    ("long_history", "shopify"), ("no_dropout", "woocommerce"), ("heavy_tail", "stripe"),
+    ("single_b2b", "online_retail"),
     ("one_order", "generic")]  # the least a store can be: one customer, one order, no spend file
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from .._validation import check_argument
 
 __all__ = ["STORE_REGIMES", "STORE_LAYOUTS", "STORE_END", "STORE_CHANNELS", "STORE_PRODUCTS", "simulate_store",
-           "simulate_marketing_spend", "write_store", "store_email"]
+           "simulate_marketing_spend", "write_store", "store_email", "LAYOUT_EXTRAS"]
 
 #: Regime name → what the simulated store looks like, in the order a test battery runs them.
 STORE_REGIMES = MappingProxyType({
@@ -51,7 +51,16 @@ STORE_LAYOUTS = MappingProxyType({
     "generic": "orders.csv",
     "shopify": "orders_export.csv",
     "woocommerce": "woocommerce_orders.csv",
+    "stripe": "unified_payments.csv",
     "online_retail": "online_retail.csv",
+})
+
+#: Rows a layout adds that are not purchases, by the reason :func:`clvlib.read_transactions` gives them: the
+#: test orders of the WooCommerce layout (one per marker: note, address, name) and the Stripe layout's failed,
+#: uncaptured and test-mode charges. The ``stripe`` counts are per store (see :func:`write_store`).
+LAYOUT_EXTRAS = MappingProxyType({
+    "woocommerce": {"test order": 3},
+    "stripe": {"test order": 2, "pending or unpaid": None},  # None: 1 uncaptured + ~4 % of orders failed first
 })
 
 #: The last day of every simulated store unless ``as_of`` says otherwise.
@@ -493,27 +502,88 @@ def _woocommerce(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame
     refund = _partial_refunds(rng, orders)
     net = np.round(orders["revenue"].to_numpy() * 100).astype(np.int64)
     o = lines["order"].to_numpy()
-    # The platform's numeric user id: the reader keys customers by email and falls back to it.
+    # The platform's numeric user id: the reader keys customers by email and falls back to it. One order in ten
+    # is a guest checkout (user id 0) by a known customer, which the email still joins to the others.
     user_id = (orders["customer_id"].astype("int64") - 10_000).to_numpy()
+    user_id = np.where(rng.random(len(orders)) < 0.1, 0, user_id)
     last_day = orders["order_date"].max().normalize()
     status = np.where(orders["order_date"].to_numpy() >= last_day - pd.Timedelta(days=3), "wc-processing",
                       "wc-completed")
+    notes = np.where(rng.random(len(orders)) < 0.05, "Please gift wrap", "")
     # One row per line item with the order's fields repeated, as the usual order export plugins write it.
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "Order ID": orders["order_id"].to_numpy(dtype=object)[o],
         "Order Date": orders["order_date"].dt.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)[o],
         "Order Status": status[o],
         "Order Currency": "USD",
         "Order Total": _money(net + refund)[o],
         "Order Refund Amount": _money(refund)[o],
+        "Billing First Name": "Customer",
+        "Billing Last Name": orders["customer_id"].to_numpy(dtype=object)[o],
         "Billing Email": _mixed_case(rng, store_email(orders["customer_id"]))[o],
         "Customer User ID": user_id[o],
+        "Customer Note": notes[o],
         "Created Via": orders["channel"].to_numpy(dtype=object)[o],
         "SKU": lines["sku"].to_numpy(),
         "Product Name": lines["name"].to_numpy(),
         "Quantity": lines["quantity"].to_numpy(),
         "Item Cost": _money(lines["unit_cents"]),
     })
+    # Three test orders, one per marker the reader knows: a note saying so, a test address, a customer named Test.
+    base = frame.iloc[[0, 0, 0]].copy()
+    base["Order ID"] = [f"T{i}" for i in range(1, 4)]
+    base["Order Total"] = ["1.00", "250.00", "99.00"]
+    base["Order Refund Amount"] = "0.00"
+    base["Customer Note"] = ["TEST ORDER - do not ship", "", ""]
+    base["Billing Email"] = [base["Billing Email"].iloc[0], "test+checkout@myshop.com", "owner@myshop.com"]
+    base["Billing First Name"] = ["Customer", "Customer", "Test"]
+    base["Billing Last Name"] = [base["Billing Last Name"].iloc[0], "Staff", "Test"]
+    base["Customer User ID"] = [user_id[0], 1, 1]
+    base["Quantity"] = 1
+    return pd.concat([frame, base], ignore_index=True)
+
+
+def _stripe(rng: np.random.Generator, orders: pd.DataFrame) -> pd.DataFrame:
+    """Stripe's payments export (``unified_payments.csv``): one row per charge, in UTC, amounts in major units."""
+    n = len(orders)
+    refund = _partial_refunds(rng, orders)
+    net = np.round(orders["revenue"].to_numpy() * 100).astype(np.int64)
+    customer = orders["customer_id"].astype("str").to_numpy(dtype=object)
+    # Stripe gives some people two customer objects (a second checkout as a new customer): same email, new id.
+    second = rng.random(n) < 0.05
+    cus = np.where(second, "cus_B" + customer, "cus_A" + customer)
+    charges = pd.DataFrame({
+        "id": "ch_" + orders["order_id"].astype("str").to_numpy(dtype=object),
+        "Description": orders["product"].to_numpy(dtype=object),
+        "Seller Message": "Payment complete.",
+        "Created (UTC)": orders["order_date"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object),
+        "Amount": _money(net + refund),
+        "Amount Refunded": _money(refund),
+        "Currency": "usd",
+        "Fee": _money(np.round((net + refund) * 0.029 + 30)),
+        "Mode": "Live",
+        "Status": "Paid",
+        "Customer ID": cus,
+        "Customer Email": _mixed_case(rng, store_email(orders["customer_id"])),
+        "Captured": "true",
+        "Card Brand": "Visa",
+        "Disputed Amount": "",
+        "Dispute Status": "",
+    })
+    # Declined attempts before a few payments, an authorisation never captured and two test-mode charges: rows
+    # of the export that took no money.
+    failed = charges[rng.random(n) < 0.04].assign(
+        Status="Failed", Captured="false", **{"Seller Message": "Your card was declined.", "Amount Refunded": "0.00"})
+    failed["id"] = "ch_F" + failed["id"].str[3:]
+    extra = charges.iloc[[0, 0, 0]].copy()
+    extra["id"] = ["ch_U1", "ch_T1", "ch_T2"]
+    extra["Status"] = ["Uncaptured", "Paid", "Paid"]
+    extra["Captured"] = ["false", "true", "true"]
+    extra["Mode"] = ["Live", "Test", "Test"]
+    extra["Amount Refunded"] = "0.00"
+    frame = pd.concat([charges, failed, extra], ignore_index=True)
+    # Newest first, as the Dashboard lists and exports them.
+    return frame.sort_values("Created (UTC)", ascending=False, kind="stable", ignore_index=True)
 
 
 def _uci_dates(when: pd.Series) -> pd.Series:
@@ -601,7 +671,8 @@ def write_store(regime: str, folder: str | Path, *, layout: str = "generic", see
         frame = orders.assign(order_date=orders["order_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
                               revenue=_money(np.round(orders["revenue"].to_numpy() * 100)))
     else:
-        frame = {"shopify": _shopify, "woocommerce": _woocommerce, "online_retail": _online_retail}[layout](rng, orders)
+        frame = {"shopify": _shopify, "woocommerce": _woocommerce, "stripe": _stripe,
+                 "online_retail": _online_retail}[layout](rng, orders)
     frame.to_csv(path, index=False, lineterminator="\n")
     simulate_marketing_spend(orders, seed=seed).to_csv(folder / "marketing_spend.csv", index=False,
                                                         lineterminator="\n")

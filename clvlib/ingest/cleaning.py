@@ -47,12 +47,14 @@ REASONS: dict[str, str] = {
 }
 
 KEPT_STATUSES = {"paid", "completed", "complete", "processing", "fulfilled", "shipped", "delivered",
-                 "partially_refunded", "partially_fulfilled"}
+                 "partially_refunded", "partially_fulfilled", "succeeded", "disputed"}
 STATUS_REASONS = {
     "cancelled": "cancelled", "canceled": "cancelled", "voided": "cancelled", "void": "cancelled",
     "refunded": "fully refunded",
     **{s: "pending or unpaid" for s in ("pending", "on_hold", "failed", "unpaid", "authorized", "authorised",
-                                        "partially_paid", "pending_payment", "expired", "draft", "checkout_draft")},
+                                        "partially_paid", "pending_payment", "expired", "draft", "checkout_draft",
+                                        "uncaptured", "incomplete", "requires_payment_method", "requires_action",
+                                        "requires_confirmation", "requires_capture", "blocked")},
 }
 _TRUE = {"1", "true", "yes", "y", "t", "x", "test"}
 
@@ -114,6 +116,10 @@ class CleaningReport:
         Net revenue of the kept orders; the amount all rows carried; partial refunds subtracted from kept orders.
     currency : str or None
         The store currency of the table.
+    unmatched_returns : DataFrame
+        Returns that no kept order of their customer could take (reasons "missing customer" and "return without
+        matching order"): ``order_date``, ``order_id``, ``customer_id``, ``revenue`` (negative). They reduce no
+        customer's revenue, but they are money the store paid back: :attr:`store_revenue` subtracts them.
     notes : list of str
         What else was done (refunds applied, emails normalised, currency conversions, statuses not recognised).
     table : DataFrame
@@ -134,6 +140,9 @@ class CleaningReport:
     refunds_applied: float = 0.0
     currency: str | None = None
     notes: list[str] = field(default_factory=list)
+    unmatched_returns: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"order_date": pd.Series(dtype="datetime64[ns]"), "order_id": pd.Series(dtype="str"),
+         "customer_id": pd.Series(dtype="str"), "revenue": pd.Series(dtype="float64")}))
 
     def __post_init__(self):
         # A raise, not an assert: the check must hold under `python -O` too. Rows that vanish are a bug of the
@@ -143,6 +152,11 @@ class CleaningReport:
             raise RuntimeError(
                 f"{self.source}: row accounting broken: {self.rows_read:,} rows read, but {self.rows_kept:,} kept "
                 f"+ {excluded:,} excluded = {self.rows_kept + excluded:,}")
+
+    @property
+    def store_revenue(self) -> float:
+        """The store's net revenue: kept orders' revenue less the returns no order could take (all refunds out)."""
+        return self.revenue + float(self.unmatched_returns["revenue"].sum())
 
     def to_frame(self) -> pd.DataFrame:
         """The accounting as one table: rows read, each reason with rows excluded, and rows kept."""
@@ -160,6 +174,11 @@ class CleaningReport:
             parts.append(pd.DataFrame({"rows": [0], "revenue": [self.refunds_applied],
                                        "note": ["partial refunds subtracted from kept orders"]},
                                       index=["refunds subtracted"]))
+        if len(self.unmatched_returns):
+            tail = pd.concat([tail, pd.DataFrame(
+                {"rows": [0], "revenue": [self.store_revenue],
+                 "note": [f"kept revenue less {len(self.unmatched_returns):,} returns no order could take "
+                          "(guest returns, returns of sales before the data)"]}, index=["store revenue"])])
         frame = pd.concat([*parts, tail])
         frame.index.name = "step"
         return frame.astype({"rows": "int64", "revenue": "float64"})
@@ -363,6 +382,17 @@ def excluded_table(lines: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
     return table.astype({"rows": "int64", "revenue": "float64", "note": "str"})
 
 
+#: Reasons under which a return is left out of every customer's revenue although the store paid it back.
+UNMATCHED_RETURN_REASONS = ("missing customer", "return without matching order")
+
+
+def _unmatched_returns(lines: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
+    hit = ledger.reason.isin(UNMATCHED_RETURN_REASONS).to_numpy()
+    cols = [c for c in ("order_date", "order_id", "customer_id", "revenue") if c in lines]
+    table = lines.loc[hit, cols].reset_index(drop=True)
+    return table.astype({c: "str" for c in ("order_id", "customer_id") if c in table})
+
+
 def build_report(lines: pd.DataFrame, ledger: Ledger, orders: pd.DataFrame, *, source: str, currency,
                  notes: list[str]) -> CleaningReport:
     """Assemble the report and check that rows and money reconcile."""
@@ -385,6 +415,7 @@ def build_report(lines: pd.DataFrame, ledger: Ledger, orders: pd.DataFrame, *, s
         refunds_applied=refunds,
         currency=currency,
         notes=notes,
+        unmatched_returns=_unmatched_returns(lines, ledger),
     )
     excluded_revenue = float(excluded["revenue"].sum())
     balance = report.revenue + report.refunds_applied + excluded_revenue

@@ -19,20 +19,16 @@ from .._validation import check_argument, closest, is_currency_code
 from .cleaning import MISSING_IDS, REASONS, CleaningReport, Ledger, aggregate_orders, apply_row_rules, \
     build_report, normalise_email
 from ..errors import DataError
-from .presets import CANONICAL, PRESETS, Preset, no_reasons
+from .presets import CANONICAL, PRESETS, Preset, no_reasons, column_key as _norm
 
 __all__ = ["read_transactions", "store_currency", "CleaningReport", "PRESETS", "REASONS", "ORDER_COLUMNS"]
 
 #: Output columns in order; the optional ones appear when the source has them.
 ORDER_COLUMNS = ("customer_id", "order_id", "order_date", "revenue", "quantity", "cost", "gross_margin",
                  "channel", "product", "email", "currency", "master_id")
-_NUMERIC = ("revenue", "quantity", "unit_price", "cost", "refunded")
+_NUMERIC = ("revenue", "quantity", "unit_price", "cost", "refunded", "_item_refunded", "_disputed")
 _TEXT = ("customer_id", "order_id", "email", "channel", "product", "currency", "master_id")
 _GENERIC = Preset(name="generic", aliases={c: (c,) for c in CANONICAL})
-
-
-def _norm(name) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
 
 
 def _resolve(found, preset: Preset, columns: dict | None, source: str) -> dict[str, str]:
@@ -204,16 +200,45 @@ def _parse(lines: pd.DataFrame, *, source, mapping, decimal, thousands, sep, tim
     return lines.assign(**parsed), decimal
 
 
-def _customer_key(lines: pd.DataFrame, preset: Preset) -> pd.DataFrame:
-    """The customer key: see the orders table in ARCHITECTURE.md."""
+#: An email address as a customer key: normalised (trimmed, lower-cased) wherever the key comes from.
+_EMAIL_LIKE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _customer_key(lines: pd.DataFrame, preset: Preset, *, explicit: set, mapping: dict, notes: list) -> pd.DataFrame:
+    """The customer key (see the orders table in ARCHITECTURE.md); what was decided goes to ``notes``.
+
+    Email-keyed presets (Shopify, WooCommerce, Stripe) key by the normalised email, else the platform's id; other
+    input by ``customer_id``, else the email. A column the caller mapped beats one found by name: mapping only
+    ``email`` keys by email even when the file also has a ``Customer ID`` column (which then fills the gaps), and
+    mapping only ``customer_id`` keys by that column. Keys that are email addresses are normalised like emails
+    however they were mapped, so ``Ann@Shop.com`` and ``ann@shop.com`` are one customer.
+    """
     email = normalise_email(lines["email"]) if "email" in lines else None
     ids = lines["customer_id"] if "customer_id" in lines else None
     if ids is not None and preset.guest_ids:
         ids = ids.where(~ids.isin(preset.guest_ids))
-    if preset.key == "email" and email is not None:
-        key = email if ids is None else email.fillna(ids)
+    by_email = preset.key == "email"
+    if "email" in explicit and "customer_id" not in explicit:
+        by_email = True
+    elif "customer_id" in explicit and "email" not in explicit:
+        by_email = False
+    if email is not None and (by_email or ids is None):
+        key, primary = (email, "email") if ids is None else (email.fillna(ids), "email")
     else:
-        key = ids if ids is not None else email
+        key, primary = ids, "customer_id"
+    if email is not None:
+        notes.append("emails normalised (trimmed, lower-cased)" + (
+            f" and used as the customer key (`{mapping['email']}`" + (
+                f", else `{mapping['customer_id']}`)" if ids is not None else ")") if primary == "email" else ""))
+    if primary == "customer_id":
+        looks = key.str.contains(_EMAIL_LIKE, regex=True).fillna(False).astype(bool)
+        if looks.any():
+            before = key[looks].nunique()
+            key = key.where(~looks, normalise_email(key[looks]))
+            merged = before - key[looks].nunique()
+            notes.append(f"`{mapping['customer_id']}`: {int(looks.sum()):,} customer ids are email addresses, "
+                         f"normalised like emails (trimmed, lower-cased)"
+                         + (f": {merged:,} ids differed only in case and are merged" if merged else ""))
     out = lines.assign(customer_id=key.astype("str"))
     return out.assign(email=email) if email is not None else out
 
@@ -273,7 +298,7 @@ def read_transactions(
     source : str, Path or DataFrame
         CSV (delimiter sniffed, ``.gz`` allowed, UTF-8 with or without BOM), whitespace-separated ``.txt``,
         Parquet, Excel ``.xlsx``, or a DataFrame (never modified).
-    preset : {"shopify", "woocommerce", "online_retail", "cdnow"}, optional
+    preset : {"shopify", "woocommerce", "stripe", "online_retail", "cdnow"}, optional
         A known export format (see :mod:`clvlib.presets`). None: generic input with canonical column names.
     columns : dict, optional
         ``{canonical: source column}``, overriding the preset (or naming generic columns). Canonical fields:
@@ -378,7 +403,7 @@ def _read_transactions(source, *, preset, columns, as_of, currency, rates, timez
         lines["order_id"] = pd.Series(np.arange(1, len(lines) + 1), dtype="int64").astype("str")
     reasons = no_reasons(lines)
     if spec.prepare is not None:
-        lines, reasons = spec.prepare(lines)
+        lines, reasons = spec.prepare(lines, notes)
     if spec.order_level:
         # Order-level fields are written on an order's first row; later line rows carry no amounts of their own.
         first = ~lines["order_id"].duplicated() | lines["order_id"].isna()
@@ -388,15 +413,12 @@ def _read_transactions(source, *, preset, columns, as_of, currency, rates, timez
         for c in ("revenue", "refunded"):
             if c in lines:
                 lines[c] = lines[c].where(first, 0.0)
-    lines = _customer_key(lines, spec)
+    lines = _customer_key(lines, spec, explicit=set(columns or {}), mapping=mapping, notes=notes)
     line_level = bool(spec.order_level) or any(c in mapping for c in ("product", "quantity", "unit_price"))
     _check_conflicts(lines, name, mapping, line_level)
     if (spec.currency or currency) and "currency" not in lines:
         lines["currency"] = (currency or spec.currency).upper()
 
-    if "email" in lines:
-        notes.append("emails normalised (trimmed, lower-cased)" + (" and used as the customer key"
-                                                                    if spec.key == "email" else ""))
     ledger = Ledger(len(lines), reasons)
     lines, store = apply_row_rules(lines, ledger, source=name, as_of=as_of, strict=strict, currency=currency,
                                    rates=rates, dedupe=spec.dedupe, notes=notes)

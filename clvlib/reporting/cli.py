@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="order export to analyse (CSV, Excel, Parquet); default: the bundled demo store. "
                              "Example: --data exports/orders.csv")
     report.add_argument("--preset", metavar="NAME",
-                        help="known export layout: shopify, woocommerce, online_retail, cdnow. "
+                        help="known export layout: shopify, woocommerce, stripe, online_retail, cdnow. "
                              "Example: --preset shopify")
     report.add_argument("--column", action="append", metavar="CANONICAL=SOURCE", default=[],
                         help="map a canonical column to a column of the file; repeatable. "

@@ -150,6 +150,8 @@ def _cleaning(orders: pd.DataFrame) -> dict[str, Any]:
         "source": report.source, "rows_read": int(report.rows_read), "rows_kept": int(report.rows_kept),
         "input_revenue": float(getattr(report, "input_revenue", float("nan"))),
         "revenue": float(getattr(report, "revenue", float("nan"))),
+        "refunds_applied": float(getattr(report, "refunds_applied", 0.0)),
+        "store_revenue": float(getattr(report, "store_revenue", getattr(report, "revenue", float("nan")))),
         "excluded": [{"reason": str(reason), "rows": int(row["rows"]), "revenue": float(row["revenue"])}
                      for reason, row in excluded.iterrows()],
         "notes": list(getattr(report, "notes", [])),
@@ -209,10 +211,17 @@ def _cards(record: dict) -> str:
 def _cleaning_table(cleaning: dict, currency: str) -> str:
     if not cleaning:
         return '<p class="note">No cleaning report.</p>'
+    # The table adds up: rows read = excluded + kept, and their amounts too once the refunds subtracted from kept
+    # orders are a row of their own. Returns no order could take then come off the store's revenue.
     rows = [("Rows read", cleaning["rows_read"], cleaning.get("input_revenue"))]
     rows += [(f"Excluded: {e['reason']}", e["rows"], e["revenue"]) for e in cleaning["excluded"]]
+    if cleaning.get("refunds_applied"):
+        rows += [("Refunds subtracted from kept orders", "", cleaning["refunds_applied"])]
     rows += [("Rows kept", cleaning["rows_kept"], cleaning.get("revenue"))]
-    body = "".join(f"<tr><td>{html.escape(label)}</td><td class=num>{n:,}</td>"
+    store = cleaning.get("store_revenue")
+    if store is not None and cleaning.get("revenue") is not None and abs(store - cleaning["revenue"]) > 0.005:
+        rows += [("Store revenue, less returns no order could take", "", store)]
+    body = "".join(f"<tr><td>{html.escape(label)}</td><td class=num>{n if n == '' else format(n, ',')}</td>"
                    f"<td class=num>{html.escape(format_figure(amount, 'money', currency))}</td></tr>" for label, n, amount in rows)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in cleaning.get("notes", []))
     return (f'<table><thead><tr><th>Step</th><th class=num>Rows</th><th class=num>Revenue</th></tr></thead>'
