@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._validation import validate_columns
+from ._validation import customer_indexed, validate_columns
 from .errors import DataError
 from .formatting import format_pct
 from .profit import order_profit
@@ -365,14 +365,15 @@ def historical_clv(customers: pd.DataFrame, *, margin: float | str = 1.0) -> pd.
     Parameters
     ----------
     customers : DataFrame
-        Customer table (:func:`clvlib.customer_summary`) with ``n_orders`` and ``total_revenue``.
+        Customer table (:func:`clvlib.customer_summary`) with ``n_orders`` and ``total_revenue``; indexed by
+        customer id, or with a ``customer_id`` column. Never modified.
     margin : float or str, default 1.0
         A share of revenue kept as margin (1.0 = revenue CLV), or the name of a column of ``customers`` holding
         each customer's gross margin to date (e.g. ``lifetime_profit`` from :func:`profit_clv`).
 
     Returns
     -------
-    DataFrame indexed like ``customers`` with ``n_orders``, ``total_revenue`` and ``historical_clv`` (money).
+    DataFrame indexed by customer id with ``n_orders``, ``total_revenue`` and ``historical_clv`` (money).
 
     Examples
     --------
@@ -384,6 +385,7 @@ def historical_clv(customers: pd.DataFrame, *, margin: float | str = 1.0) -> pd.
     a                   3          300.0            75.0
     b                   1           40.0            10.0
     """
+    customers = customer_indexed(customers)
     needed = ("n_orders", "total_revenue") + ((margin,) if isinstance(margin, str) else ())
     validate_columns(customers, needed, source="customers", what="customer table")
     value = customers[margin] if isinstance(margin, str) else customers["total_revenue"] * float(margin)
@@ -399,7 +401,8 @@ def describe_historical_clv(history: pd.DataFrame, *, currency: str = "USD", lab
     Parameters
     ----------
     history : DataFrame
-        :func:`historical_clv`'s table (``n_orders``, ``total_revenue``, ``historical_clv``).
+        :func:`historical_clv`'s table (``n_orders``, ``total_revenue``, ``historical_clv``); indexed by customer
+        id, or with a ``customer_id`` column.
     currency : str
         ISO code used to write money (escaped for Markdown).
     label : str, default "historical CLV"
@@ -415,6 +418,7 @@ def describe_historical_clv(history: pd.DataFrame, *, currency: str = "USD", lab
     from .formatting import escape_markdown, markdown_money
     from .pareto import customer_shares
 
+    history = customer_indexed(history, "historical CLV table")
     validate_columns(history, ("n_orders", "total_revenue", "historical_clv"), source="history",
                      what="historical CLV table")
     value = history["historical_clv"]

@@ -14,7 +14,8 @@ and so on. A customer counts towards month ``m`` only once observed that long (c
 
 **Shapes.** ``marketing_spend`` has one row per month and channel: ``month`` (anything ``pd.Period``/``to_datetime``
 reads: "2024-01", a date or a Period), ``channel`` (same labels as the orders) and ``spend`` (money). A *customer
-table* is indexed by ``customer_id`` and has ``channel`` and ``first_order`` (or ``cohort``), as
+table* is indexed by ``customer_id`` (or has a ``customer_id`` column) and has ``channel`` and ``first_order`` (or
+``cohort``), as
 :func:`first_order_attributes` returns, plus any CLV column. Customers without a channel are left out of channel
 groups.
 
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import check_argument, validate_columns
+from ._validation import check_argument, customer_indexed, validate_columns
 from .profit import order_profit
 from .config import DATA_DIR, project_path
 from .errors import DataError
@@ -178,7 +179,8 @@ def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by
     marketing_spend : DataFrame
         ``month``, ``channel``, ``spend`` (see the module docstring).
     customers : DataFrame
-        Customer table with ``channel`` and ``first_order`` (or ``cohort``), e.g. :func:`first_order_attributes`.
+        Customer table with ``channel`` and ``first_order`` (or ``cohort``), e.g. :func:`first_order_attributes`;
+        indexed by customer id, or with a ``customer_id`` column.
     by : {"channel", "cohort", ("channel", "cohort")}
         Grouping: acquisition channel, monthly cohort (all channels together) or both.
     as_of : date-like, optional
@@ -203,6 +205,7 @@ def cac_by_channel(marketing_spend: pd.DataFrame, customers: pd.DataFrame, *, by
     email     50.0              1   50.0
     """
     keys = _keys(by)
+    customers = customer_indexed(customers)
     spend = _spend_by_month(marketing_spend, as_of)
     acquired = _acquired(customers, spend, keys, as_of)
     _warn_spend_after(spend, customers, as_of)
@@ -226,7 +229,8 @@ def ltv_cac(
     Parameters
     ----------
     customers : DataFrame
-        Customer table with ``channel``, ``first_order`` (or ``cohort``) and the ``ltv_column`` column.
+        Customer table with ``channel``, ``first_order`` (or ``cohort``) and the ``ltv_column`` column;
+        indexed by customer id, or with a ``customer_id`` column.
     marketing_spend : DataFrame
         ``month``, ``channel``, ``spend``.
     ltv_column : str, default "clv"
@@ -242,6 +246,7 @@ def ltv_cac(
     customers, money) and ``ltv_cac`` (NaN where CAC is 0 or unknown).
     """
     keys = _keys(by)
+    customers = customer_indexed(customers)
     validate_columns(customers, (ltv_column,), source="customers", what="customer table")
     spend = _spend_by_month(marketing_spend, as_of)
     with warnings.catch_warnings():  # cac_by_channel's warning about the spend is raised once, here
@@ -419,7 +424,7 @@ def clv_by_group(customers: pd.DataFrame, *, by: str = "product", clv_column: st
     ----------
     customers : DataFrame
         Customer table with the ``by`` column (``cohort`` may come from ``first_order``) and ``clv_column``; with
-        ``n_orders`` the repeat rate is added.
+        ``n_orders`` the repeat rate is added. Indexed by customer id, or with a ``customer_id`` column.
     by : {"product", "channel", "cohort"}
         Grouping.
     clv_column : str, default "clv"
@@ -442,7 +447,7 @@ def clv_by_group(customers: pd.DataFrame, *, by: str = "product", clv_column: st
     mug              2      20.0        0.4          0.5
     """
     check_argument("by", ["product", "channel", "cohort"], by)
-    frame = _with_cohort(customers, [by])
+    frame = _with_cohort(customer_indexed(customers), [by])
     validate_columns(frame, (by, clv_column), source="customers", what="customer table")
     grouped = frame.groupby(by)
     table = pd.DataFrame({
@@ -532,8 +537,8 @@ def acquisition_table(orders: pd.DataFrame, values: pd.DataFrame | None = None, 
     orders : DataFrame
         Canonical orders table.
     values : DataFrame, optional
-        Per-customer columns to add (indexed by ``customer_id``), e.g. ``result.table[[result.ltv_column]]`` of
-        :func:`clvlib.predict_clv`.
+        Per-customer columns to add (indexed by customer id, or with a ``customer_id`` column), e.g.
+        ``result.table[[result.ltv_column]]`` of :func:`clvlib.predict_clv`.
     as_of : date-like, optional
         Orders after it are ignored.
 
@@ -559,14 +564,16 @@ def acquisition_table(orders: pd.DataFrame, values: pd.DataFrame | None = None, 
     if as_of is not None:
         known = known[known["order_date"] <= pd.Timestamp(as_of)]
     table["n_orders"] = known.groupby("customer_id").size().reindex(table.index).astype(np.int64)
-    return table if values is None else table.join(values)
+    # Joined on the id: a `customer_id` column would join nothing (and come back as a column of its own).
+    return table if values is None else table.join(customer_indexed(values, "values table"))
 
 
 def channel_ltv_cac(customers: pd.DataFrame, marketing_spend: pd.DataFrame | None, *, ltv_column: str = "clv",
                     as_of=None) -> pd.DataFrame:
     """:func:`ltv_cac` by channel when the data allow it; else an empty table whose ``attrs["skipped"]`` says why.
 
-    Parameters as in :func:`ltv_cac`; ``marketing_spend`` may be None (no spend file).
+    Parameters as in :func:`ltv_cac` (``customers`` indexed by customer id, or with a ``customer_id`` column); ``marketing_spend`` may be None (no
+    spend file).
 
     Examples
     --------
@@ -574,6 +581,7 @@ def channel_ltv_cac(customers: pd.DataFrame, marketing_spend: pd.DataFrame | Non
     >>> channel_ltv_cac(customers, None).attrs["skipped"]
     'Skipped: LTV:CAC needs a `channel` column in the orders and a marketing spend file (`marketing_spend=`).'
     """
+    customers = customer_indexed(customers)
     reason = _missing(customers, marketing_spend, "LTV:CAC")
     if reason:
         return _skipped(reason)
@@ -604,7 +612,7 @@ def cohort_economics(customers: pd.DataFrame, orders: pd.DataFrame, marketing_sp
     Parameters
     ----------
     customers : DataFrame
-        :func:`acquisition_table`'s table with ``ltv_column``.
+        :func:`acquisition_table`'s table with ``ltv_column``; indexed by customer id, or with a ``customer_id`` column.
     orders : DataFrame
         The orders (for the payback months).
     marketing_spend : DataFrame or None
@@ -622,6 +630,7 @@ def cohort_economics(customers: pd.DataFrame, orders: pd.DataFrame, marketing_sp
     2024-01          1      90.0
     2024-02          1      30.0
     """
+    customers = customer_indexed(customers)
     table = clv_by_group(customers, by="cohort", clv_column=ltv_column).sort_index()
     if marketing_spend is None:
         table.attrs["skipped"] = "No marketing spend file: CAC, LTV:CAC and payback by cohort are left out."
@@ -634,11 +643,19 @@ def cohort_economics(customers: pd.DataFrame, orders: pd.DataFrame, marketing_sp
 def product_clv(customers: pd.DataFrame, *, clv_column: str = "clv") -> pd.DataFrame:
     """:func:`clv_by_group` by first product, or an empty table whose ``attrs["skipped"]`` says why (no product).
 
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table with ``product`` and ``clv_column``; indexed by customer id, or with a ``customer_id`` column.
+    clv_column : str, default "clv"
+        Column with each customer's lifetime value (money).
+
     Examples
     --------
     >>> product_clv(pd.DataFrame({"clv": [1.0]})).attrs["skipped"]
     'Skipped: the orders have no `product` column, so there is no CLV by first product.'
     """
+    customers = customer_indexed(customers)
     if "product" not in customers.columns:
         return _skipped("Skipped: the orders have no `product` column, so there is no CLV by first product.")
     return clv_by_group(customers, by="product", clv_column=clv_column)
@@ -647,6 +664,19 @@ def product_clv(customers: pd.DataFrame, *, clv_column: str = "clv") -> pd.DataF
 def describe_acquisition(customers: pd.DataFrame, marketing_spend: pd.DataFrame | None, *, ltv_column: str,
                          ltv_label: str, currency: str = "USD", as_of=None) -> str:
     """What the acquisition page measures LTV with, the spend it charges, and the views skipped (Markdown).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table (for its columns: without ``channel`` the channel views are skipped); indexed by customer id, or with a ``customer_id`` column.
+    marketing_spend : DataFrame or None
+        Spend (``month``, ``channel``, ``spend``), or None when there is no spend file.
+    ltv_column, ltv_label : str
+        The column LTV is read from and what it measures, in words.
+    currency : str
+        ISO code used to write money.
+    as_of : date-like, optional
+        The date the spend is cut at, named in the sentence.
 
     Examples
     --------
@@ -658,6 +688,7 @@ def describe_acquisition(customers: pd.DataFrame, marketing_spend: pd.DataFrame 
     """
     from .formatting import escape_markdown, markdown_money
 
+    customers = customer_indexed(customers)
     notes = [f"LTV is the {escape_markdown(ltv_label)} (`{ltv_column}`)."]
     if marketing_spend is None:
         notes.append("No marketing spend file: CAC, LTV:CAC and payback are skipped (pass `marketing_spend=`).")

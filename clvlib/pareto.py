@@ -1,10 +1,10 @@
 """How concentrated is a store's value: top shares, the Lorenz curve, Gini, one-time vs repeat customers.
 
 All the per-customer functions take the customer table of :func:`clvlib.customer_summary` (indexed by
-``customer_id``; guests are not in it) and the name of the one column they rank customers by, ``column``
-(``"total_revenue"`` by default). Shares are fractions (0.67 is 67 %). The per-period functions take the orders
-table instead, because a customer's value *within* a year or quarter is a sum of that period's orders; they too
-leave guest orders out.
+``customer_id``, or with a ``customer_id`` column; guests are not in it) and the name of the one column they rank
+customers by, ``column`` (``"total_revenue"`` by default). Shares are fractions (0.67 is 67 %). The per-period
+functions take the orders table instead, because a customer's value *within* a year or quarter is a sum of that
+period's orders; they too leave guest orders out.
 
 Ties never change a share: the top ``k`` customers' total is the same whichever of several equal customers is
 counted at the boundary. Lists of customers (:func:`top_customers`) break ties by value, then by ``customer_id``,
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._validation import check_argument, validate_columns
+from ._validation import check_argument, customer_indexed, validate_columns
 from .errors import DataError
 
 __all__ = [
@@ -79,7 +79,8 @@ def top_share(
     Parameters
     ----------
     customers : DataFrame
-        Customer table (:func:`clvlib.customer_summary`); guests are not customers.
+        Customer table (:func:`clvlib.customer_summary`); guests are not customers. Indexed by customer id, or
+        with a ``customer_id`` column.
     fractions : sequence of float
         Shares of customers in (0, 1].
     column : str, default "total_revenue"
@@ -100,6 +101,7 @@ def top_share(
     0.5       3             0.6   80.0    0.8
     1.0       5             1.0  100.0    1.0
     """
+    customers = customer_indexed(customers)
     values = np.sort(_values(customers, column))[::-1]
     n, total = values.size, values.sum()
     cumulative = np.cumsum(values)
@@ -114,6 +116,14 @@ def top_share(
 
 def lorenz_curve(customers: pd.DataFrame, *, column: str = "total_revenue") -> pd.DataFrame:
     """The Lorenz curve: cumulative share of value against cumulative share of customers, smallest first.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table (:func:`clvlib.customer_summary`) with ``column``; indexed by customer id, or with a
+        ``customer_id`` column.
+    column : str, default "total_revenue"
+        Column to rank and sum.
 
     Returns
     -------
@@ -130,6 +140,7 @@ def lorenz_curve(customers: pd.DataFrame, *, column: str = "total_revenue") -> p
     1             0.5         0.25
     2             1.0         1.00
     """
+    customers = customer_indexed(customers)
     values = np.sort(_values(customers, column))
     n = values.size
     return pd.DataFrame({
@@ -149,11 +160,20 @@ def gini(customers: pd.DataFrame, *, column: str = "total_revenue") -> float:
     (piecewise-linear) Lorenz curve. It is the sample form without small-sample correction, so one customer
     holding everything gives ``(n - 1) / n``, not 1.
 
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table (:func:`clvlib.customer_summary`) with ``column``; indexed by customer id, or with a
+        ``customer_id`` column.
+    column : str, default "total_revenue"
+        Column to rank and sum.
+
     Examples
     --------
     >>> round(gini(pd.DataFrame({"total_revenue": [0.0, 0.0, 0.0, 10.0]})), 4)
     0.75
     """
+    customers = customer_indexed(customers)
     values = np.sort(_values(customers, column))
     n = values.size
     weights = 2 * np.arange(1, n + 1) - n - 1
@@ -166,12 +186,23 @@ def share_for_value(customers: pd.DataFrame, *, target: float = 0.8, column: str
     The best customers are counted one by one until their running total reaches ``target`` × total; the result is
     how many were needed, divided by the number of customers. The "80/20 rule" says this is 0.2 for ``target=0.8``.
 
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table (:func:`clvlib.customer_summary`) with ``column``; indexed by customer id, or with a
+        ``customer_id`` column.
+    target : float, default 0.8
+        Share of the total, in (0, 1].
+    column : str, default "total_revenue"
+        Column to rank and sum.
+
     Examples
     --------
     >>> share_for_value(pd.DataFrame({"total_revenue": [50.0, 30, 10, 5, 5]}), target=0.8)
     0.4
     """
     target = _check_fraction("target", target)
+    customers = customer_indexed(customers)
     values = np.sort(_values(customers, column))[::-1]
     cumulative = np.cumsum(values) / values.sum()
     # A tolerance, so that a running share of 0.7999999999999999 counts as reaching 0.8.
@@ -184,6 +215,12 @@ def repeat_split(customers: pd.DataFrame) -> pd.DataFrame:
 
     A repeat customer placed more than one order (``n_orders > 1``; two orders on the same day count as two,
     unlike the lifetimes ``frequency``).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table (:func:`clvlib.customer_summary`) with ``n_orders`` and ``total_revenue``; indexed by
+        customer id, or with a ``customer_id`` column.
 
     Returns
     -------
@@ -199,6 +236,7 @@ def repeat_split(customers: pd.DataFrame) -> pd.DataFrame:
     one-time          3            0.75            0.5  20.0
     repeat            1            0.25            0.5  20.0
     """
+    customers = customer_indexed(customers)
     validate_columns(customers, ["n_orders", "total_revenue"], source="customers", what="customer table")
     revenue = _values(customers, "total_revenue")
     n_orders = customers["n_orders"].to_numpy(dtype=np.int64)
@@ -341,7 +379,7 @@ def top_customers(customers: pd.DataFrame, *, n: int = 20, column: str = "total_
     Parameters
     ----------
     customers : DataFrame
-        Customer table (:func:`clvlib.customer_summary`).
+        Customer table (:func:`clvlib.customer_summary`); indexed by customer id, or with a ``customer_id`` column.
     n : int, default 20
         Number of customers listed.
     column : str, default "total_revenue"
@@ -364,17 +402,24 @@ def top_customers(customers: pd.DataFrame, *, n: int = 20, column: str = "total_
     """
     if not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"`n` must be a positive whole number of customers, but {n!r} was passed.")
-    return _ranked(customers, column).head(n)
+    return _ranked(customer_indexed(customers), column).head(n)
 
 
 def repeat_buyers(customers: pd.DataFrame) -> pd.DataFrame:
     """Customers with more than one order, best first by ``total_revenue`` (ties by ``customer_id``).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer table (:func:`clvlib.customer_summary`) with ``n_orders`` and ``total_revenue``; indexed by
+        customer id, or with a ``customer_id`` column.
 
     Returns
     -------
     DataFrame indexed by ``customer_id``: the customer table's columns plus ``rank``, ``share`` and
     ``cumulative_share`` of *all* customers' revenue.
     """
+    customers = customer_indexed(customers)
     validate_columns(customers, ["n_orders", "total_revenue"], source="customers", what="customer table")
     ranked = _ranked(customers, "total_revenue")
     repeat = ranked[ranked["n_orders"] > 1]
@@ -392,7 +437,7 @@ def customer_shares(customers: pd.DataFrame, *, fraction: float = 0.2) -> pd.Ser
     ----------
     customers : DataFrame
         Customer table with ``n_orders`` and ``total_revenue`` (:func:`clvlib.customer_summary`, or
-        :func:`clvlib.historical_clv`'s table).
+        :func:`clvlib.historical_clv`'s table); indexed by customer id, or with a ``customer_id`` column.
     fraction : float, default 0.2
         The "top" share of customers of ``top_share``.
 
@@ -413,6 +458,7 @@ def customer_shares(customers: pd.DataFrame, *, fraction: float = 0.2) -> pd.Ser
     dtype: float64
     """
     fraction = _check_fraction("fraction", fraction)
+    customers = customer_indexed(customers)
     split = repeat_split(customers)
     top = top_share(customers, fractions=[fraction])
     shares = pd.Series({
@@ -467,7 +513,7 @@ def describe_concentration(customers: pd.DataFrame, *, column: str = "total_reve
     Parameters
     ----------
     customers : DataFrame
-        Customer table.
+        Customer table; indexed by customer id, or with a ``customer_id`` column.
     column : str, default "total_revenue"
         Column whose concentration is measured ("total_revenue" is called revenue, "n_orders" orders).
     target : float, default 0.8
@@ -482,6 +528,7 @@ def describe_concentration(customers: pd.DataFrame, *, column: str = "total_reve
     from .formatting import escape_markdown, format_pct
 
     noun = {"total_revenue": "revenue", "n_orders": "orders"}.get(column) or escape_markdown(column)
+    customers = customer_indexed(customers)
     share = share_for_value(customers, target=target, column=column)
     people = round(share * len(customers))
     return (f"Gini coefficient: **{gini(customers, column=column):.2f}**. The smallest group of customers that makes "
@@ -495,7 +542,8 @@ def describe_top_share(customers: pd.DataFrame, *, column: str, fraction: float 
     Parameters
     ----------
     customers : DataFrame
-        Customer table with ``column`` (e.g. :func:`clvlib.predict_clv`'s ``result.table``).
+        Customer table with ``column`` (e.g. :func:`clvlib.predict_clv`'s ``result.table``); indexed by customer
+        id, or with a ``customer_id`` column.
     column : str
         The value customers are ranked by.
     fraction : float, default 0.1
@@ -512,6 +560,7 @@ def describe_top_share(customers: pd.DataFrame, *, column: str, fraction: float 
     """
     from .formatting import escape_markdown, format_pct
 
+    customers = customer_indexed(customers)
     values = customers[column] if column in customers.columns else pd.Series(dtype="float64")
     if values.empty or not values.sum() > 0 or (values < 0).any() or values.isna().any():
         return f"No customer has any {escape_markdown(label)} yet."

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._validation import validate_columns
+from ._validation import customer_indexed, validate_columns
 from .errors import DataError
 
 __all__ = ["describe_profit_gap", "order_profit", "margin_rate", "profit_clv", "profit_gap_table"]
@@ -148,7 +148,7 @@ def profit_gap_table(profits: pd.DataFrame, *, top_share: float = 0.1) -> pd.Dat
     Parameters
     ----------
     profits : DataFrame
-        Output of :func:`profit_clv`.
+        Output of :func:`profit_clv`; indexed by customer id, or with a ``customer_id`` column.
     top_share : float, default 0.1
         Share of customers, by lifetime profit (or total profit when present), in the "top" row.
 
@@ -158,6 +158,7 @@ def profit_gap_table(profits: pd.DataFrame, *, top_share: float = 0.1) -> pd.Dat
     ``customers``, ``first_order_profit`` and ``lifetime_profit`` (means, money), ``multiple`` (ratio of the two
     means) and, when ``profits`` has them, ``total_profit`` (mean).
     """
+    profits = customer_indexed(profits, "profit table")
     validate_columns(profits, ("n_orders", "first_order_profit", "lifetime_profit"), source="profits",
                      what="profit table")
     value = "total_profit" if "total_profit" in profits.columns else "lifetime_profit"

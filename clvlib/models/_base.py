@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import optimize, special
 from scipy.special import digamma, gammaln
 
-from .._validation import check_time_unit, validate_columns
+from .._validation import check_time_unit, customer_indexed, validate_columns
 from .._results import result_html
 from ..errors import ConvergenceError, DataError, NotFittedError
 
@@ -183,8 +183,10 @@ def purchase_arrays(customers: pd.DataFrame, source: str = "customers") -> tuple
 
     Raises :class:`~clvlib.DataError` naming the column and the first offending rows when a column is missing or
     has missing values, frequency is not a non-negative integer, recency is negative, exceeds ``T``, or is not 0
-    for a customer without repeat purchases.
+    for a customer without repeat purchases. ``customers`` is indexed by customer id, or has a ``customer_id``
+    column (the offending rows are named by id either way).
     """
+    customers = customer_indexed(customers)
     cols = ["frequency", "recency", "T"]
     validate_columns(customers, cols, source=source, what="customer table")
     arrays = [customers[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in cols]
@@ -662,13 +664,15 @@ class PurchaseModel(BaseModel):
         tol: float = 1e-8,
         maxiter: int = 2000,
     ):
-        """Fit on a customer table with ``frequency``, ``recency`` and ``T``; returns the fitted model.
+        """Fit on a customer table with ``frequency``, ``recency`` and ``T`` (indexed by customer id, or with a
+        ``customer_id`` column); returns the fitted model.
 
         ``time_unit`` defaults to ``customers.attrs["time_unit"]``; ``tol`` is the optimiser's tolerance on the
         gradient of the mean log-likelihood per customer (BFGS ``gtol``). Raises :class:`~clvlib.DataError` when
         no customer has a repeat purchase (then buying and dropping out cannot be told apart) and
         :class:`~clvlib.ConvergenceError` with the optimiser's message when the fit fails.
         """
+        customers = customer_indexed(customers)
         x, t_x, T = purchase_arrays(customers)
         if not (x > 0).any():
             raise DataError(
@@ -733,14 +737,18 @@ class PurchaseModel(BaseModel):
     def expected_purchases(self, customers: pd.DataFrame, *, t: float) -> pd.Series:
         """Conditional expected repeat purchases in the next ``t`` time units; Series ``expected_purchases``.
 
-        The equation is in the docstring of the model's module function (``*_expected_purchases``).
+        ``customers`` is indexed by customer id, or has a ``customer_id`` column; the Series is indexed by customer
+        id. The equation is in the docstring of the model's module function (``*_expected_purchases``).
         """
+        customers = customer_indexed(customers)  # the result is indexed like the table: by id, never by row number
         x, t_x, T = self._arrays(customers)
         values = self._expected_fn(self.params_.to_numpy(), t, x, t_x, T)
         return pd.Series(values, index=customers.index, name="expected_purchases")
 
     def p_alive(self, customers: pd.DataFrame) -> pd.Series:
-        """Probability each customer is still active at the end of the period; Series ``p_alive``."""
+        """Probability each customer is still active at the end of the period; Series ``p_alive``, indexed by
+        customer id (``customers`` is indexed by customer id, or has a ``customer_id`` column)."""
+        customers = customer_indexed(customers)
         x, t_x, T = self._arrays(customers)
         return pd.Series(self._p_alive_fn(self.params_.to_numpy(), x, t_x, T), index=customers.index, name="p_alive")
 

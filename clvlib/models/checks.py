@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import check_time_unit, validate_columns
+from .._validation import check_time_unit, customer_indexed, validate_columns
 from .._results import result_html
 from ..errors import DataError
 
@@ -87,7 +87,7 @@ def check_data_sufficiency(
     ----------
     customers : DataFrame
         Output of :func:`clvlib.customer_summary` (``frequency``, ``T``; ``last_order`` and ``attrs["as_of"]`` for
-        the recency check).
+        the recency check); indexed by customer id, or with a ``customer_id`` column.
     min_customers, min_repeat_buyers : int
         Smallest acceptable number of customers, and of customers with at least one repeat purchase.
     min_repeat_share : float
@@ -110,6 +110,7 @@ def check_data_sufficiency(
     >>> report.passed, report.table.loc["history", "passed"]
     (False, True)
     """
+    customers = customer_indexed(customers)
     validate_columns(customers, ["frequency", "T"], source="customers", what="customer table")
     unit = time_unit or customers.attrs.get("time_unit")
     if unit is None:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betainc, digamma, gammaln
 
-from .._validation import validate_columns
+from .._validation import customer_indexed, validate_columns
 from .._results import result_html
 from ..errors import DataError
 from ._base import SCALE_FACTOR, SHAPE_MAX, SHAPE_MIN, BaseModel, compress_rows
@@ -205,7 +205,9 @@ class GammaGamma(BaseModel):
         tol: float = 1e-8,
         maxiter: int = 2000,
     ) -> GammaGamma:
-        """Fit on a customer table with ``frequency`` and ``monetary_value``; returns the fitted model."""
+        """Fit on a customer table with ``frequency`` and ``monetary_value`` (indexed by customer id, or with a
+        ``customer_id`` column); returns the fitted model."""
+        customers = customer_indexed(customers)
         validate_columns(customers, ["frequency", "monetary_value"], source="customers", what="customer table")
         x = customers["frequency"].to_numpy(dtype=np.float64, na_value=np.nan)
         m = customers["monetary_value"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -280,9 +282,11 @@ class GammaGamma(BaseModel):
     def expected_spend(self, customers: pd.DataFrame) -> pd.Series:
         """Conditional expected average order value per customer, [2] eq. (5); Series ``expected_spend``.
 
-        Customers without repeat purchases get the population mean pγ/(q − 1).
+        Customers without repeat purchases get the population mean pγ/(q − 1). ``customers`` is indexed by
+        customer id, or has a ``customer_id`` column; the Series is indexed by customer id.
         """
         self._check_fitted()
+        customers = customer_indexed(customers)
         self._check_time_unit(customers)
         validate_columns(customers, ["frequency", "monetary_value"], source="customers", what="customer table")
         values = gamma_gamma_expected_spend(
@@ -303,7 +307,9 @@ class GammaGamma(BaseModel):
         """Correlation of ``frequency`` and ``monetary_value`` among repeat buyers, with a plain-language verdict.
 
         The Gamma-Gamma model assumes the two are independent; |r| below ``threshold`` is treated as weak enough.
+        ``customers`` is indexed by customer id, or has a ``customer_id`` column.
         """
+        customers = customer_indexed(customers)
         validate_columns(customers, ["frequency", "monetary_value"], source="customers", what="customer table")
         repeat = customers[(customers["frequency"] > 0) & (customers["monetary_value"] > 0)]
         if len(repeat) < 3 or repeat["frequency"].nunique() < 2:

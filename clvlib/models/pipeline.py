@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .._results import result_html
-from .._validation import check_time_unit
+from .._validation import check_time_unit, customer_indexed
 from ..errors import ConvergenceError, DataError
 from .bgnbd import BetaGeo
 from .checks import SufficiencyReport, check_data_sufficiency
@@ -282,9 +282,9 @@ def predict_clv(
     Parameters
     ----------
     orders : DataFrame
-        Canonical orders (:func:`clvlib.read_transactions`). A customer table (:func:`clvlib.customer_summary`)
-        is accepted too, but then no holdout can be cut: the decision rests on the sufficiency check and the fit
-        diagnoses alone, and says so.
+        Canonical orders (:func:`clvlib.read_transactions`). A customer table (:func:`clvlib.customer_summary`,
+        indexed by customer id or with a ``customer_id`` column) is accepted too, but then no holdout can be cut:
+        the decision rests on the sufficiency check and the fit diagnoses alone, and says so.
     as_of : date-like, optional
         End of the observation; the last order date by default.
     horizon_months : float, default 12
@@ -321,7 +321,7 @@ def predict_clv(
         raise ValueError(f"`horizon_months` must be positive, but {horizon_months!r} was passed.")
     given_customers = "frequency" in orders.columns and "order_date" not in orders.columns
     if given_customers:
-        customers, order_table = orders, None
+        customers, order_table = customer_indexed(orders), None
         as_of_date = pd.Timestamp(customers.attrs.get("as_of")) if customers.attrs.get("as_of") else None
     else:
         order_table = orders

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import validate_columns
+from .._validation import customer_indexed, validate_columns
 from ..config import DAYS_PER_MONTH, DAYS_PER_UNIT
 from ..errors import DataError
 from ._base import PurchaseModel, compress_rows
@@ -111,7 +111,7 @@ def predictive_clv(
         Fitted spend model.
     customers : DataFrame
         Customer table (``frequency, recency, T, monetary_value, total_revenue``), e.g. from
-        :func:`clvlib.customer_summary`; not modified.
+        :func:`clvlib.customer_summary`; indexed by customer id, or with a ``customer_id`` column. Not modified.
     horizon_months : float
         Prediction horizon in months of 30.4375 days, converted to the model's time unit.
     annual_discount_rate : float
@@ -121,13 +121,13 @@ def predictive_clv(
     intervals : bool
         Propagate parameter uncertainty with ``n_draws`` draws; ``level`` is the central interval's coverage.
     by : str or Series, optional
-        Column of ``customers`` (or a Series on its index) to total by, e.g. ``"segment"`` or ``"channel"``.
+        Column of ``customers`` (or a Series indexed by customer id) to total by, e.g. ``"segment"`` or ``"channel"``.
     seed : int or Generator
         Seed of the parameter draws.
 
     Returns
     -------
-    DataFrame indexed like ``customers`` with ``historical_clv`` (total_revenue × margin), ``p_alive``,
+    DataFrame indexed by customer id with ``historical_clv`` (total_revenue × margin), ``p_alive``,
     ``expected_purchases_{H}m`` (repeat purchases in the horizon, undiscounted), ``expected_spend``,
     ``predicted_clv_{H}m``, ``total_clv_{H}m`` (historical + predicted) and, with intervals,
     ``predicted_clv_{H}m_lower/_upper`` and ``total_clv_{H}m_lower/_upper`` (H = horizon in months), plus the
@@ -154,6 +154,8 @@ def predictive_clv(
     """
     purchase_model._check_fitted()
     spend_model._check_fitted()
+    # Indexed by id before anything else: the output's index and a `by` Series are matched on it.
+    customers = customer_indexed(customers)
     validate_columns(customers, ["frequency", "recency", "T", "monetary_value", "total_revenue"],
                      source="customers", what="customer table")
     if not 0 < margin <= 1:

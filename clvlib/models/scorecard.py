@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._validation import validate_columns
+from .._validation import customer_indexed, validate_columns
 from ..config import DAYS_PER_UNIT
 from .._results import result_html
 from ..errors import DataError
@@ -147,7 +147,7 @@ def holdout_scorecard(
         Fitted spend model; None scores purchases only (revenue columns are NaN for the model).
     cal_holdout : DataFrame
         Output of :func:`clvlib.calibration_holdout` (``frequency_holdout``, ``revenue_holdout``,
-        ``duration_holdout``).
+        ``duration_holdout``); indexed by customer id, or with a ``customer_id`` column.
     max_frequency : int
         Calibration frequencies above this are pooled in the last row of ``by_frequency``.
 
@@ -155,6 +155,8 @@ def holdout_scorecard(
     -------
     HoldoutScorecard (see its attributes).
     """
+    # The per-customer predictions are indexed like the table: by customer id.
+    cal_holdout = customer_indexed(cal_holdout, "calibration/holdout table")
     validate_columns(
         cal_holdout,
         ["frequency", "recency", "T", "monetary_value", "total_revenue", "frequency_holdout", "revenue_holdout",

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 
-from .._validation import validate_columns
+from .._validation import customer_indexed, validate_columns
 from ..formatting import format_money, format_pct
 from ._style import get_ax, money_formatter, plain_text
 
@@ -237,7 +237,7 @@ def plot_clv_distribution(
     ----------
     customers : DataFrame
         One row per customer with the ``column`` (money): :func:`clvlib.predictive_clv` or
-        :func:`clvlib.historical_clv` output.
+        :func:`clvlib.historical_clv` output; indexed by customer id, or with a ``customer_id`` column.
     column : str, optional
         Column to draw; defaults to the table's ``predicted_clv_{H}m`` column, else ``historical_clv``.
     label : str, optional
@@ -249,6 +249,7 @@ def plot_clv_distribution(
         On a linear axis, values above this quantile are pooled in the last bar (the title says so), so that a few
         very large customers do not flatten the picture.
     """
+    customers = customer_indexed(customers)
     if column is None:
         predicted = [c for c in customers.columns if re.fullmatch(r"predicted_clv_[\d.]+m", str(c))]
         column = predicted[0] if predicted else "historical_clv"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from .._validation import check_argument, validate_columns
+from .._validation import check_argument, customer_indexed, validate_columns
 from ..rfm.migration import SegmentMigration
 from ..rfm.scores import rfm_grid, score_thresholds
 from ._style import get_ax, money_formatter, percent_formatter, plain_text
@@ -72,7 +72,8 @@ def plot_rfm_heatmap(
     Parameters
     ----------
     scores : DataFrame
-        Output of :func:`clvlib.rfm_scores`; drawn through :func:`clvlib.rfm_grid`.
+        Output of :func:`clvlib.rfm_scores`, indexed by customer id or with a ``customer_id`` column; drawn through
+        :func:`clvlib.rfm_grid`.
     value : {"customers", "monetary"}
         What each cell shows.
     currency : str
@@ -84,6 +85,7 @@ def plot_rfm_heatmap(
     Axes
     """
     check_argument("value", ["customers", "monetary"], value)
+    scores = customer_indexed(scores, "RFM scores table")
     ax = get_ax(ax)
     grid = rfm_grid(scores, value=value)
     if value == "customers":
@@ -139,7 +141,7 @@ def plot_score_distributions(scores: pd.DataFrame, *, currency: str = "USD", ax:
     Parameters
     ----------
     scores : DataFrame
-        Output of :func:`clvlib.rfm_scores`.
+        Output of :func:`clvlib.rfm_scores`; indexed by customer id, or with a ``customer_id`` column.
     currency : str
         Currency of the monetary values (legend).
     ax : Axes, optional
@@ -148,6 +150,7 @@ def plot_score_distributions(scores: pd.DataFrame, *, currency: str = "USD", ax:
     -------
     Axes
     """
+    scores = customer_indexed(scores, "RFM scores table")
     validate_columns(scores, ["r_score", "f_score", "m_score"], what="RFM scores table")
     ax = get_ax(ax)
     table = score_thresholds(scores).pivot(index="score", columns="metric", values="customers")

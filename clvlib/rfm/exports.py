@@ -210,13 +210,22 @@ def project_key(path: str | os.PathLike | None = None) -> bytes:
 def latest_emails(contacts: pd.DataFrame) -> pd.Series:
     """Each customer's last known email from a table with ``customer_id`` and ``email`` (e.g. the orders table).
 
+    Parameters
+    ----------
+    contacts : DataFrame
+        Rows with ``email``, the id as a ``customer_id`` column or as the index (e.g. a customer table); several
+        rows per customer are allowed.
+
     Returns
     -------
     Series indexed by ``customer_id``: the email of the customer's last row that has one (rows in table order).
     """
     validate_columns(contacts, ["customer_id", "email"], what="contacts table")
-    known = contacts.loc[contacts["customer_id"].notna() & contacts["email"].notna(), ["customer_id", "email"]]
-    return known.groupby("customer_id", sort=False)["email"].last()
+    # Only the two columns are indexed by id: the contacts are often the whole orders table.
+    frame = customer_indexed(contacts[[c for c in ("customer_id", "email") if c in contacts.columns]],
+                             "contacts table")
+    known = frame[frame.index.notna() & frame["email"].notna()]
+    return known.groupby(level=0, sort=False)["email"].last().rename_axis("customer_id")
 
 
 def _slug(name: str, taken: set[str]) -> str:

@@ -7,6 +7,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from .._results import result_html
+from .._validation import customer_indexed
 from ..errors import DataError
 from ..formatting import escape_markdown, markdown_money
 
@@ -92,8 +93,9 @@ def segment_migration(
     Parameters
     ----------
     before, after : Series or DataFrame
-        Segments per customer (indexed by customer id) at an earlier and a later as-of date, e.g. two
-        :func:`clvlib.rfm_segments` outputs.
+        Segments per customer at an earlier and a later as-of date, e.g. two :func:`clvlib.rfm_segments`
+        outputs: Series indexed by customer id; DataFrames indexed by customer id, or with a ``customer_id`` column.
+        Never modified.
     segment_column : str
         The segment column when frames are given.
     revenue_column : str
@@ -120,6 +122,11 @@ def segment_migration(
     New Customers          0     0        0              0
     (new)                  0     0        0              1
     """
+    # Customers are matched across the two dates by id, so a `customer_id` column must become the index first.
+    if isinstance(before, pd.DataFrame):
+        before = customer_indexed(before, "before table")
+    if isinstance(after, pd.DataFrame):
+        after = customer_indexed(after, "after table")
     old, new = _segments(before, segment_column, "before"), _segments(after, segment_column, "after")
     customers = old.index.union(new.index, sort=False)
     frm = old.astype("object").reindex(customers).fillna(NEW)

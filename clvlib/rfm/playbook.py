@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import validate_columns
+from .._validation import customer_indexed, validate_columns
 from ..errors import DataError
 from ..formatting import escape_markdown, format_pct, markdown_money
 from .segments import SCHEMES, _assign, _domains, _score_features, load_scheme, validate_scheme
@@ -205,7 +205,7 @@ def segment_summary(
     ----------
     customers_with_segments : DataFrame
         One row per customer with ``segment_column`` and ``revenue_column``, e.g. the output of
-        :func:`clvlib.rfm_segments`.
+        :func:`clvlib.rfm_segments`; indexed by customer id, or with a ``customer_id`` column.
     clv_column : str, optional
         The column holding each customer's CLV (missing values allowed); adds ``mean_clv``.
     scheme : str, Path, dict or DataFrame, optional
@@ -237,8 +237,8 @@ def segment_summary(
     At risk                          0      0.0            0.0
     Non-target                       1    100.0            0.2
     """
-    validate_columns(customers_with_segments, [segment_column, revenue_column], what="segmented customer table")
-    frame = customers_with_segments
+    frame = customer_indexed(customers_with_segments, "segmented customer table")
+    validate_columns(frame, [segment_column, revenue_column], what="segmented customer table")
     if scheme is not None:
         playbook = segment_playbook(scheme)
     else:  # only the name travels in attrs: a built-in scheme can be looked up, a user's cannot

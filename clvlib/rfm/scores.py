@@ -55,8 +55,8 @@ def rfm_table(customers: pd.DataFrame, *, as_of=None, monetary: str = "total") -
     Parameters
     ----------
     customers : DataFrame
-        Output of :func:`clvlib.customer_summary`, indexed by ``customer_id`` with ``n_orders``,
-        ``total_revenue``, ``aov`` and ``last_order``.
+        Output of :func:`clvlib.customer_summary` with ``n_orders``, ``total_revenue``, ``aov`` and
+        ``last_order``; indexed by customer id, or with a ``customer_id`` column. Never modified.
     as_of : date-like, optional
         Date recency is measured to. Defaults to ``customers.attrs["as_of"]``, else the latest ``last_order``.
     monetary : {"total", "average"}
@@ -64,7 +64,7 @@ def rfm_table(customers: pd.DataFrame, *, as_of=None, monetary: str = "total") -
 
     Returns
     -------
-    DataFrame indexed like ``customers`` with columns ``recency`` (whole days since the last order, int),
+    DataFrame indexed by customer id with columns ``recency`` (whole days since the last order, int),
     ``frequency`` (orders, int), ``monetary`` (float) and ``total_revenue`` (kept for revenue shares whichever
     ``monetary`` is chosen). ``attrs``: ``as_of``, ``monetary``.
 
@@ -222,7 +222,8 @@ def rfm_scores(rfm: pd.DataFrame, *, bins: int = 5, method: str = "quantile", th
     Parameters
     ----------
     rfm : DataFrame
-        Output of :func:`rfm_table` (columns ``recency``, ``frequency``, ``monetary``).
+        Output of :func:`rfm_table` (columns ``recency``, ``frequency``, ``monetary``); indexed by customer id, or
+        with a ``customer_id`` column. Never modified.
     bins : int
         Number of score levels, 2 to 9 (5 is the convention).
     method : {"quantile", "fixed"}
@@ -236,7 +237,7 @@ def rfm_scores(rfm: pd.DataFrame, *, bins: int = 5, method: str = "quantile", th
 
     Returns
     -------
-    DataFrame: a copy of ``rfm`` plus ``r_score``, ``f_score``, ``m_score`` (int) and ``rfm_code`` (str, e.g.
+    DataFrame: a copy of ``rfm``, indexed by customer id, plus ``r_score``, ``f_score``, ``m_score`` (int) and ``rfm_code`` (str, e.g.
     ``"555"``). ``attrs``: ``bins``, ``method``, ``rfm_thresholds`` (the cut points used), ``score_notes`` (why
     any score has fewer than ``bins`` levels) and ``empty_scores`` (``{score column: [empty levels]}``).
 
@@ -254,6 +255,7 @@ def rfm_scores(rfm: pd.DataFrame, *, bins: int = 5, method: str = "quantile", th
     """
     _check_bins(bins)
     check_argument("method", ["quantile", "fixed"], method)
+    rfm = customer_indexed(rfm, "RFM table")
     cuts_given = {} if thresholds is None else _cuts_from(thresholds, bins)
     if method == "fixed" and set(cuts_given) != set(RFM_VALUES):
         raise ValueError(f"method='fixed' needs `thresholds` for {list(RFM_VALUES)}, but got {sorted(cuts_given)}.")
@@ -309,8 +311,9 @@ def score_thresholds(rfm: pd.DataFrame, *, bins: int | None = None, thresholds=N
     Parameters
     ----------
     rfm : DataFrame
-        An :func:`rfm_table` or :func:`rfm_scores` output. For a scored table the cut points it was scored with
-        (``attrs["rfm_thresholds"]``) are used, else they are computed as :func:`rfm_scores` would.
+        An :func:`rfm_table` or :func:`rfm_scores` output (indexed by customer id, or with a ``customer_id``
+        column). For a scored table the cut points it was scored with (``attrs["rfm_thresholds"]``) are used, else
+        they are computed as :func:`rfm_scores` would.
     bins : int, optional
         Number of levels; defaults to ``attrs["bins"]``, else 5.
     thresholds : dict or DataFrame, optional
@@ -335,6 +338,7 @@ def score_thresholds(rfm: pd.DataFrame, *, bins: int | None = None, thresholds=N
     4   monetary      1      monetary < 40.00          1
     5   monetary      2      monetary ≥ 40.00          1
     """
+    rfm = customer_indexed(rfm, "RFM table")
     bins = int(rfm.attrs.get("bins", 5)) if bins is None else bins
     _check_bins(bins)
     values = _values(rfm)
@@ -364,7 +368,7 @@ def rfm_grid(scores: pd.DataFrame, *, value: str = "customers") -> pd.DataFrame:
     Parameters
     ----------
     scores : DataFrame
-        Output of :func:`rfm_scores`.
+        Output of :func:`rfm_scores`; indexed by customer id, or with a ``customer_id`` column.
     value : {"customers", "monetary"}
         Cell content: number of customers, or mean ``monetary`` of the cell's customers (NaN when empty).
 
@@ -384,6 +388,7 @@ def rfm_grid(scores: pd.DataFrame, *, value: str = "customers") -> pd.DataFrame:
     1        0  1
     """
     check_argument("value", ["customers", "monetary"], value)
+    scores = customer_indexed(scores, "RFM scores table")
     validate_columns(scores, ["r_score", "f_score"] + (["monetary"] if value == "monetary" else []),
                      what="RFM scores table")
     bins = int(scores.attrs.get("bins", max(int(scores[["r_score", "f_score"]].to_numpy().max(initial=1)), 1)))

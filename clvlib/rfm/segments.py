@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import check_argument, closest, validate_columns
+from .._validation import check_argument, closest, customer_indexed, validate_columns
 from ..config import project_path
 from ..errors import DataError
 
@@ -342,7 +342,8 @@ def rfm_segments(
     ----------
     scores : DataFrame
         Output of :func:`clvlib.rfm_scores` (score schemes need ``r_score``, ``f_score``, ``m_score``;
-        ``"value_activity"`` schemes need ``recency`` and ``value_column``).
+        ``"value_activity"`` schemes need ``recency`` and ``value_column``); indexed by customer id, or with a
+        ``customer_id`` column. Never modified.
     scheme : str, Path, dict or DataFrame
         A built-in name (``"classic"``, ``"one_to_one"``, ``"tiers"``) or a user scheme (see :func:`load_scheme`).
     bins : int, optional
@@ -361,7 +362,7 @@ def rfm_segments(
 
     Returns
     -------
-    DataFrame: a copy of ``scores`` (plus prospects, with an ``email`` column, for value-activity schemes with
+    DataFrame: a copy of ``scores`` indexed by customer id (plus prospects, with an ``email`` column, for value-activity schemes with
     events) with ``segment``, a categorical in the scheme's display order. ``attrs``: ``scheme`` (name),
     ``segments`` (display order) and, for value-activity schemes, ``value_threshold``, ``active_days`` and, with
     events, ``events_after_as_of`` (event rows ignored as dated after ``as_of``).
@@ -373,6 +374,7 @@ def rfm_segments(
     >>> rfm_segments(scores)["segment"].tolist()
     ['Champions', "Can't Lose Them", 'About to Sleep']
     """
+    scores = customer_indexed(scores, "RFM scores table")  # prospects are told apart from customers by id
     scheme = load_scheme(scheme)
     bins = int(scores.attrs.get("bins", 5)) if bins is None else bins
     scheme = validate_scheme(scheme, bins=bins)
