@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 from .aov import (aov_bands, business_buyers, describe_large_orders, describe_order_values, high_aov_customers,
-                  large_orders, order_value_stats, pareto_headlines, store_aov, store_figures)
+                  large_orders, order_value_stats, pareto_headlines, store_aov, store_figures, revenue_by_month)
 from .clv import (describe_historical_clv, describe_store_inputs, historical_clv, retention_clv, simple_clv,
                   store_clv_inputs, what_if_table)
 from .cohorts import (acquisition_table, cac_by_channel, cac_payback, channel_ltv_cac, channel_payback,
@@ -31,12 +31,14 @@ from .pareto import (customer_shares, describe_concentration, describe_repeat_sp
                      top_share_by_period)
 from .profit import describe_profit_gap, margin_rate, order_profit, profit_clv, profit_gap_table
 from .rfm import (GONE, NEW, PLAYBOOK, RFM_VALUES, SCHEMES, SCORE_COLUMNS, SegmentMigration, export_segments,
-                  export_tables, latest_emails, load_scheme, migration_headlines, neutralise_formulas,
+                  export_tables, latest_emails, load_scheme, migration_headlines, segments_between, neutralise_formulas,
                   project_key, pseudonymise_ids, pseudonymise_table, rfm_grid, rfm_scores, rfm_segments, rfm_table,
                   scheme_grid, scheme_table, score_thresholds, segment_headlines, segment_migration, segment_playbook,
                   segment_summary, validate_scheme)
 from .sql import SQL_DIALECTS, customer_summary_sql, summary_sql
 from .summary import SUMMARY_COLUMNS, calibration_holdout, customer_summary, describe_orders
+from .teaching import (ARTICLE_MEASURES, ARTICLES, article_comparison, article_examples, article_tables,
+                       describe_article_comparison, store_measures)
 
 __version__ = "0.1.0"
 
@@ -76,14 +78,17 @@ __all__ = [
     "top_share", "lorenz_curve", "gini", "share_for_value", "repeat_split", "top_share_by_period",
     "repeat_split_by_period", "top_customers", "repeat_buyers", "customer_shares", "describe_repeat_split",
     "describe_concentration", "describe_top_share",
-    "store_aov", "store_figures", "describe_large_orders", "aov_bands", "order_value_stats", "describe_order_values", "high_aov_customers", "large_orders",
+    "store_aov", "store_figures", "revenue_by_month", "describe_large_orders", "aov_bands", "order_value_stats", "describe_order_values", "high_aov_customers", "large_orders",
     "business_buyers", "pareto_headlines",
     # RFM
     "RFM_VALUES", "rfm_table", "rfm_scores", "score_thresholds", "rfm_grid", "SCORE_COLUMNS", "SCHEMES",
     "load_scheme", "validate_scheme", "rfm_segments", "PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook",
     "segment_summary", "segment_headlines", "NEW", "GONE", "SegmentMigration", "segment_migration",
-    "migration_headlines", "export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids",
+    "migration_headlines", "segments_between", "export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids",
     "pseudonymise_table", "project_key", "latest_emails",
+    # the articles the kit began from
+    "ARTICLES", "ARTICLE_MEASURES", "article_tables", "article_examples", "store_measures", "article_comparison",
+    "describe_article_comparison",
 ]
 
 

@@ -21,7 +21,7 @@ from .formatting import escape_markdown, format_pct, markdown_money
 from .pareto import customer_shares, gini, repeat_split, share_for_value, top_share
 
 __all__ = [
-    "store_aov", "store_figures", "describe_large_orders", "aov_bands", "order_value_stats", "describe_order_values",
+    "store_aov", "store_figures", "revenue_by_month", "describe_large_orders", "aov_bands", "order_value_stats", "describe_order_values",
     "high_aov_customers", "large_orders", "business_buyers", "pareto_headlines",
 ]
 
@@ -496,3 +496,44 @@ def pareto_headlines(
         f"The Gini coefficient of {noun} across customers is {g:.2f} (0 if every customer spent the same, "
         "near 1 if one customer made it all).",
     ]
+
+
+def revenue_by_month(orders: pd.DataFrame, *, as_of=None) -> pd.DataFrame:
+    """Revenue, orders and buying customers per calendar month up to ``as_of``, guest orders included.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Orders table (``order_date``, ``revenue``, ``customer_id``).
+    as_of : date-like, optional
+        Last day counted; default the last order date. The month holding it is ``complete`` only when ``as_of``
+        is its last day.
+
+    Returns
+    -------
+    DataFrame indexed by ``month`` (Period[M], every month from the first order, empty ones as 0) with
+    ``revenue``, ``orders``, ``customers`` (distinct, guests not counted) and ``complete`` (bool).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "b", None], "revenue": [10.0, 20.0, 5.0],
+    ...     "order_date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-03-09"])})
+    >>> revenue_by_month(orders, as_of="2024-03-31")
+             revenue  orders  customers  complete
+    month
+    2024-01     10.0       1          1      True
+    2024-02      0.0       0          0      True
+    2024-03     25.0       2          1      True
+    """
+    frame = _orders(orders, ("order_date", "revenue", "customer_id"))
+    cutoff = pd.Timestamp(as_of).normalize() if as_of is not None else frame["order_date"].max().normalize()
+    frame = frame[frame["order_date"].dt.normalize() <= cutoff]  # a day counts whole, whatever its times
+    month = frame["order_date"].dt.to_period("M").rename("month")
+    grouped = frame.groupby(month)
+    table = pd.DataFrame({"revenue": grouped["revenue"].sum(), "orders": grouped.size(),
+                          "customers": grouped["customer_id"].nunique()})
+    months = pd.period_range(month.min(), cutoff.to_period("M"), freq="M", name="month")
+    table = table.reindex(months, fill_value=0).astype({"revenue": "float64", "orders": "int64",
+                                                       "customers": "int64"})
+    table["complete"] = months.to_timestamp(how="end").normalize() <= cutoff
+    return table

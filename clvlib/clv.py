@@ -185,7 +185,7 @@ def what_if_table(
     a2, p2, y2 = aov * (1 + aov_uplift), purchases_per_year + extra_purchases, years + extra_years
     rows = {
         "baseline": (aov, purchases_per_year, years),
-        f"+{aov_uplift:.0%} AOV".replace("%", " %"): (a2, purchases_per_year, years),
+        f"+{format_pct(aov_uplift)} AOV": (a2, purchases_per_year, years),
         f"+{extra_purchases:g} purchase{'s' if extra_purchases != 1 else ''} a year": (aov, p2, years),
         f"+{extra_years:g} year{'s' if extra_years != 1 else ''} of life": (aov, purchases_per_year, y2),
         "all three": (a2, p2, y2),
@@ -308,10 +308,14 @@ def store_clv_inputs(
                      f"{profit.sum():,.2f} / {revenue:,.2f}"))
     clv = simple_clv(aov=aov, purchases_per_year=ppy, years=lifespan, margin=margin_rate,
                      annual_discount_rate=annual_discount_rate) if np.isfinite(lifespan) else np.inf
+    # Every factor is shown, the discount too, so the computation multiplies out to the value beside it.
+    undiscounted = aov * ppy * lifespan * margin_rate
+    factor = clv / undiscounted if annual_discount_rate and np.isfinite(clv) and undiscounted > 0 else None
     rows.append(("simple_clv", clv, "money per customer",
                  "AOV × purchases per year × lifespan" + (" × margin rate" if profit is not None else "")
-                 + (f", discounted at {annual_discount_rate:.0%} a year" if annual_discount_rate else ""),
-                 f"{aov:,.2f} × {ppy:.2f} × {lifespan:.2f}" + (f" × {margin_rate:.2f}" if profit is not None else "")))
+                 + (f" × discount factor ({format_pct(annual_discount_rate)} a year)" if factor is not None else ""),
+                 f"{aov:,.2f} × {ppy:.2f} × {lifespan:.2f}" + (f" × {margin_rate:.2f}" if profit is not None else "")
+                 + (f" × {factor:.4f}" if factor is not None else "")))
     table = pd.DataFrame(rows, columns=["input", "value", "unit", "formula", "computation"]).set_index("input")
     table.attrs.update(period_months=period_months, last_period=(cut, end),
                        previous_period=(first, cut - pd.Timedelta(days=1)))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ._validation import customer_indexed, validate_columns
 from .errors import DataError
+from .formatting import format_pct
 
 __all__ = ["describe_profit_gap", "order_profit", "margin_rate", "profit_clv", "profit_gap_table"]
 
@@ -167,7 +168,7 @@ def profit_gap_table(profits: pd.DataFrame, *, top_share: float = 0.1) -> pd.Dat
         "all customers": profits,
         "one-time buyers": profits[profits["n_orders"] == 1],
         "repeat buyers": profits[profits["n_orders"] > 1],
-        f"top {top_share:.0%}".replace("%", " %"): profits.nlargest(n_top, value),
+        f"top {format_pct(top_share)}": profits.nlargest(n_top, value),
     }
     columns = ["first_order_profit", "lifetime_profit"] + (["total_profit"] if value == "total_profit" else [])
     rows = {name: {"customers": len(g), **g[columns].mean().to_dict()} for name, g in groups.items()}

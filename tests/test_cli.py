@@ -47,7 +47,7 @@ def good_run(workspace, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "good"
     argv = ["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--as-of", "2024-03-31",
             "--currency", "EUR", "--params", str(workspace / "params.yaml"), "--out", str(out), "--jobs", "2",
-            "--notebooks-dir", str(workspace / "nb")]
+            "--notebooks-dir", str(workspace / "nb"), "--with-code"]
     completed = subprocess.run([sys.executable, "-m", "clvlib", *argv], capture_output=True, text=True,
                                cwd=workspace, timeout=300)
     return out, completed
@@ -472,3 +472,19 @@ def test_data_error_hints_speak_the_command_line(workspace, tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "The closest match is `Total`: pass --column revenue=Total." in err and "columns=" not in err
+
+
+def test_pages_hide_code_by_default_and_with_code_shows_it(workspace, tmp_path):
+    common = ["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--notebooks-dir",
+              str(workspace / "nb"), "-q"]
+    assert main([*common, "--out", str(tmp_path / "default")]) == 0
+    assert main([*common, "--out", str(tmp_path / "analyst"), "--with-code"]) == 0
+    default = (tmp_path / "default" / "01_params.html").read_text()
+    analyst = (tmp_path / "analyst" / "01_params.html").read_text()
+    assert "json.dump" not in _text(default) and "json.dump" in _text(analyst)
+    assert json.loads((tmp_path / "default" / "run.json").read_text())["parameters"]["no_code"] is True
+    assert json.loads((tmp_path / "analyst" / "run.json").read_text())["parameters"]["no_code"] is False
+    # Both flags at once is a usage error.
+    with pytest.raises(SystemExit) as stop:
+        main([*common, "--out", str(tmp_path / "both"), "--with-code", "--no-code"])
+    assert stop.value.code == 2

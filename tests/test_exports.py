@@ -286,3 +286,34 @@ def test_the_customer_id_may_be_a_column(segmented, tmp_path):
     by_column = export_segments(segmented.reset_index(), tmp_path / "column")
     assert by_column["customers"].tolist() == by_index["customers"].tolist()
     assert (tmp_path / "column" / "all_segments.csv").read_bytes() == (tmp_path / "index" / "all_segments.csv").read_bytes()
+
+
+def test_exports_write_money_in_cents_and_counts_as_integers(tmp_path):
+    noisy = 278778.01999999996
+    segmented = pd.DataFrame(
+        {"recency": [3.0, float("nan")], "frequency": [2.0, float("nan")], "monetary": [noisy, 0.1 + 0.2],
+         "total_revenue": [noisy, 12.0], "predicted_clv_12m": [1 / 3, 2 / 3], "p_alive": [1 / 3, 0.5],
+         "segment": ["Loyal", "Newsletter, never bought"]},
+        index=pd.Index(["a", "p@x.org"], name="customer_id"),
+    )
+    export_segments(segmented, tmp_path / "seg")
+    top = pd.DataFrame({"n_orders": [3, 1], "total_revenue": [noisy, 0.1 + 0.2], "aov": [noisy / 3, 0.3],
+                        "share": [0.1 + 0.2, 2 / 3], "ltv_cac": [10 / 3, 1.0], "frequency": [2.0, 0.0]},
+                       index=pd.Index(["a", "b"], name="customer_id"))
+    export_tables({"top_customers": top}, tmp_path / "tables")
+    combined = (tmp_path / "seg" / "all_segments.csv").read_text(encoding="utf-8")
+    tables = (tmp_path / "tables" / "top_customers.csv").read_text(encoding="utf-8")
+    for text in (combined, tables):
+        assert "278778.02" in text and "0.30000000000000004" not in text and "9999" not in text
+        numbers = [cell for row in csv.reader(text.splitlines()) for cell in row if cell[:1].isdigit()]
+        assert all(len(n.partition(".")[2]) <= 6 for n in numbers), numbers  # no float noise anywhere
+    rows = read_cells(tmp_path / "seg" / "all_segments.csv")
+    header = rows[0]
+    assert rows[1][header.index("recency")] == "3" and rows[1][header.index("frequency")] == "2"  # counts
+    assert rows[1][header.index("predicted_clv_12m")] == "0.33"  # money in cents
+    assert rows[2][header.index("frequency")] == ""  # a prospect has no orders: missing, not 0.00
+    top_rows = read_cells(tmp_path / "tables" / "top_customers.csv")
+    header = top_rows[0]
+    assert top_rows[1][header.index("n_orders")] == "3" and top_rows[1][header.index("frequency")] == "2"
+    assert top_rows[1][header.index("aov")] == "92926.01"
+    assert top_rows[1][header.index("share")] == "0.3" and top_rows[1][header.index("ltv_cac")] == "3.333333"

@@ -61,3 +61,23 @@ def test_p_alive_heatmap_shows_the_grid(fitted):
     assert "weeks" in ax.get_xlabel() and "39.0 weeks" in ax.get_title()
     assert ax.get_ylabel() == "Repeat purchases (frequency)"
     assert len(ax.figure.axes) == 2  # the colour bar
+
+
+def test_p_alive_heatmap_stops_at_the_frequencies_customers_have(fitted):
+    cal, purchases, _ = fitted
+    grid = clvlib.p_alive_grid(purchases, T=39.0)  # rows 0 … 30 repeat purchases
+    expected = int(np.ceil(cal["frequency"].quantile(0.99)))
+    assert expected < 30
+    ax = plot_p_alive_heatmap(grid, customers=cal)
+    image = ax.get_images()[0]
+    assert image.get_array().shape[0] == expected + 1
+    assert ax.get_ylim() == (-0.5, expected + 0.5)
+    np.testing.assert_allclose(np.ma.filled(image.get_array(), np.nan), grid.loc[:expected].to_numpy(),
+                               equal_nan=True)
+    assert image.get_clim() == (0, 1) and f"up to {expected} repeat purchases" in ax.get_title()
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    shown = plot_p_alive_heatmap(grid, max_frequency=5, ax=plt.subplots()[1])
+    assert shown.get_ylim() == (-0.5, 5.5)
+    assert plot_p_alive_heatmap(grid, ax=plt.subplots()[1]).get_ylim() == (-0.5, 30.5)  # no customers: all rows
+    with pytest.raises(ValueError, match="`quantile`"):
+        plot_p_alive_heatmap(grid, customers=cal, quantile=0)

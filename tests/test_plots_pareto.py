@@ -44,7 +44,7 @@ def test_lorenz_curve_draws_the_curve_equality_line_gini_and_the_80_mark(demo):
     text = ax.texts[0].get_text()
     assert f"bottom 80 %: {100 * bottom:.0f} % of revenue" in text and f"top 20 %: {100 * (1 - bottom):.0f} %" in text
     assert ax.get_xlabel() == "Share of customers, smallest spenders first" and "Lorenz" in ax.get_title()
-    assert ax.xaxis.get_major_formatter()(0.2, 0) == "20%"
+    assert ax.xaxis.get_major_formatter()(0.2, 0) == "20 %"
 
 
 def test_top_share_bars_match_plain_pandas(demo):
@@ -208,3 +208,30 @@ def test_order_values_of_a_one_order_store_draw_one_bar():
         heights = [p.get_height() for p in ax.patches]
         assert sum(heights) == 1 and max(heights) == 1
         ax.figure.canvas.draw()
+
+
+def test_order_values_legend_does_not_cover_bars(demo):
+    orders, _ = demo
+    for log in (False, True):
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        plot_order_values(orders, log=log, ax=ax)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legend = ax.get_legend().get_window_extent(renderer)
+        assert not [p for p in ax.patches if p.get_height() > 0 and legend.overlaps(p.get_window_extent(renderer))]
+
+
+def test_top_share_over_a_long_history_thins_its_labels():
+    periods = pd.period_range("2015Q1", "2025Q2", freq="Q").astype(str)
+    table = pd.DataFrame({"share": np.linspace(0.4, 0.8, len(periods)), "customers": 50},
+                         index=pd.Index(periods, name="period"))
+    table.attrs.update(freq="Q", fraction=0.2)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    plot_top_share_over_time(table, ax=ax)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), table["share"])  # every period is drawn
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for texts in (ax.get_xticklabels(), ax.texts):
+        boxes = [t.get_window_extent(renderer) for t in texts if t.get_text()]
+        assert boxes and not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    assert len(ax.texts) == 2  # the first and the last (here also the lowest and the highest)

@@ -84,7 +84,7 @@ def test_migration_heatmap_counts_and_shares():
     plot_migration_heatmap(migration.matrix, share=True, ax=right)
     shares = np.ma.filled(right.get_images()[0].get_array(), np.nan)
     assert np.nansum(shares, axis=1)[[0, 1, 3]] == pytest.approx([1.0, 1.0, 1.0])  # rows with customers
-    assert "50%" in [t.get_text() for t in right.texts]
+    assert "50 %" in [t.get_text() for t in right.texts]  # the kit's one percentage style
 
 
 # --- small stores: every value tied, empty levels and segments -------------------------------------------------------
@@ -131,7 +131,7 @@ def test_segment_sizes_and_migration_of_a_one_segment_store():
     ax.figure.canvas.draw()
     migration = clvlib.segment_migration(segments.iloc[:0], segments)
     shares = plot_migration_heatmap(migration, share=True, ax=plt.subplots()[1])
-    assert [t.get_text() for t in shares.texts] == ["100%"]  # empty earlier rows stay blank, no NaN text
+    assert [t.get_text() for t in shares.texts] == ["100 %"]  # empty earlier rows stay blank, no NaN text
     shares.figure.canvas.draw()
 
 

@@ -84,7 +84,7 @@ def test_rfm_table_from_customer_summary_uses_its_as_of():
 
 
 def test_hand_worked_scores(small_rfm):
-    with pytest.warns(UserWarning, match=r"`f_score` uses 3 of 5 levels \(score\(s\) \[2, 3\] empty\).*60%"):
+    with pytest.warns(UserWarning, match=r"`f_score` uses 3 of 5 levels \(score\(s\) \[2, 3\] empty\).*60 %"):
         scores = rfm_scores(small_rfm)
     assert scores["r_score"].tolist() == HAND_R
     assert scores["f_score"].tolist() == HAND_F
@@ -142,7 +142,7 @@ def test_all_equal_values_score_the_middle_and_warn_for_each_metric():
     for col in ("r_score", "f_score", "m_score"):
         assert f"`{col}` uses 1 of 5 levels" in messages
     assert "recency (7), which ranks no one, so all get the middle score 3" in messages
-    assert "100% of customers share frequency = 1" in messages
+    assert "100 % of customers share frequency = 1" in messages
 
 
 def test_one_customer():
@@ -155,7 +155,7 @@ def test_one_customer():
 def test_heavy_ties_seventy_percent_one_order():
     frequency = [1] * 70 + [2] * 15 + [3] * 10 + [6] * 5
     rfm = pd.DataFrame({"recency": range(100), "frequency": frequency, "monetary": np.linspace(1, 100, 100)})
-    with pytest.warns(UserWarning, match=r"`f_score`.*70% of customers share frequency = 1") as record:
+    with pytest.warns(UserWarning, match=r"`f_score`.*70 % of customers share frequency = 1") as record:
         scores = rfm_scores(rfm)
     assert len(record) == 1  # recency and monetary are distinct: no warning for them
     # below = 0 → 1; twos: below 70 → 1 + floor(3.5) = 4; threes: 85 → 5; sixes: 95 → 5.

@@ -64,19 +64,95 @@ def test_tiers_give_every_customer_one_tier_by_score_sum(codes):
 
 @settings(max_examples=30, deadline=None)
 @given(
-    rows=st.lists(st.tuples(st.integers(0, 400), st.floats(0, 1000, allow_nan=False)), min_size=1, max_size=40),
+    rows=st.lists(st.tuples(st.integers(0, 400), st.integers(1, 6), st.floats(0, 1000, allow_nan=False)),
+                  min_size=1, max_size=40),
     threshold=st.floats(0, 1000, allow_nan=False),
     active_days=st.integers(0, 400),
 )
 def test_one_to_one_gives_every_customer_one_type(rows, threshold, active_days):
-    table = pd.DataFrame(rows, columns=["recency", "monetary"])
+    table = pd.DataFrame(rows, columns=["recency", "frequency", "monetary"])
     out = rfm_segments(table, scheme="one_to_one", value_threshold=threshold, active_days=active_days)
     expected = [
         ("Loyal" if active else "At risk") if value >= threshold else
-        ("High frequency, low AOV" if active else "Non-target")
-        for recency, value in rows for active in [recency <= active_days]
+        ("High frequency, low AOV" if active and orders >= 2 else "Non-target")
+        for recency, orders, value in rows for active in [recency <= active_days]
     ]
     assert out["segment"].tolist() == expected
+    frequent = out[out["segment"] == "High frequency, low AOV"]
+    assert (frequent["frequency"] >= 2).all()  # "high frequency" is at least two orders, always
+
+
+def test_one_to_one_types_by_hand():
+    # Threshold $100, active = last order within 90 days, high frequency = 2 orders or more.
+    scores = pd.DataFrame(
+        {"recency": [10, 10, 200, 200, 10, 10, 200, 90, 91, 30],
+         "frequency": [5, 1, 4, 1, 3, 1, 2, 2, 2, 2],
+         "monetary": [500.0, 150.0, 800.0, 120.0, 60.0, 40.0, 30.0, 99.99, 99.99, 100.0]},
+        index=pd.Index([f"C{i}" for i in range(10)], name="customer_id"),
+    )
+    events = pd.DataFrame({"customer_id": [None, None, "C1"],
+                           "email": ["news@x.org", "cart@x.org", "c1@x.org"],
+                           "event": ["newsletter_signup", "abandoned_cart", "abandoned_cart"]})
+    out = rfm_segments(scores, scheme="one_to_one", value_threshold=100, active_days=90, events=events)
+    assert out["segment"].to_dict() == {
+        "C0": "Loyal",                    # high value, active, repeat
+        "C1": "Loyal",                    # high value, active (one big order); a cart event does not make a prospect
+        "C2": "At risk",                  # high value, inactive
+        "C3": "At risk",                  # high value, inactive, one order
+        "C4": "High frequency, low AOV",  # low value, active, 3 orders
+        "C5": "Non-target",               # low value, active, but a single order: not "high frequency"
+        "C6": "Non-target",               # low value, inactive
+        "C7": "High frequency, low AOV",  # 90 days is still active; $99.99 is below $100
+        "C8": "Non-target",               # 91 days: inactive
+        "C9": "Loyal",                    # exactly $100 is high value
+        "news@x.org": "Newsletter, never bought",
+        "cart@x.org": "Abandoned cart",
+    }
+    frequent = out[out["segment"] == "High frequency, low AOV"]
+    assert (frequent["frequency"] >= 2).all() and out.attrs["repeat_orders"] == 2
+    assert out["frequency"].dtype == "Int64" and out["recency"].dtype == "Int64"  # counts stay integers
+
+
+def test_one_to_one_on_the_demo_store_has_no_single_order_frequent_buyers():
+    orders = clvlib.load_orders(None)
+    customers = clvlib.customer_summary(orders, warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        scores = clvlib.rfm_scores(clvlib.rfm_table(customers))
+    events = clvlib.load_demo_store(tables=["events"], as_of=customers.attrs["as_of"])["events"]
+    out = rfm_segments(scores, scheme="one_to_one", events=events)
+    counts = out["segment"].value_counts()
+    assert (counts[out.attrs["segments"]] > 0).all()  # all six types are there
+    frequent = out[out["segment"] == "High frequency, low AOV"]
+    assert frequent["frequency"].min() >= 2
+    assert (frequent["monetary"] < out.attrs["value_threshold"]).all()
+
+
+def test_one_to_one_rule_table_states_thresholds_in_money_and_days():
+    scores = pd.DataFrame({"recency": [10, 200], "frequency": [3, 1], "monetary": [2500.0, 40.0]},
+                          index=pd.Index(["a", "b"], name="customer_id"))
+    scores.attrs["monetary"] = "total"
+    segments = rfm_segments(scores, scheme="one_to_one", value_threshold=1234.5, active_days=60)
+    table = scheme_table("one_to_one", segments=segments, currency="USD")
+    text = table.to_string()
+    assert "nan" not in text.lower() and "USD" not in text and "<NA>" not in text
+    assert not table.isna().any().any()
+    rules = table.groupby("segment", sort=False)["rule"].agg(" or ".join)
+    assert rules["Loyal"] == "customer with total revenue ≥ $1,234.50 and last order within 60 days"
+    assert rules["High frequency, low AOV"] == ("customer with total revenue < $1,234.50, last order within 60 days "
+                                                "and 2 or more orders")
+    assert rules["At risk"] == "customer with total revenue ≥ $1,234.50 and last order more than 60 days ago"
+    assert rules["Non-target"] == ("customer with total revenue < $1,234.50 and last order more than 60 days ago or "
+                                   "customer with total revenue < $1,234.50 and a single order")
+    assert rules["Newsletter, never bought"] == "signed up for the newsletter, never ordered"
+    euro = scheme_table("one_to_one", segments=segments.assign(x=1), currency="EUR")["rule"]
+    assert "€1,234.50" in euro.iloc[2]
+    # The summary's rule column says the same, from the segments' attrs.
+    summary = segment_summary(segments, revenue_column="monetary", currency="USD")
+    assert summary.loc["Loyal", "rule"] == rules["Loyal"]
+    # Without the segments the rules name the thresholds in words, still without any missing value.
+    plain = scheme_table("one_to_one")
+    assert not plain.isna().any().any() and "value_threshold" in plain["rule"].iloc[2]
 
 
 def test_every_possible_code_gets_exactly_one_segment_in_every_builtin_scheme():
@@ -172,6 +248,7 @@ def test_builtin_schemes_are_not_modified_by_callers():
 
 def test_scheme_table_states_each_rule():
     table = scheme_table("classic").set_index("segment")
+    assert not table.isna().any().any() and table["priority"].dtype == "Int64"
     assert table.loc["Champions", "rule"] == "R 4–5 and FM 4–5"
     assert table.loc["Can't Lose Them", "priority"] < table.loc["At Risk", "priority"]
     assert table.loc["Lost", "priority"] < table.loc["Hibernating", "priority"]
@@ -179,7 +256,7 @@ def test_scheme_table_states_each_rule():
 
 def test_one_to_one_with_events_adds_prospects():
     scores = pd.DataFrame(
-        {"recency": [10, 200, 5, 300], "monetary": [500.0, 800.0, 20.0, 10.0]},
+        {"recency": [10, 200, 5, 300], "frequency": [3, 2, 2, 1], "monetary": [500.0, 800.0, 20.0, 10.0]},
         index=pd.Index(["C1", "C2", "C3", "C4"], name="customer_id"),
     )
     events = pd.DataFrame({
@@ -199,10 +276,18 @@ def test_one_to_one_with_events_adds_prospects():
 
 
 def test_one_to_one_default_threshold_is_the_median():
-    scores = pd.DataFrame({"recency": [1, 1, 1, 1], "monetary": [1.0, 2.0, 3.0, 4.0]})
+    scores = pd.DataFrame({"recency": [1, 1, 1, 1], "frequency": [2, 2, 2, 2], "monetary": [1.0, 2.0, 3.0, 4.0]})
     out = rfm_segments(scores, scheme="one_to_one")
     assert out.attrs["value_threshold"] == 2.5
     assert out["segment"].tolist() == ["High frequency, low AOV"] * 2 + ["Loyal"] * 2
+    # A median between two cents is rounded up to the cent, so the rule can state it exactly; amounts in cents
+    # fall on the same side of either.
+    halves = pd.DataFrame({"recency": [1] * 4, "frequency": [2] * 4, "monetary": [97.76, 97.77, 97.78, 97.79]})
+    out = rfm_segments(halves, scheme="one_to_one")
+    assert out.attrs["value_threshold"] == 97.78
+    assert out["segment"].tolist() == ["High frequency, low AOV"] * 2 + ["Loyal"] * 2
+    assert "≥ $97.78" in scheme_table("one_to_one", segments=out)["rule"].iloc[2]
+    assert np.isnan(rfm_segments(halves.iloc[:0], scheme="one_to_one").attrs["value_threshold"])
 
 
 def test_scores_outside_the_scale_are_refused():
@@ -254,7 +339,8 @@ def test_user_scheme_carries_its_own_playbook():
 
 
 def test_one_to_one_ignores_events_after_the_scores_as_of():
-    scores = pd.DataFrame({"recency": [10], "monetary": [50.0]}, index=pd.Index(["C1"], name="customer_id"))
+    scores = pd.DataFrame({"recency": [10], "frequency": [1], "monetary": [50.0]},
+                          index=pd.Index(["C1"], name="customer_id"))
     scores.attrs["as_of"] = "2024-03-31"
     events = pd.DataFrame({
         "customer_id": [None, None, None, None],

@@ -119,6 +119,11 @@ def test_full_report_is_sound(stores, regime, layout, tmp_path):
     per_customer = format_money(headline["clv_per_customer"], currency).replace("$", "\\$")
     assert f"**{per_customer}** per customer" in pages["02_clv"], f"{regime}: {per_customer} not in 02_clv"
     assert label in html_pages["index"]
+    # The manager's summary opens the index: sentences from the figures (no NaN, no inf) and its three charts.
+    sentences = record["summary"]["sentences"]
+    assert 2 <= len(sentences) <= 5 and not any(re.search(r"\bnan\b|\binf\b", s, re.I) for s in sentences), regime
+    assert html_pages["index"].count('<img class="chart"') == 3, regime
+    assert headline["clv_label"] in sentences[2] or len(sentences) < 3, regime
 
 
 @pytest.mark.slow

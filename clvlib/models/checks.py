@@ -15,6 +15,7 @@ import pandas as pd
 from .._validation import check_time_unit, customer_indexed, validate_columns
 from .._results import result_html
 from ..errors import DataError
+from ..formatting import format_pct
 
 __all__ = ["SufficiencyReport", "check_data_sufficiency"]
 
@@ -135,8 +136,8 @@ def check_data_sufficiency(
         ),
         "repeat share": _row(
             round(share, 4), min_repeat_share, "share of customers", share >= min_repeat_share,
-            f"{share:.0%} of customers have bought again.",
-            f"Only {share:.1%} of customers have bought again (at least {min_repeat_share:.0%} are needed); "
+            f"{format_pct(share)} of customers have bought again.",
+            f"Only {format_pct(share)} of customers have bought again (at least {format_pct(min_repeat_share)} are needed); "
             "the store may be too new, or mostly sell one-off purchases.",
         ),
         "history": _row(

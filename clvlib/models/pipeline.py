@@ -38,6 +38,7 @@ from .gamma_gamma import GammaGamma
 from .paretonbd import ParetoNBD
 from .predict import predictive_clv
 from .scorecard import HoldoutScorecard, holdout_scorecard
+from ..formatting import format_pct
 
 __all__ = ["predict_clv", "CLVPrediction", "CANDIDATE_MODELS"]
 
@@ -217,7 +218,7 @@ def _margin(orders: pd.DataFrame | None, margin: float | None) -> tuple[float, s
     rate = margin_rate(orders)
     if not 0 < rate <= 1:
         return 1.0, "no usable cost in the data", [
-            f"The orders' costs give a gross margin rate of {rate:.1%}, outside (0 %, 100 %]: CLV is in revenue."]
+            f"The orders' costs give a gross margin rate of {format_pct(rate, decimals=1)}, outside (0 %, 100 %]: CLV is in revenue."]
     return rate, "from the order costs", []
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
+from .._validation import validate_columns
 from ..config import TIME_UNIT_NAMES
-from ._style import get_ax
+from ._style import get_ax, percent_formatter
+from ..formatting import format_pct
 
 __all__ = ["plot_calibration_vs_holdout", "plot_tracking", "plot_p_alive_heatmap"]
 
@@ -104,35 +107,73 @@ def plot_tracking(tracking: pd.DataFrame, *, cumulative: bool = True, ax: Axes |
     return ax
 
 
-def plot_p_alive_heatmap(grid: pd.DataFrame, *, cmap: str = "RdYlGn", ax: Axes | None = None) -> Axes:
-    """P(alive) by repeat purchases and recency, for customers of one age.
+def plot_p_alive_heatmap(
+    grid: pd.DataFrame,
+    *,
+    customers: pd.DataFrame | None = None,
+    max_frequency: int | None = None,
+    quantile: float = 0.99,
+    cmap: str = "RdYlGn",
+    ax: Axes | None = None,
+) -> Axes:
+    """P(alive) by repeat purchases and recency, for customers of one age, over the frequencies customers have.
+
+    The grid of :func:`clvlib.p_alive_grid` runs to 30 repeat purchases by default, which almost no customer
+    reaches: the map is then mostly the red corner of impossible customers. Given the customer table, the rows
+    stop at the ``quantile`` of the customers' repeat purchases, so the picture is of the customers there are.
 
     Parameters
     ----------
     grid : DataFrame
         Output of :func:`clvlib.p_alive_grid` (rows frequency, columns recency).
+    customers : DataFrame, optional
+        The customer table with a ``frequency`` column (:func:`clvlib.customer_summary`): the rows drawn stop at
+        its ``quantile`` of repeat purchases (at least 1).
+    max_frequency : int, optional
+        The last row drawn, instead of the one ``customers`` gives. Without either, the whole grid is drawn.
+    quantile : float
+        Share of the customers whose repeat purchases the rows cover (0.99: all but the top 1 %).
     cmap : str
-        Matplotlib colour map; green = likely active.
+        Matplotlib colour map; green = likely active. The scale runs over the full 0–1 whatever the rows.
     ax : Axes, optional
 
     Returns
     -------
     Axes
     """
+    if not 0 < quantile <= 1:
+        raise ValueError(f"`quantile` must be in (0, 1], but {quantile!r} was passed.")
+    shown_note = ""
+    if max_frequency is None and customers is not None:
+        validate_columns(customers, ("frequency",), source="customers", what="customer table")
+        frequency = customers["frequency"].to_numpy(dtype=np.float64)
+        frequency = frequency[np.isfinite(frequency)]
+        if frequency.size:
+            max_frequency = max(1, int(np.ceil(np.quantile(frequency, quantile))))
+            shown_note = (f"rows: up to {max_frequency} repeat purchases, where {format_pct(quantile)} of customers are"
+                          if quantile < 1 else "")
+    if max_frequency is not None:
+        if max_frequency < 1:
+            raise ValueError(f"`max_frequency` must be at least 1, but {max_frequency!r} was passed.")
+        grid = grid.loc[grid.index <= max_frequency]
     ax = get_ax(ax)
     recency = grid.columns.to_numpy(dtype=np.float64)
     freq = grid.index.to_numpy(dtype=np.float64)
+    half = (recency[1] - recency[0]) / 2 if len(recency) > 1 else 0.5
     image = ax.imshow(
         grid.to_numpy(dtype=np.float64), origin="lower", aspect="auto", cmap=cmap, vmin=0, vmax=1,
-        extent=(recency[0], recency[-1], freq[0] - 0.5, freq[-1] + 0.5), interpolation="nearest",
+        extent=(recency[0] - half, recency[-1] + half, freq[0] - 0.5, freq[-1] + 0.5), interpolation="nearest",
     )
     colorbar = ax.figure.colorbar(image, ax=ax)
-    colorbar.set_label("P(alive): probability the customer is still active")
+    colorbar.set_label("P(alive): probability the customer\nis still active")
+    colorbar.ax.yaxis.set_major_formatter(percent_formatter())
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(10, len(freq))))
     unit = _unit_name(grid.attrs.get("time_unit"))
     T = grid.attrs.get("T")
     age = f"{T:,.1f} {unit}" if T is not None else "the same age"
+    title = f"Who is still active? Customers first seen {age} ago"
     ax.set(
-        title=f"Who is still active? Customers first seen {age} ago",
+        title=f"{title}\n({shown_note})" if shown_note else title,
         xlabel=f"Recency: time of the last purchase ({unit} after the first)",
         ylabel="Repeat purchases (frequency)",
     )

@@ -12,9 +12,9 @@ from matplotlib.axes import Axes
 
 from .._validation import validate_columns
 from ..aov import order_value_stats
-from ..formatting import format_pct
+from ..formatting import format_money, format_pct
 from ..pareto import PERIODS
-from ._style import get_ax, money_formatter, percent_formatter, plain_text
+from ._style import get_ax, money_formatter, percent_formatter, place_legend, plain_text
 
 __all__ = [
     "plot_lorenz_curve", "plot_top_share", "plot_aov_bands", "plot_repeat_split", "plot_order_values",
@@ -151,12 +151,16 @@ def plot_order_values(
     else:
         ax.hist(values, bins=bins, color=_CUSTOMERS, alpha=0.8)
     fmt = money_formatter(currency=currency)
-    ax.axvline(stats["mean"], color=_VALUE, linewidth=2, label=f"AOV (mean) {fmt(stats['mean'])}")
-    ax.axvline(stats["median"], color="black", linestyle="--", linewidth=2, label=f"median {fmt(stats['median'])}")
+    # format_money in the legend: "$1,660" and "$1,720" stay apart where "$1.7k" twice would not.
+    ax.axvline(stats["mean"], color=_VALUE, linewidth=2,
+               label=plain_text(f"AOV (mean) {format_money(stats['mean'], currency)}"))
+    ax.axvline(stats["median"], color="black", linestyle="--", linewidth=2,
+               label=plain_text(f"median {format_money(stats['median'], currency)}"))
     ax.xaxis.set_major_formatter(fmt)
     ax.set(xlabel=plain_text(f"Order value ({currency}{', log scale' if log else ''})"), ylabel="Orders",
            title=f"Order values: {len(values):,} orders, skewness {stats['skewness']:.1f}")
-    ax.legend(frameon=False)
+    # In a corner no bar reaches, else above the bars: the legend never covers the peak.
+    place_legend(ax, avoid=ax.patches, frameon=True, framealpha=0.85, edgecolor="none")
     return ax
 
 
@@ -169,12 +173,21 @@ def plot_top_share_over_time(
     fraction = by_period.attrs.get("fraction", 0.2)
     period = PERIODS.get(by_period.attrs.get("freq"), "period")
     positions = np.arange(len(by_period))
-    ax.plot(positions, by_period["share"], marker="o", color=_VALUE,
+    ax.plot(positions, by_period["share"], marker="o" if len(by_period) <= 40 else None, color=_VALUE,
             label=f"top {format_pct(fraction)} of each {period}'s customers")
     ax.axhline(fraction, color=_EQUAL, linestyle="--", label="if all spent the same")
-    for x, share in zip(positions, by_period["share"]):
-        ax.annotate(format_pct(share), (x, share), textcoords="offset points", xytext=(0, 6), ha="center")
-    ax.set_xticks(positions, [plain_text(p) for p in by_period.index])
+    # Every point is written in while the labels fit (about 45 pixels each); beyond that only the first, the last,
+    # the lowest and the highest, and the period names thin out to every k-th.
+    width = ax.get_window_extent().width
+    fits = len(by_period) * 45 * ax.figure.dpi / 100 <= width
+    shares = by_period["share"].to_numpy(dtype=float)
+    marked = (set(range(len(by_period))) if fits else
+              {0, len(shares) - 1, int(np.nanargmin(shares)), int(np.nanargmax(shares))} if len(shares) else set())
+    for x in sorted(marked):
+        ax.annotate(format_pct(shares[x]), (x, shares[x]), textcoords="offset points", xytext=(0, 6), ha="center")
+    step = max(1, int(np.ceil(len(by_period) * 60 * ax.figure.dpi / 100 / max(width, 1.0))))
+    shown = positions[::step]
+    ax.set_xticks(shown, [plain_text(by_period.index[i]) for i in shown])
     ax.set(ylim=(0, 1), xlabel=period.capitalize(), ylabel=plain_text(f"Share of the {period}'s {value_label}"),
            title=plain_text(f"Share of {value_label} from the top {format_pct(fraction)} of customers, by {period}"))
     ax.yaxis.set_major_formatter(percent_formatter())

@@ -12,7 +12,8 @@ from matplotlib.axes import Axes
 from .._validation import check_argument, customer_indexed, validate_columns
 from ..rfm.migration import SegmentMigration
 from ..rfm.scores import rfm_grid, score_thresholds
-from ._style import get_ax, money_formatter, percent_formatter, plain_text
+from ._style import get_ax, money_formatter, percent_formatter, place_legend, plain_text
+from ..formatting import format_pct
 
 __all__ = ["plot_rfm_heatmap", "plot_segment_sizes", "plot_score_distributions", "plot_migration_heatmap"]
 
@@ -163,7 +164,7 @@ def plot_score_distributions(scores: pd.DataFrame, *, currency: str = "USD", ax:
     ax.set_xticks(table.index, [f"{s}\n(empty)" if empty.loc[s] else str(s) for s in table.index])
     ax.set(title="How customers spread over the score levels", xlabel="Score (1 = lowest, highest = best)",
            ylabel="Customers")
-    ax.legend(title="Score of")
+    place_legend(ax, title="Score of", avoid=ax.patches)
     return ax
 
 
@@ -187,7 +188,7 @@ def plot_migration_heatmap(
     matrix = migration.matrix if isinstance(migration, SegmentMigration) else migration
     ax = get_ax(ax)
     shown = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0) if share else matrix
-    texts = [("" if not np.isfinite(v) or v == 0 else f"{v:.0%}") if share else ("" if v == 0 else f"{v:,.0f}")
+    texts = [("" if not np.isfinite(v) or v == 0 else format_pct(v, decimals=0)) if share else ("" if v == 0 else f"{v:,.0f}")
              for v in shown.to_numpy(dtype=float).ravel()]
     _heatmap(ax, shown, texts, "Share of the earlier segment" if share else "Customers", "Purples")
     ax.set_xticks(range(shown.shape[1]), [plain_text(c) for c in shown.columns], rotation=45, ha="right")

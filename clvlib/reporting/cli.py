@@ -31,8 +31,8 @@ examples:
       a generic CSV: map the kit's canonical columns to the file's own headers
   clv report --data export.csv --encoding latin-1 --dayfirst --decimal , --rates rates.csv
       a European export: Latin-1 text, dates day first, decimal commas, other currencies converted
-  clv report --data orders.csv --as-of 2025-03-31 --out /tmp/q1 --no-code
-      one date into a chosen folder, for business readers (no code cells)
+  clv report --data orders.csv --as-of 2025-03-31 --out /tmp/q1 --with-code
+      one date into a chosen folder, for analysts (pages show the code cells; by default they do not)
   clv report --data orders.csv --as-of 2025-01-31,2025-02-28 --as-of 2025-03-31
       three dates: one folder each under reports/, plus a history page reports/index.html
   clv report --data orders.csv --every quarter --from 2024-01-01 --to 2024-12-31 --jobs 2
@@ -114,8 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "folder per date and of the history index.html. Example: --out /tmp/clv")
     report.add_argument("--notebooks", action="append", metavar="NAMES", default=[],
                         help="only these notebooks, by name or number; comma list. Example: --notebooks 02,04_rfm")
-    report.add_argument("--no-code", action="store_true",
-                        help="hide code cells in the HTML (for business readers); the .ipynb keeps everything")
+    code = report.add_mutually_exclusive_group()
+    code.add_argument("--with-code", action="store_true",
+                      help="show the code cells in the HTML, for analysts; by default pages show the lesson, the "
+                           "figures and the tables without code (the .ipynb keeps everything either way)")
+    code.add_argument("--no-code", action="store_true",
+                      help="pages without code cells: the default, accepted for older scripts")
     report.add_argument("--with-emails", action="store_true",
                         help="show customer ids and emails in exports and tables (contact data: keep the report "
                              "inside the team that may see it); default: keyed pseudonyms and no emails")
@@ -336,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     progress = _Progress(args.quiet, several_dates=len(dates) > 1 or bool(args.every))
     common = dict(options, params=params or None, notebooks=_split_list(args.notebooks) or None,
-                  notebooks_dir=args.notebooks_dir, no_code=args.no_code, jobs=args.jobs, progress=progress,
+                  notebooks_dir=args.notebooks_dir, no_code=not args.with_code, jobs=args.jobs, progress=progress,
                   with_emails=args.with_emails, hint_style="cli")
     def interrupted(signum, frame):  # SIGTERM ends the run the way Ctrl-C does: children stopped, files removed
         raise KeyboardInterrupt(signum)

@@ -42,6 +42,9 @@ a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: un
 .card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
 .card .label { color:var(--muted); font-size:13px; }
 .card .value { font-size:24px; font-weight:600; white-space:nowrap; font-variant-numeric: tabular-nums; }
+.card .change { font-size:12px; color:var(--muted); }
+.summary { font-size:16px; line-height:1.5; margin: 8px 0 16px; padding-left: 20px; }
+.charts { display:grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 12px; }
 table { border-collapse: collapse; background:#fff; border:1px solid var(--line); font-size:14px; }
 table.wide { width: 100%; } td.date { white-space: nowrap; }
 th, td { padding: 7px 12px; border-bottom: 1px solid var(--line); text-align: left; }

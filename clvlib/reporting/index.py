@@ -21,6 +21,7 @@ import pandas as pd
 
 from .._validation import check_argument
 from .html import format_figure, index_page
+from .summary import headline_changes
 
 __all__ = ["load_run_data", "headline_figures", "CLV_PARAMETERS", "check_clv_parameters", "file_sha256", "build_run_record", "write_run_index",
            "collect_history", "write_history_index", "period_ends", "HEADLINES"]
@@ -196,14 +197,27 @@ def build_run_record(orders: pd.DataFrame, *, data: str | os.PathLike | None, pr
     }
 
 
+def _change_text(key: str, change: float | None, since: str | None) -> str:
+    if change is None or since is None:
+        return ""
+    if key in ("repeat_rate", "top20_share"):
+        text = f"{change * 100:+.1f} points"
+    else:
+        text = f"{change * 100:+.1f} %"
+    return f'<div class="change">{html.escape(text.replace("-", "−"))} since {html.escape(since)}</div>'
+
+
 def _cards(record: dict) -> str:
     currency = record["parameters"]["currency"]
+    previous = record.get("previous") or {}
+    changes = headline_changes(record["headline"], previous)
     clv_label = record["headline"].get("clv_label")
     labels = {key: label.format(currency=currency) for key, label, _ in HEADLINES}
     if clv_label:  # the card names the CLV the pages show
         labels["clv_per_customer"] = f"{clv_label}, per customer ({currency})"
     cards = [f'<div class="card"><div class="label">{html.escape(labels[key])}</div>'
-             f'<div class="value">{html.escape(format_figure(record["headline"].get(key), kind, currency))}</div></div>'
+             f'<div class="value">{html.escape(format_figure(record["headline"].get(key), kind, currency))}</div>'
+             f'{_change_text(key, changes.get(key), previous.get("as_of"))}</div>'
              for key, _, kind in HEADLINES]
     return f'<div class="cards">{"".join(cards)}</div>'
 
@@ -228,8 +242,14 @@ def _cleaning_table(cleaning: dict, currency: str) -> str:
             f"<tbody>{body}</tbody></table>" + (f'<ul class="note">{notes}</ul>' if notes else ""))
 
 
-def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str | None = None) -> Path:
-    """Write ``index.html`` for one run folder from its record (see :func:`build_run_record`)."""
+def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str | None = None,
+                    charts: list[tuple[str, str]] | None = None) -> Path:
+    """Write ``index.html`` for one run folder from its record (see :func:`build_run_record`).
+
+    The page opens with the manager's summary: the headline figures with their change since the previous run
+    (``record["previous"]``), the summary's sentences (``record["summary"]``) and ``charts`` (``[(title, PNG data
+    URI)]``, from :func:`clvlib.reporting.summary.manager_summary`).
+    """
     folder = Path(folder)
     currency = record["parameters"]["currency"]
     items = []
@@ -244,8 +264,17 @@ def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str |
     exports = sorted(p.relative_to(folder).as_posix() for p in (folder / "exports").rglob("*") if p.is_file())
     export_list = "".join(f'<li><a href="{html.escape(p)}">{html.escape(p)}</a></li>' for p in exports)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in record["notes"])
+    summary = record.get("summary") or {}
+    sentences = "".join(f"<li>{html.escape(s)}</li>" for s in summary.get("sentences", []))
+    figures = "".join(f'<img class="chart" alt="{html.escape(title)}" title="{html.escape(title)}" src="{uri}">'
+                      for title, uri in (charts or []) if uri.startswith("data:image/png;base64,"))
+    previous = record.get("previous")
+    compared = (f'Changes are since the previous report, as of {html.escape(previous["as_of"])}.' if previous
+                else "The cards will show changes once there is an earlier report of the same data.")
     body = (
-        "<h2>Headline figures</h2>" + _cards(record)
+        "<h2>Summary</h2>" + _cards(record) + f'<p class="note">{compared}</p>'
+        + (f'<ul class="summary">{sentences}</ul>' if sentences else "")
+        + (f'<div class="charts">{figures}</div>' if figures else "")
         + (f'<ul class="note">{notes}</ul>' if notes else "")
         + f'<h2>Reports</h2><ul class="reports">{"".join(items)}</ul>'
         + (f"<h2>Exports</h2><ul>{export_list}</ul>" if exports else "")
@@ -288,6 +317,31 @@ def collect_history(root: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).sort_values("as_of").set_index("as_of")
 
 
+def _distinct_money(currency: str):
+    """Money tick labels with as many decimals as the ticks need to differ ($2.10M, $2.12M, not $2.1M twice)."""
+    from matplotlib.ticker import Formatter
+
+    from ..formatting import CURRENCY_SYMBOLS
+
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+
+    class DistinctMoney(Formatter):
+        def format_ticks(self, values):
+            values = list(values)
+            scale, suffix = next(((s, x) for s, x in ((1e9, "bn"), (1e6, "M"), (1e3, "k"))
+                                  if max((abs(v) for v in values), default=0) >= s), (1.0, ""))
+            for decimals in range(0, 5):
+                labels = [f"{symbol}{v / scale:,.{decimals}f}{suffix}" for v in values]
+                if len(set(labels)) == len(labels):
+                    return labels
+            return labels
+
+        def __call__(self, x, pos=None):
+            return self.format_ticks([x])[0]
+
+    return DistinctMoney()
+
+
 def _trend_chart(history: pd.DataFrame) -> str:
     # Imported here: the runner's figures are the only matplotlib use outside clvlib.plots.
     import matplotlib
@@ -297,17 +351,21 @@ def _trend_chart(history: pd.DataFrame) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    from ..plots._style import money_formatter, percent_formatter
+    from ..plots._style import percent_formatter
 
     currency = str(history["currency"].iloc[-1])
     dates = pd.to_datetime(history.index)
     counts = FuncFormatter(lambda x, _pos=None: f"{x:,.0f}")
     fig = Figure(figsize=(10, 3.2), dpi=110, layout="constrained")
-    panels = [("revenue", f"Revenue ({currency})", money_formatter(currency=currency)),
-              ("customers", "Customers", counts),
+    # Each run's revenue is to date (the whole history up to its as-of date); the trend that matters is what each
+    # period added: the difference between consecutive runs (none before the first).
+    per_period = history["revenue"].astype(float).diff()
+    panels = [("revenue", f"Revenue between reports ({currency})", _distinct_money(currency)),
+              ("customers", "Customers to date", counts),
               ("repeat_rate", "Repeat rate, top-20 % share", percent_formatter())]
     for ax, (key, title, formatter) in zip(fig.subplots(1, 3), panels):
-        ax.plot(dates, history[key].astype(float), marker="o", color="#1d4ed8", label="repeat customers")
+        values = per_period if key == "revenue" else history[key].astype(float)
+        ax.plot(dates, values, marker="o", color="#1d4ed8", label="repeat customers")
         if key == "repeat_rate":
             ax.plot(dates, history["top20_share"].astype(float), marker="s", color="#b45309",
                     label="revenue from top 20 %")

@@ -33,6 +33,7 @@ from ..config import FROM_CLONE, NOT_A_CLONE, NOTEBOOKS_DIR, REPORTS_DIR
 from .execute import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
 from .index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, headline_figures, load_run_data,
                            period_ends, write_history_index, write_run_index)
+from .summary import manager_summary, previous_run
 
 __all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "OutputError", "RunResult",
            "ProgressEvent", "COMMON_PARAMETERS", "check_output_folder", "is_kit_report", "OutputLocked",
@@ -286,7 +287,7 @@ def run_report(
     out: str | os.PathLike | None = None,
     notebooks: Sequence[str] | None = None,
     notebooks_dir: str | os.PathLike | None = None,
-    no_code: bool = False,
+    no_code: bool = True,
     with_emails: bool = False,
     jobs: int = 1,
     progress: Callable[[ProgressEvent], None] | None = None,
@@ -315,8 +316,8 @@ def run_report(
         A subset (see :func:`find_notebooks`).
     notebooks_dir : path, optional
         Where the notebooks are (developers and tests).
-    no_code : bool, default False
-        HTML without code cells, for business readers.
+    no_code : bool, default True
+        HTML without code cells, for business readers; False shows the code (``clv report --with-code``).
     with_emails : bool, default False
         Exports and tables show customer ids and emails (notebook parameter ``with_emails``); by default they show
         keyed pseudonyms and no emails. ``run.json`` and the index say which.
@@ -412,10 +413,13 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
             ))
         if jobs > 1:  # longest first, so that a long notebook does not start last
             jobs_list.sort(key=_expected_cost(dest, jobs_list))
-        outcomes, headline = run_jobs(jobs_list, jobs, progress,
-                                      background=lambda: headline_figures(orders, as_of=as_of,
-                                                                          clv_parameters=clv_parameters),
-                                      runtime_dir=str(runtime))
+        previous = previous_run(dest.parent, as_of, data_label) if history else None
+        outcomes, figures = run_jobs(
+            jobs_list, jobs, progress, runtime_dir=str(runtime),
+            background=lambda: _index_figures(orders, as_of=as_of, currency=currency, data=data, params=params,
+                                              clv_parameters=clv_parameters, previous=previous))
+        # None when a notebook failed: the record computes the headline itself, and a failed run has no summary.
+        headline, summary = figures if figures is not None else (None, {"since": None, "sentences": [], "charts": []})
         outcomes = sorted(outcomes, key=lambda o: o.name)
         failed = [o for o in outcomes if not o.ok]
         timings = {o.name: o.seconds for o in outcomes}
@@ -424,6 +428,8 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
                                   params=params, no_code=no_code, timings=timings, jobs=jobs, reports=reports,
                                   headline=headline, read_options=read_options)
         record["generator"] = GENERATOR
+        record["previous"] = previous
+        record["summary"] = {"since": summary["since"], "sentences": summary["sentences"]}
         record["privacy"] = ("contact data: customer ids and emails as in the data (--with-emails)" if with_emails
                              else "keyed pseudonyms for customer ids, no emails")
         record["status"] = "failed" if failed else "complete"
@@ -431,7 +437,8 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
         environment = [o for o in outcomes if not o.ok and o.environment]
         if environment:  # the machine, not the notebook: a full disk, a folder that cannot be written
             raise ReportEnvironmentError(f"{environment[0].ename}: {environment[0].evalue}")
-        write_run_index(tmp, record, back_href="../index.html" if history and not failed else None)
+        write_run_index(tmp, record, back_href="../index.html" if history and not failed else None,
+                        charts=summary["charts"])
         (tmp / "run.json").write_text(_json(record), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a report folder is meant to be shared
         if failed:
@@ -447,6 +454,19 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
         shutil.rmtree(runtime, ignore_errors=True)
     return RunResult(out_dir=dest, as_of=as_of, timings=timings, seconds=time.perf_counter() - started,
                      record=record)
+
+
+def _index_figures(orders, *, as_of, currency, data, params, clv_parameters, previous):
+    """The index's headline figures and the manager's summary, computed while the notebooks run."""
+    from .. import load_marketing_spend, margin_rate
+
+    headline = headline_figures(orders, as_of=as_of, clv_parameters=clv_parameters)
+    params = params or {}
+    spend = load_marketing_spend(params.get("marketing_spend"), data=data, as_of=as_of)
+    summary = manager_summary(orders, as_of=as_of, currency=currency, headline=headline[0],
+                              since=previous["as_of"] if previous else None, marketing_spend=spend,
+                              margin=margin_rate(orders, margin=params.get("margin")))
+    return headline, summary
 
 
 def _is_history_page(path: Path) -> bool:

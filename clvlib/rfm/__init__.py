@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from .exports import (export_segments, export_tables, latest_emails, neutralise_formulas, project_key,
                       pseudonymise_ids, pseudonymise_table)
-from .migration import GONE, NEW, SegmentMigration, migration_headlines, segment_migration
+from .migration import GONE, NEW, SegmentMigration, migration_headlines, segment_migration, segments_between
 from .playbook import PLAYBOOK, scheme_grid, scheme_table, segment_headlines, segment_playbook, segment_summary
 from .scores import RFM_VALUES, rfm_grid, rfm_scores, rfm_table, score_thresholds
-from .segments import SCHEMES, SCORE_COLUMNS, load_scheme, rfm_segments, validate_scheme
+from .segments import REPEAT_ORDERS, SCHEMES, SCORE_COLUMNS, load_scheme, rfm_segments, validate_scheme
 
 __all__ = [
     "RFM_VALUES", "rfm_table", "rfm_scores", "score_thresholds", "rfm_grid",
-    "SCORE_COLUMNS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments",
+    "SCORE_COLUMNS", "REPEAT_ORDERS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments",
     "PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary", "segment_headlines",
-    "NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines",
+    "NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines", "segments_between",
     "export_segments", "export_tables", "neutralise_formulas", "pseudonymise_ids", "pseudonymise_table",
     "project_key", "latest_emails",
 ]

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._validation import validate_columns, customer_indexed
@@ -40,6 +41,12 @@ _RISKY = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]*[=+\-@\t\r
 MIN_KEY_BYTES = 16
 _SCORES = ["r_score", "f_score", "m_score", "rfm_code"]
 _VALUES = ["recency", "frequency", "monetary", "total_revenue"]
+# Columns holding money, by name (``total_revenue``, ``aov``, ``predicted_clv_12m``, ``cac``, ``spend``, ...), unless
+# the name says it is a share, rate or ratio of money (``revenue_share``, ``ltv_cac``, ``gross_margin_rate``).
+_MONEY_WORDS = ("revenue", "monetary", "aov", "clv", "ltv", "cac", "spend", "profit", "margin", "cost", "price",
+                "amount", "largest_order")
+_NOT_MONEY_WORDS = ("share", "rate", "ratio", "ltv_cac", "multiple", "pct", "_z")
+_DECIMALS = 6  # other non-integer numbers (shares, ratios, probabilities): enough digits, no float noise
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -270,9 +277,9 @@ def export_segments(
     Returns
     -------
     DataFrame (the manifest), one row per file: ``segment`` ("all" for the combined file), ``customers``,
-    ``path``. Columns written (floats with two decimals): ``customer_id``, ``email`` (when known), ``segment``, the
-    scores, the RFM values and any column whose name contains ``clv``, in that order; text cells are neutralised
-    (:func:`neutralise_formulas`).
+    ``path``. Columns written: ``customer_id``, ``email`` (when known), ``segment``, the scores, the RFM values and
+    any column whose name contains ``clv``, in that order; money in cents and counts as integers; text cells are
+    neutralised (:func:`neutralise_formulas`).
     """
     frame = customer_indexed(frame, "segmented customer table")
     validate_columns(frame, [segment_column], what="segmented customer table")
@@ -314,16 +321,54 @@ def export_segments(
     return pd.DataFrame(rows)
 
 
+def _is_money(column) -> bool:
+    name = str(column).lower()
+    return any(w in name for w in _MONEY_WORDS) and not any(w in name for w in _NOT_MONEY_WORDS)
+
+
+def _tidy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose numbers read as people write them: money in cents, counts as integers.
+
+    Float columns holding money (by name: ``revenue``, ``aov``, ``clv``, ``cac``, ``spend``, ... but not a
+    ``*_share``, ``*_rate`` or ``ltv_cac`` ratio) are rounded to 2 decimals; other float columns whose values are all
+    whole numbers (counts such as ``frequency``, missing values allowed) become integers (``Int64``); the rest
+    (shares, ratios, probabilities) are rounded to 6 decimals. No cell is left with float noise such as
+    ``278778.01999999996``.
+
+    Examples
+    --------
+    >>> _tidy_numbers(pd.DataFrame({"total_revenue": [278778.01999999996], "frequency": [3.0], "share": [1 / 3]}))
+       total_revenue  frequency     share
+    0      278778.02          3  0.333333
+    """
+    out = frame.copy()
+    for i, column in enumerate(out.columns):
+        values = out.iloc[:, i]
+        if not pd.api.types.is_float_dtype(values.dtype):
+            continue
+        numbers = values.astype("float64")
+        finite = numbers[np.isfinite(numbers)]
+        if _is_money(column):
+            out.isetitem(i, numbers.round(2))
+        elif len(finite) == numbers.notna().sum() and (finite == finite.round()).all() and (finite.abs() < 2**53).all():
+            out.isetitem(i, numbers.astype("Int64"))
+        else:
+            out.isetitem(i, numbers.round(_DECIMALS))
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
     # Every text cell quoted (numbers stay bare, so a spreadsheet reads them as numbers): a CR or LF inside a value
-    # stays inside its quotes and cannot start a row of its own.
-    table.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.2f",
-                 quoting=csv.QUOTE_NONNUMERIC)
+    # stays inside its quotes and cannot start a row of its own. Money in cents, counts as integers.
+    _tidy_numbers(table).to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
+                                quoting=csv.QUOTE_NONNUMERIC)
 
 
 def export_tables(tables: dict[str, pd.DataFrame | None], folder: str | os.PathLike | None, *,
                   key: bytes | str | None = None) -> pd.DataFrame:
-    """Write each table as ``<folder>/<name>.csv`` for spreadsheets (formulas neutralised, every cell quoted).
+    """Write each table as ``<folder>/<name>.csv`` for spreadsheets (formulas neutralised, every cell quoted, money
+    in cents and counts as integers: :func:`_tidy_numbers`).
 
     Parameters
     ----------
@@ -358,6 +403,6 @@ def export_tables(tables: dict[str, pd.DataFrame | None], folder: str | os.PathL
             if key is not None:
                 table = pseudonymise_table(table, key=key)
             # Quoting every cell keeps a CR or LF inside a value from starting a new row a spreadsheet would read.
-            neutralise_formulas(table.reset_index()).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+            _write_csv(neutralise_formulas(table.reset_index()), path)
             rows.append({"table": name, "rows": len(table), "path": path})
     return pd.DataFrame(rows, columns=["table", "rows", "path"])

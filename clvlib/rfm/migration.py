@@ -11,7 +11,7 @@ from .._validation import customer_indexed
 from ..errors import DataError
 from ..formatting import escape_markdown, markdown_money
 
-__all__ = ["NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines"]
+__all__ = ["NEW", "GONE", "SegmentMigration", "segment_migration", "migration_headlines", "segments_between"]
 
 #: Row label of customers who did not exist at the earlier date; column label of those absent at the later one.
 NEW = "(new)"
@@ -200,3 +200,53 @@ def migration_headlines(migration: SegmentMigration, *, since=None, currency: st
                      f"{escape_markdown(move['from'])} to {escape_markdown(move['to'])}, who brought "
                      f"{markdown_money(float(move['revenue']), currency)}.")
     return lines
+
+
+def segments_between(orders: pd.DataFrame, *, since, as_of=None, scheme="classic", bins: int = 5,
+                     monetary: str = "total") -> SegmentMigration:
+    """RFM segments of the same customers at ``since`` and at ``as_of``, and the movement between them.
+
+    Both dates are scored on today's scale: the later date's score cut points are applied to the earlier
+    values (``method="fixed"``), so a customer who keeps buying as before keeps their segment. Score schemes
+    only (``classic`` and user score schemes); the value-activity ``one_to_one`` scheme needs events.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders (:func:`clvlib.read_transactions`).
+    since, as_of : date-like
+        The earlier and the later date (``as_of`` defaults to the last order date).
+    scheme, bins, monetary
+        As in :func:`clvlib.rfm_segments`, :func:`clvlib.rfm_scores` and :func:`clvlib.rfm_table`.
+
+    Returns
+    -------
+    SegmentMigration
+        Its flows' ``revenue`` is each customer's revenue to ``as_of``.
+    """
+    import warnings
+
+    from ..summary import customer_summary
+    from .scores import rfm_scores, rfm_table
+    from .segments import rfm_segments
+
+    customers = customer_summary(orders, as_of=as_of, warn=False)
+    later = pd.Timestamp(customers.attrs["as_of"])
+    earlier = pd.Timestamp(since)
+    if earlier >= later:
+        raise ValueError(f"`since` ({earlier.date()}) must be before `as_of` ({later.date()}).")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the RFM page states the score notes; here only segments
+        scores = rfm_scores(rfm_table(customers, as_of=later, monetary=monetary), bins=bins)
+    after = rfm_segments(scores, scheme=scheme, bins=bins)
+    after = after.assign(total_revenue=customers["total_revenue"].reindex(after.index))
+    before_customers = customer_summary(orders, as_of=earlier, warn=False)
+    if before_customers.empty:
+        before = pd.Series(dtype="object", name="segment")
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # today's scale may leave earlier levels empty
+            before_scores = rfm_scores(rfm_table(before_customers, as_of=earlier, monetary=monetary), bins=bins,
+                                       method="fixed", thresholds=scores.attrs["rfm_thresholds"])
+        before = rfm_segments(before_scores, scheme=scheme, bins=bins)
+    return segment_migration(before, after)

@@ -12,8 +12,8 @@ import pandas as pd
 
 from .._validation import customer_indexed, validate_columns
 from ..errors import DataError
-from ..formatting import escape_markdown, format_pct, markdown_money
-from .segments import SCHEMES, _assign, _domains, _score_features, load_scheme, validate_scheme
+from ..formatting import escape_markdown, format_money, format_pct, markdown_money
+from .segments import REPEAT_ORDERS, SCHEMES, _allowed, _assign, _domains, _score_features, load_scheme, validate_scheme
 
 __all__ = ["PLAYBOOK", "scheme_table", "scheme_grid", "segment_playbook", "segment_summary", "segment_headlines"]
 
@@ -72,13 +72,14 @@ PLAYBOOK: dict[str, dict[str, dict]] = {
             "description": "High value and active: the customers to keep.",
             "actions": ["loyalty programme", "subscription", "referral programme", "cross-sell"]},
         "High frequency, low AOV": {
-            "description": "Active but low value: they come back, with small baskets.",
+            "description": "Active repeat buyers (two orders or more) of low value: they come back, with small "
+                           "baskets.",
             "actions": ["upsell", "bundles", "prepaid cards"]},
         "At risk": {
             "description": "High value but inactive: valuable customers slipping away.",
             "actions": [_WIN_BACK, "personalised new products"]},
         "Non-target": {
-            "description": "Low value and inactive: not worth paid reach.",
+            "description": "Low value, and inactive or with a single order: not worth paid reach.",
             "actions": [_SUPPRESS, "a review request", "a last offer"]},
     },
     "tiers": {
@@ -101,6 +102,48 @@ PLAYBOOK: dict[str, dict[str, dict]] = {
 }
 
 
+_STATUS_WORDS = {"customer": "customer", "newsletter_signup": "signed up for the newsletter, never ordered",
+                 "abandoned_cart": "abandoned a cart, never ordered"}
+
+
+def _value_label(context: dict) -> str:
+    column = context.get("value_column", "monetary")
+    if column != "monetary":
+        return str(column)
+    return {"total": "total revenue", "average": "average order value"}.get(context.get("monetary"), "monetary value")
+
+
+def _describe_activity(rule: dict, domains: dict, context: dict, currency: str) -> str:
+    """A value-activity rule in words, with its thresholds in money and days when ``context`` holds them."""
+    where = f"rule {rule['segment']!r}"
+    allowed = {f: _allowed(rule.get(f), domains[f], f"{where}, `{f}`") for f in domains}
+    threshold, days = context.get("value_threshold"), context.get("active_days")
+    label = _value_label(context)
+    money = (format_money(float(threshold), currency, cents=True) if threshold is not None and np.isfinite(threshold)
+             else "value_threshold (default: the median)")
+    days = f"{int(days):,} days" if days is not None else "active_days days (default: 90)"
+    parts = []
+    if allowed["value"] == {"high"}:
+        parts.append(f"{label} ≥ {money}")
+    elif allowed["value"] == {"low"}:
+        parts.append(f"{label} < {money}")
+    if allowed["active"] == {"yes"}:
+        parts.append(f"last order within {days}")
+    elif allowed["active"] == {"no"}:
+        parts.append(f"last order more than {days} ago")
+    if allowed["repeat"] == {"yes"}:
+        parts.append(f"{REPEAT_ORDERS} or more orders")
+    elif allowed["repeat"] == {"no"}:
+        parts.append(f"fewer than {REPEAT_ORDERS} orders" if REPEAT_ORDERS != 2 else "a single order")
+    status = allowed["status"]
+    if status == set(domains["status"]):
+        who = "anyone" if parts else "everyone else"
+    else:
+        who = " or ".join(_STATUS_WORDS[s] for s in domains["status"] if s in status)
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+    return who + (f" with {listed}" if parts else "")
+
+
 def _describe(rule: dict, domains: dict) -> str:
     parts = []
     for feature in domains:
@@ -113,13 +156,26 @@ def _describe(rule: dict, domains: dict) -> str:
     return " and ".join(parts) or "everyone else"
 
 
-def scheme_table(scheme) -> pd.DataFrame:
+def scheme_table(scheme, *, segments: pd.DataFrame | None = None, currency: str = "USD") -> pd.DataFrame:
     """The rules of a scheme as a table a reader can check.
+
+    Parameters
+    ----------
+    scheme : str, Path, dict or DataFrame
+        Anything :func:`clvlib.load_scheme` accepts.
+    segments : DataFrame, optional
+        Value-activity schemes: the :func:`clvlib.rfm_segments` output these rules produced; its ``attrs``
+        (``value_threshold``, ``active_days``, ``value_column``, ``monetary``) put the thresholds in the rules, in
+        money and days. Without it the rules name the thresholds in words.
+    currency : str, default "USD"
+        ISO code used to write the value threshold.
 
     Returns
     -------
     DataFrame, one row per rule: ``segment``, ``priority`` (lower wins where rules overlap), ``rule`` (readable,
-    e.g. ``"R 4–5 and FM 4–5"``) and one column per feature the scheme uses (its spec, empty = any).
+    e.g. ``"R 4–5 and FM 4–5"``, or ``"customer with total revenue ≥ $97.78 and last order within 90 days"``) and
+    one column per feature the scheme uses (its spec, ``"any"`` where the rule leaves it open). Only a priority a
+    user scheme leaves unset is missing.
 
     Examples
     --------
@@ -131,9 +187,22 @@ def scheme_table(scheme) -> pd.DataFrame:
     scheme = load_scheme(scheme)
     domains = _domains(scheme["kind"], scheme["scale"])
     used = [f for f in domains if any(f in r for r in scheme["rules"])]
-    rows = [{"segment": r["segment"], "priority": r.get("priority"), "rule": _describe(r, domains),
-             **{f: r.get(f) for f in used}} for r in scheme["rules"]]
-    return pd.DataFrame(rows)
+    context = dict(segments.attrs) if segments is not None else {}
+    describe = ((lambda r: _describe_activity(r, domains, context, currency)) if scheme["kind"] == "value_activity"
+                else (lambda r: _describe(r, domains)))
+    rows = [{"segment": r["segment"], "priority": r.get("priority"), "rule": describe(r),
+             **{f: _spec_text(r.get(f)) for f in used}} for r in scheme["rules"]]
+    table = pd.DataFrame(rows, columns=["segment", "priority", "rule", *used])
+    priority = pd.to_numeric(table["priority"], errors="coerce")
+    if (priority.dropna() % 1 == 0).all():  # whole priorities print as integers (unset ones as missing)
+        table["priority"] = priority.astype("Int64")
+    return table
+
+
+def _spec_text(spec) -> str:
+    if spec is None or (isinstance(spec, str) and spec.strip() in ("", "*", "any")):
+        return "any"
+    return ", ".join(map(str, spec)) if isinstance(spec, (list, tuple)) else str(spec)
 
 
 def scheme_grid(scheme="classic", *, bins: int = 5) -> pd.DataFrame:
@@ -166,8 +235,10 @@ def _texts(scheme: dict) -> dict[str, dict]:
     return texts
 
 
-def segment_playbook(scheme="classic") -> pd.DataFrame:
+def segment_playbook(scheme="classic", *, segments: pd.DataFrame | None = None, currency: str = "USD") -> pd.DataFrame:
     """Each segment of a scheme with its rule, description and recommended actions.
+
+    ``segments`` and ``currency`` write value-activity thresholds into the rules, as in :func:`scheme_table`.
 
     Returns
     -------
@@ -180,7 +251,8 @@ def segment_playbook(scheme="classic") -> pd.DataFrame:
     'upsell; bundles; prepaid cards'
     """
     scheme = load_scheme(scheme)
-    rules = scheme_table(scheme).groupby("segment", sort=False)["rule"].agg(" or ".join)
+    rules = scheme_table(scheme, segments=segments, currency=currency).groupby("segment", sort=False)["rule"].agg(
+        " or ".join)
     texts = _texts(scheme)
     rows = []
     for segment, rule in rules.items():
@@ -198,6 +270,7 @@ def segment_summary(
     scheme=None,
     segment_column: str = "segment",
     revenue_column: str = "total_revenue",
+    currency: str = "USD",
 ) -> pd.DataFrame:
     """Per-segment size, revenue, CLV and the playbook, ready for a report.
 
@@ -215,6 +288,9 @@ def segment_summary(
         The column holding each customer's segment.
     revenue_column : str, default "total_revenue"
         The column holding each customer's revenue.
+    currency : str, default "USD"
+        ISO code of the value threshold written in value-activity rules (taken, with the activity window, from
+        the table's ``attrs`` as :func:`clvlib.rfm_segments` sets them).
 
     Returns
     -------
@@ -240,9 +316,10 @@ def segment_summary(
     frame = customer_indexed(customers_with_segments, "segmented customer table")
     validate_columns(frame, [segment_column, revenue_column], what="segmented customer table")
     if scheme is not None:
-        playbook = segment_playbook(scheme)
+        playbook = segment_playbook(scheme, segments=frame, currency=currency)
     else:  # only the name travels in attrs: a built-in scheme can be looked up, a user's cannot
-        playbook = segment_playbook(frame.attrs["scheme"]) if frame.attrs.get("scheme") in SCHEMES else None
+        playbook = (segment_playbook(frame.attrs["scheme"], segments=frame, currency=currency)
+                    if frame.attrs.get("scheme") in SCHEMES else None)
     segments = frame[segment_column]
     if isinstance(segments.dtype, pd.CategoricalDtype):
         order = list(segments.cat.categories)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from .._validation import check_argument, validate_columns, customer_indexed
 from ..errors import DataError
+from ..formatting import format_pct
 from .segments import SCORE_COLUMNS
 
 __all__ = [
@@ -211,7 +212,7 @@ def _level_note(metric: str, values: np.ndarray, scores: np.ndarray, bins: int, 
     else:
         uniq, counts = np.unique(values, return_counts=True)
         top = int(counts.argmax())
-        why = (f"{metric} has only {uniq.size} distinct value(s) and {counts[top] / values.size:.0%} of customers "
+        why = (f"{metric} has only {uniq.size} distinct value(s) and {format_pct(counts[top] / values.size)} of customers "
                f"share {metric} = {uniq[top]:g}; identical values get identical scores, so ties are not split")
     return f"`{column}` uses {bins - len(empty)} of {bins} levels (score(s) {empty} empty): {why}."
 

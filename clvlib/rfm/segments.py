@@ -17,8 +17,9 @@ appearance in ``rules``; :func:`clvlib.scheme_table` and :func:`clvlib.scheme_gr
 
 Kind ``"value_activity"`` (the one-to-one marketing types) has rules over ``status`` (``customer``, or for people
 who never bought, ``abandoned_cart`` / ``newsletter_signup``: the furthest step they took towards a purchase),
-``value`` (``high`` when the value column ≥ ``value_threshold``) and ``active`` (``yes`` when the last order is at
-most ``active_days`` old). Scores on ``bins`` levels are mapped onto a scheme's ``scale`` by
+``value`` (``high`` when the value column ≥ ``value_threshold``), ``active`` (``yes`` when the last order is at
+most ``active_days`` old) and ``repeat`` (``yes`` when the customer placed at least :data:`REPEAT_ORDERS` = 2
+orders up to ``as_of``: ``frequency`` ≥ 2). Prospects have value ``low``, active ``no`` and repeat ``no``. Scores on ``bins`` levels are mapped onto a scheme's ``scale`` by
 ``ceil(score * scale / bins)``, so the built-in 5-level schemes also read 3- or 10-level scores.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -36,9 +38,11 @@ from .._validation import check_argument, closest, customer_indexed, validate_co
 from ..config import project_path
 from ..errors import DataError
 
-__all__ = ["SCORE_COLUMNS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments"]
+__all__ = ["SCORE_COLUMNS", "REPEAT_ORDERS", "SCHEMES", "load_scheme", "validate_scheme", "rfm_segments"]
 
 SCORE_COLUMNS = ("r_score", "f_score", "m_score")
+#: Orders (up to ``as_of``) from which a customer counts as a repeat, "high frequency" buyer in value-activity schemes.
+REPEAT_ORDERS = 2
 
 CLASSIC = {
     "name": "classic",
@@ -65,15 +69,19 @@ CLASSIC = {
 ONE_TO_ONE = {
     "name": "one_to_one",
     "kind": "value_activity",
-    "description": "The six one-to-one marketing types: two kinds of prospects, then customers by value × activity.",
+    "description": "The six one-to-one marketing types: two kinds of prospects, then customers by value, activity "
+                   "and repeat orders.",
     "rules": [
         {"segment": "Newsletter, never bought", "priority": 1, "status": "newsletter_signup"},
         {"segment": "Abandoned cart", "priority": 1, "status": "abandoned_cart"},
         {"segment": "Loyal", "priority": 1, "status": "customer", "value": "high", "active": "yes"},
+        # "High frequency" is a fact, not a hope: at least two orders. Low-value active one-order buyers are
+        # Non-target (the second Non-target rule), never counted as frequent.
         {"segment": "High frequency, low AOV", "priority": 1, "status": "customer", "value": "low",
-         "active": "yes"},
+         "active": "yes", "repeat": "yes"},
         {"segment": "At risk", "priority": 1, "status": "customer", "value": "high", "active": "no"},
         {"segment": "Non-target", "priority": 1, "status": "customer", "value": "low", "active": "no"},
+        {"segment": "Non-target", "priority": 1, "status": "customer", "value": "low", "repeat": "no"},
     ],
 }
 
@@ -101,7 +109,7 @@ _RULE_KEYS = {"segment", "priority", "description", "actions"}
 
 def _domains(kind: str, scale: int) -> dict[str, list]:
     if kind == "value_activity":
-        return {"status": _STATUSES, "value": ["high", "low"], "active": ["yes", "no"]}
+        return {"status": _STATUSES, "value": ["high", "low"], "active": ["yes", "no"], "repeat": ["yes", "no"]}
     levels = list(range(1, scale + 1))
     codes = ["".join(map(str, c)) for c in itertools.product(levels, repeat=3)]
     return {"r": levels, "f": levels, "m": levels, "fm": levels, "total": list(range(3, 3 * scale + 1)),
@@ -342,16 +350,19 @@ def rfm_segments(
     ----------
     scores : DataFrame
         Output of :func:`clvlib.rfm_scores` (score schemes need ``r_score``, ``f_score``, ``m_score``;
-        ``"value_activity"`` schemes need ``recency`` and ``value_column``); indexed by customer id, or with a
+        ``"value_activity"`` schemes need ``recency`` and ``value_column``, and ``frequency`` (orders) when their
+        rules use ``repeat``, as the built-in ``one_to_one`` does); indexed by customer id, or with a
         ``customer_id`` column. Never modified.
     scheme : str, Path, dict or DataFrame
         A built-in name (``"classic"``, ``"one_to_one"``, ``"tiers"``) or a user scheme (see :func:`load_scheme`).
     bins : int, optional
         Score levels; defaults to ``scores.attrs["bins"]``, else 5.
     value_threshold : float, optional
-        Value-activity schemes: a customer is high value when ``value_column`` ≥ this; default the median.
+        Value-activity schemes: a customer is high value when ``value_column`` ≥ this; default the median (of the
+        customers' values, rounded up to the cent, so that the rules can state it exactly).
     active_days : int
-        Value-activity schemes: active when ``recency`` (days since the last order) ≤ this.
+        Value-activity schemes: active when ``recency`` (days since the last order) ≤ this. A repeat ("high
+        frequency") customer has at least :data:`REPEAT_ORDERS` (2) orders (``frequency``); that rule is fixed.
     events : DataFrame, optional
         Value-activity schemes: events with ``event`` in {newsletter_signup, abandoned_cart} and ``customer_id``
         and/or ``email``; people in it who never bought are added as prospects (rows with missing values). Events
@@ -364,8 +375,9 @@ def rfm_segments(
     -------
     DataFrame: a copy of ``scores`` indexed by customer id (plus prospects, with an ``email`` column, for value-activity schemes with
     events) with ``segment``, a categorical in the scheme's display order. ``attrs``: ``scheme`` (name),
-    ``segments`` (display order) and, for value-activity schemes, ``value_threshold``, ``active_days`` and, with
-    events, ``events_after_as_of`` (event rows ignored as dated after ``as_of``).
+    ``segments`` (display order) and, for value-activity schemes, ``value_threshold``, ``active_days``,
+    ``repeat_orders``, ``value_column`` and, with events, ``events_after_as_of`` (event rows ignored as dated after
+    ``as_of``): :func:`clvlib.scheme_table` writes the rules with these numbers.
 
     Examples
     --------
@@ -388,24 +400,33 @@ def rfm_segments(
                             f"{raw.min()} to {raw.max()}; pass the `bins` they were computed with.")
         features = _score_features(raw[:, 0], raw[:, 1], raw[:, 2], bins, scheme["scale"])
     else:
-        validate_columns(scores, ["recency", value_column], what="RFM table")
+        repeat = any("repeat" in rule for rule in scheme["rules"])
+        validate_columns(scores, ["recency", value_column, *(["frequency"] if repeat else [])], what="RFM table")
         value = scores[value_column].astype("float64")
-        threshold = float(value.median()) if value_threshold is None else float(value_threshold)
+        # The median, rounded up to the cent, so the rule can state it exactly: for amounts in cents, "≥ $97.78"
+        # then means the same as "≥ the median $97.775".
+        median = float(value.median())  # NaN for a table without customers
+        threshold = ((math.ceil(round(median * 100, 6)) / 100 if math.isfinite(median) else median)
+                     if value_threshold is None else float(value_threshold))
+        orders = scores["frequency"] if repeat else pd.Series(0, index=scores.index)
         features = pd.DataFrame({
             "status": "customer",
             "value": np.where(value >= threshold, "high", "low"),
             "active": np.where(scores["recency"] <= active_days, "yes", "no"),
+            "repeat": np.where(orders.to_numpy() >= REPEAT_ORDERS, "yes", "no"),
         })
         if events is not None:
             events, extra["events_after_as_of"] = _events_up_to(events, scores.attrs.get("as_of"))
             prospects = _prospects(events, scores.index)
             result = pd.concat([result, prospects.drop(columns="status")]) if len(prospects) else result
             features = pd.concat([features, pd.DataFrame(
-                {"status": prospects["status"].to_numpy(), "value": "low", "active": "no"})], ignore_index=True)
-            for col in SCORE_COLUMNS:
-                if col in result and len(prospects):
+                {"status": prospects["status"].to_numpy(), "value": "low", "active": "no", "repeat": "no"})],
+                ignore_index=True)
+            for col in (*SCORE_COLUMNS, "recency", "frequency"):  # counts stay integers (missing for prospects)
+                if col in result and len(prospects) and pd.api.types.is_integer_dtype(scores[col].dtype):
                     result[col] = result[col].astype("Int64")
-        extra = {"value_threshold": threshold, "active_days": active_days, "value_column": value_column, **extra}
+        extra = {"value_threshold": threshold, "active_days": active_days, "repeat_orders": REPEAT_ORDERS,
+                 "value_column": value_column, **extra}
     names = _assign(scheme, features)
     order = list(dict.fromkeys(r["segment"] for r in scheme["rules"]))
     result["segment"] = pd.Categorical(names, categories=order)
