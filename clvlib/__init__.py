@@ -51,6 +51,10 @@ _MODEL_NAMES = (
     "pareto_nbd_log_likelihood", "pareto_nbd_expected_purchases", "pareto_nbd_expected_purchases_new_customer",
     "pareto_nbd_p_alive", "gamma_gamma_log_likelihood", "gamma_gamma_expected_spend", "simulate_bgnbd",
     "simulate_pareto_nbd", "simulate_gamma_gamma",
+    "bgnbd_purchase_count_pmf", "pareto_nbd_purchase_count_pmf", "ModifiedBetaGeo", "mbgnbd_log_likelihood",
+    "mbgnbd_expected_purchases", "mbgnbd_expected_purchases_new_customer", "mbgnbd_p_alive",
+    "mbgnbd_purchase_count_pmf", "simulate_mbgnbd", "ShiftedBetaGeometric", "sbg_log_likelihood", "sbg_survival",
+    "sbg_derl", "simulate_sbg",
 )
 _LAZY_MODULES = ("models", "plots", "reporting")
 

@@ -1,7 +1,9 @@
-"""Probabilistic CLV models: BG/NBD, Pareto/NBD and Gamma-Gamma, predictive CLV, diagnostics and simulators.
+"""Probabilistic CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma and sBG, predictive CLV, diagnostics, simulators.
 
-* ``bgnbd``, ``paretonbd``, ``gamma_gamma``: the fitters (``BetaGeo``, ``ParetoNBD``, ``GammaGamma``) and their
-  vectorised module functions (per-customer log-likelihoods and predictions, natural parameters);
+* ``bgnbd``, ``mbgnbd``, ``paretonbd``, ``gamma_gamma``: the fitters (``BetaGeo``, ``ModifiedBetaGeo``,
+  ``ParetoNBD``, ``GammaGamma``) and their vectorised module functions (per-customer log-likelihoods and
+  predictions, natural parameters);
+* ``sbg``: ``ShiftedBetaGeometric``, retention of a contractual (subscription) cohort;
 * ``predict``: ``predictive_clv`` (per customer and totals, with intervals) and ``p_alive_grid``;
 * ``scorecard``: ``holdout_scorecard`` (model vs naive baselines) and ``tracking_table``;
 * ``checks``: ``check_data_sufficiency`` (run it before predicting);
@@ -16,6 +18,7 @@ from .bgnbd import (
     bgnbd_expected_purchases_new_customer,
     bgnbd_log_likelihood,
     bgnbd_p_alive,
+    bgnbd_purchase_count_pmf,
 )
 from .paretonbd import (
     ParetoNBD,
@@ -23,6 +26,7 @@ from .paretonbd import (
     pareto_nbd_expected_purchases_new_customer,
     pareto_nbd_log_likelihood,
     pareto_nbd_p_alive,
+    pareto_nbd_purchase_count_pmf,
 )
 from ._base import FitDiagnosis
 from .gamma_gamma import GammaGamma, IndependenceCheck, gamma_gamma_expected_spend, gamma_gamma_log_likelihood
@@ -31,6 +35,16 @@ from .predict import clv_totals, p_alive_grid, predictive_clv
 from .scorecard import HoldoutScorecard, holdout_scorecard, top_decile_capture, tracking_table
 from .simulate import simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd
 from .pipeline import CANDIDATE_MODELS, CLVPrediction, predict_clv
+from .mbgnbd import (
+    ModifiedBetaGeo,
+    mbgnbd_expected_purchases,
+    mbgnbd_expected_purchases_new_customer,
+    mbgnbd_log_likelihood,
+    mbgnbd_p_alive,
+    mbgnbd_purchase_count_pmf,
+    simulate_mbgnbd,
+)
+from .sbg import ShiftedBetaGeometric, sbg_derl, sbg_log_likelihood, sbg_survival, simulate_sbg
 
 __all__ = [
     "predict_clv",
@@ -63,4 +77,18 @@ __all__ = [
     "simulate_bgnbd",
     "simulate_pareto_nbd",
     "simulate_gamma_gamma",
+    "bgnbd_purchase_count_pmf",
+    "pareto_nbd_purchase_count_pmf",
+    "ModifiedBetaGeo",
+    "mbgnbd_log_likelihood",
+    "mbgnbd_expected_purchases",
+    "mbgnbd_expected_purchases_new_customer",
+    "mbgnbd_p_alive",
+    "mbgnbd_purchase_count_pmf",
+    "simulate_mbgnbd",
+    "ShiftedBetaGeometric",
+    "sbg_log_likelihood",
+    "sbg_survival",
+    "sbg_derl",
+    "simulate_sbg",
 ]

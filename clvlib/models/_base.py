@@ -45,6 +45,9 @@ __all__ = [
     "compress_rows",
     "purchase_arrays",
     "hyp2f1",
+    "check_counts",
+    "check_horizon",
+    "nbd_log_pmf_and_tail",
 ]
 
 _Z95 = 1.959963984540054
@@ -228,6 +231,38 @@ def hyp2f1(a, b, c, z) -> np.ndarray:
         value = value.copy()
         value[bad] = special.hyp2f1(a, b, c * (1 + 1e-12), z)
     return value
+
+
+def check_counts(k) -> np.ndarray:
+    """Purchase counts ``k`` as a float array; ValueError unless they are non-negative integers."""
+    k = np.asarray(k, dtype=np.float64)
+    if np.any(~np.isfinite(k)) or np.any(k < 0) or np.any(k != np.round(k)):
+        raise ValueError(f"`k` must be non-negative integers (numbers of purchases), but {k!r} was passed.")
+    return k
+
+
+def check_horizon(t) -> np.ndarray:
+    """A length of time ``t`` as a float array; ValueError unless it is finite and non-negative."""
+    t = np.asarray(t, dtype=np.float64)
+    if np.any(~np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(f"`t` must be finite and non-negative (a length of time), but {t!r} was passed.")
+    return t
+
+
+def nbd_log_pmf_and_tail(r: float, alpha: float, t, k) -> tuple[np.ndarray, np.ndarray]:
+    """log P(N = k) and P(N ≥ k) for the purchases N in (0, t] of a customer who never drops out (the NBD).
+
+    N is negative binomial: P(N = k) = Γ(r+k)/(Γ(r) k!) · (α/(α+t))^r · (t/(α+t))^k. The tail is the regularised
+    incomplete beta I_{t/(α+t)}(k, r), accurate far into the tail (1 − a partial sum would lose every digit there).
+    ``t`` and ``k`` broadcast; at t = 0, N = 0.
+    """
+    k, t = np.broadcast_arrays(np.asarray(k, dtype=np.float64), np.asarray(t, dtype=np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_share = np.log(t) - np.log(alpha + t)  # log t/(α+t): -inf at t = 0
+        log_pmf = (gammaln(r + k) - gammaln(r) - gammaln(k + 1) + r * (np.log(alpha) - np.log(alpha + t))
+                   + np.where(k > 0, k * log_share, 0.0))
+        tail = np.where(k > 0, special.betainc(np.maximum(k, 1.0), r, t / (alpha + t)), 1.0)
+    return log_pmf, tail
 
 
 def compress_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
@@ -629,10 +664,11 @@ class BaseModel:
 
 
 class PurchaseModel(BaseModel):
-    """What BG/NBD and Pareto/NBD share: the fit on ``(frequency, recency, T)`` and the three predictions.
+    """What BG/NBD, MBG/NBD and Pareto/NBD share: the fit on ``(frequency, recency, T)`` and the predictions.
 
     Subclasses provide the vectorised module functions as ``_expected_fn(params, t, x, t_x, T)``,
-    ``_p_alive_fn(params, x, t_x, T)`` and ``_new_customer_fn(params, t)``, and ``_model_name`` for messages;
+    ``_p_alive_fn(params, x, t_x, T)``, ``_new_customer_fn(params, t)`` and ``_pmf_fn(params, t, k)`` (P(X(t) = k)
+    for a new customer), and ``_model_name`` for messages;
     optionally ``_expected_if_alive_fn(params, t, x, T)`` when E[Y(t) | alive] has a closed form, which
     :func:`~clvlib.predictive_clv` then uses instead of dividing the expectation by P(alive); and optionally
     ``_prepare_rows((x, t_x, T))`` with ``_p_alive_prepared_fn(params, prepared)``, when work can be shared across
@@ -640,6 +676,7 @@ class PurchaseModel(BaseModel):
     """
 
     _model_name = ""
+    _pmf_fn = None
     _expected_if_alive_fn = None
     _prepare_rows = None
     _p_alive_prepared_fn = None
@@ -756,4 +793,19 @@ class PurchaseModel(BaseModel):
         """Expected repeat purchases of a just-acquired customer over their first ``t`` time units."""
         self._check_fitted()
         values = self._new_customer_fn(self.params_.to_numpy(), t)
+        return float(values) if np.ndim(values) == 0 else values
+
+    def purchase_count_pmf(self, t, k) -> np.ndarray | float:
+        """P(X(t) = k): probability that a just-acquired customer makes exactly ``k`` repeat purchases in (0, t].
+
+        The distribution behind :meth:`expected_purchases_new_customer` (its mean): vectorised over ``k`` (and
+        ``t``; the two broadcast), e.g. ``model.purchase_count_pmf(39, np.arange(20))`` is the expected share of
+        customers with 0, 1, … 19 repeat purchases after 39 time units. The equation is in the docstring of the
+        model's module function (``*_purchase_count_pmf``). Raises ValueError for negative or fractional ``k`` or
+        negative ``t``.
+        """
+        self._check_fitted()
+        if self._pmf_fn is None:
+            raise NotImplementedError(f"{type(self).__name__} has no purchase-count distribution.")
+        values = self._pmf_fn(self.params_.to_numpy(), t, k)
         return float(values) if np.ndim(values) == 0 else values

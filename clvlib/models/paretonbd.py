@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from ._base import SCALE_FACTOR, SHAPE_MAX, SHAPE_MIN, PurchaseModel, compress_rows, hyp2f1
+from ._base import (SCALE_FACTOR, SHAPE_MAX, SHAPE_MIN, PurchaseModel, check_counts, check_horizon, compress_rows,
+                    hyp2f1, nbd_log_pmf_and_tail)
 
 __all__ = [
     "ParetoNBD",
@@ -43,6 +44,7 @@ __all__ = [
     "pareto_nbd_expected_purchases",
     "pareto_nbd_p_alive",
     "pareto_nbd_expected_purchases_new_customer",
+    "pareto_nbd_purchase_count_pmf",
 ]
 
 
@@ -258,6 +260,65 @@ def pareto_nbd_expected_purchases_new_customer(params, t) -> np.ndarray:
     return r * beta / alpha * _one_minus_power_over(s - 1, np.log(beta) - np.log(beta + t))
 
 
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
+
+
+def pareto_nbd_purchase_count_pmf(params, t, k) -> np.ndarray:
+    """P(X(t) = k): the probability that a new customer makes exactly ``k`` repeat purchases in (0, t].
+
+    Given the purchase rate λ and the drop-out rate μ, the customer either is still alive at t (probability e^(−μt))
+    and made Poisson(λt) purchases, or died at some τ < t (density μe^(−μτ)) after Poisson(λτ) purchases.
+    Integrating λ ~ Gamma(r, α) and μ ~ Gamma(s, β) out (they are independent) leaves one integral over the time
+    of death:
+
+    P(X(t) = k) = NB(k; t) · (β/(β+t))^s + ∫₀ᵗ s β^s (β+τ)^−(s+1) · NB(k; τ) dτ,
+
+    with NB(k; τ) = Γ(r+k)/(Γ(r) k!) (α/(α+τ))^r (τ/(α+τ))^k. This is the expression Fader & Hardie derive in closed
+    form with ₂F₁ (note 012, "Deriving an expression for P(X(t) = x) under the Pareto/NBD model"); their form
+    subtracts two nearly equal sums for large k, so here the integral is evaluated numerically instead: exactly
+    (to about 1e-13), not by simulation. In u = ln(c + τ), c = min(α, β), the integrand is smooth with no
+    singularity within π of the real axis, and 24-point Gauss-Legendre on panels of width ≤ 1 in u integrates it to
+    machine precision. Vectorised over ``t`` and ``k`` (broadcast).
+
+    Examples
+    --------
+    >>> round(float(pareto_nbd_purchase_count_pmf([0.5534, 10.5802, 0.6061, 11.6562], 39, 0)), 4)
+    0.5936
+    """
+    r, alpha, s, beta = (float(v) for v in _split(params))
+    k, t = check_counts(k), check_horizon(t)
+    k, t = np.broadcast_arrays(k, t)
+    out = np.empty(k.shape, dtype=np.float64)
+    flat_k, flat_t, flat_out = k.ravel(), t.ravel(), out.reshape(-1)
+    for horizon in np.unique(flat_t):
+        rows = flat_t == horizon
+        flat_out[rows] = _pareto_pmf_one_horizon(r, alpha, s, beta, float(horizon), flat_k[rows])
+    return out if out.ndim else out[()]
+
+
+def _pareto_pmf_one_horizon(r, alpha, s, beta, t: float, k: np.ndarray) -> np.ndarray:
+    log_nb, _ = nbd_log_pmf_and_tail(r, alpha, t, k)
+    alive = np.exp(log_nb + s * (np.log(beta) - np.log(beta + t)))
+    if t == 0:
+        return alive
+    c = min(alpha, beta)
+    low, high = np.log(c), np.log(c + t)
+    n_panels = max(1, int(np.ceil(high - low)))
+    edges = np.linspace(low, high, n_panels + 1)
+    half = np.diff(edges)[:, None] / 2
+    u = (edges[:-1, None] + half * (_GL_NODES + 1)).ravel()
+    weights = (half * _GL_WEIGHTS).ravel()
+    tau = c * np.expm1(u - low)  # τ = e^u − c, without cancelling for τ ≪ c
+    # Death density in u (dτ = e^u du) and the NBD count at each death time, in logs.
+    log_death = np.log(s) + s * np.log(beta) - (s + 1) * np.log(beta + tau) + u
+    died = np.empty_like(alive)
+    for start in range(0, len(k), 2048):  # blocks of k keep the (k, node) matrix small
+        block = slice(start, start + 2048)
+        log_nb_tau, _ = nbd_log_pmf_and_tail(r, alpha, tau[None, :], k[block, None])
+        died[block] = np.exp(log_nb_tau + log_death[None, :]) @ weights
+    return alive + died
+
+
 class ParetoNBD(PurchaseModel):
     """The Pareto/NBD purchase model, fitted by maximum likelihood.
 
@@ -285,6 +346,7 @@ class ParetoNBD(PurchaseModel):
     _p_alive_prepared_fn = staticmethod(_p_alive_prepared)
     _prepare_rows = staticmethod(lambda data: _prepare(data, np.ones(len(data[0]))))  # weights unused here
     _new_customer_fn = staticmethod(pareto_nbd_expected_purchases_new_customer)
+    _pmf_fn = staticmethod(pareto_nbd_purchase_count_pmf)
 
     @staticmethod
     def _start(data, weights) -> np.ndarray:
