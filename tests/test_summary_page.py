@@ -136,3 +136,27 @@ def test_history_money_ticks_are_distinct():
     labels = _distinct_money("USD").format_ticks([2.10e6, 2.12e6, 2.14e6, 2.16e6])
     assert labels == ["$2.10M", "$2.12M", "$2.14M", "$2.16M"]
     assert _distinct_money("EUR").format_ticks([0, 20_000, 40_000]) == ["€0k", "€20k", "€40k"]
+
+
+def test_the_run_folder_carries_the_glossary_the_pages_link(tmp_path):
+    from test_cli import COLUMN_ARGS
+    from test_reports import make_notebook, make_orders
+
+    from clvlib.config import PROJ_ROOT
+    from clvlib.reporting.cli import main
+
+    make_orders(tmp_path / "orders.csv")
+    make_notebook(tmp_path / "nb" / "01_words.ipynb", "print('see the glossary')", title="Words")
+    nb = (tmp_path / "nb" / "01_words.ipynb")
+    nb.write_text(nb.read_text().replace("What this report is for.",
+                                         "New words are in the [glossary](../docs/glossary.md)."))
+    out = tmp_path / "run"
+    assert main(["report", "--data", str(tmp_path / "orders.csv"), *COLUMN_ARGS, "--out", str(out),
+                 "--notebooks-dir", str(tmp_path / "nb"), "-q"]) == 0
+    page = (out / "01_words.html").read_text()
+    assert 'href="glossary.html"' in page and "../docs/glossary.md" not in page
+    glossary = (out / "glossary.html").read_text()
+    # Every term of the Markdown glossary is on the page, as a heading or a bold term.
+    terms = re.findall(r"^\*\*([^*]+)\*\*", (PROJ_ROOT / "docs" / "glossary.md").read_text(), re.M)
+    assert len(terms) > 30 and all(f"<strong>{html.escape(t, quote=False)}</strong>" in glossary for t in terms)
+    assert 'href="glossary.html"' in (out / "index.html").read_text()

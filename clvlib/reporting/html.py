@@ -363,7 +363,31 @@ def notebook_to_html(nb: Any, *, heading: str | None, subtitle: str, title: str 
         "clv": {"heading": heading, "subtitle": subtitle, "index_href": index_href, "css": _NOTEBOOK_CSS},
     }
     body, _ = _exporter(no_code).from_notebook_node(_typeset(nb), resources=resources)
-    return add_toc(body)
+    return add_toc(link_glossary(body))
+
+
+#: Where the notebooks link the glossary (relative to ``notebooks/``), and where a report links it instead: the
+#: run folder's own copy (:func:`glossary_page`), so the link works wherever the folder is sent.
+GLOSSARY_LINK = "../docs/glossary.md"
+GLOSSARY_PAGE = "glossary.html"
+
+
+def link_glossary(page: str) -> str:
+    """Point the notebooks' glossary links at the report's copy.
+
+    >>> link_glossary('<a href="../docs/glossary.md">glossary</a>')
+    '<a href="glossary.html">glossary</a>'
+    """
+    return page.replace(f'href="{GLOSSARY_LINK}', f'href="{GLOSSARY_PAGE}')
+
+
+def glossary_page(markdown_text: str) -> str:
+    """The glossary (``docs/glossary.md``) as a self-contained page in the report's style."""
+    import mistune  # nbconvert's own Markdown renderer, so no new dependency
+
+    body = mistune.create_markdown(escape=True, plugins=["table"])(markdown_text)
+    return index_page(title="Glossary — CLV reports", heading="Glossary", subtitle="Every term the reports use",
+                      body=body, back_href="index.html")
 
 
 def format_figure(value: float | int | None, kind: str, currency: str = "USD") -> str:

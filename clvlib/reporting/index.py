@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .._validation import check_argument
-from .html import format_figure, index_page
+from .html import GLOSSARY_PAGE, format_figure, index_page
 from .summary import headline_changes
 
 __all__ = ["load_run_data", "headline_figures", "CLV_PARAMETERS", "check_clv_parameters", "file_sha256", "build_run_record", "write_run_index",
@@ -277,6 +277,8 @@ def write_run_index(folder: str | os.PathLike, record: dict, *, back_href: str |
         + (f'<div class="charts">{figures}</div>' if figures else "")
         + (f'<ul class="note">{notes}</ul>' if notes else "")
         + f'<h2>Reports</h2><ul class="reports">{"".join(items)}</ul>'
+        + (f'<p>Every term the reports use is explained in the <a href="{GLOSSARY_PAGE}">glossary</a>.</p>'
+           if (folder / GLOSSARY_PAGE).is_file() else "")
         + (f"<h2>Exports</h2><ul>{export_list}</ul>" if exports else "")
         + "<h2>Data cleaning</h2>" + _cleaning_table(record["cleaning"], currency)
     )

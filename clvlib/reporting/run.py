@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import FROM_CLONE, NOT_A_CLONE, NOTEBOOKS_DIR, REPORTS_DIR
+from ..config import FROM_CLONE, NOT_A_CLONE, NOTEBOOKS_DIR, PROJ_ROOT, REPORTS_DIR
 from .execute import NotebookJob, NotebookOutcome, ProgressEvent, notebook_parameters, run_jobs
 from .index import (CLV_PARAMETERS, build_run_record, check_clv_parameters, headline_figures, load_run_data,
                            period_ends, write_history_index, write_run_index)
+from .html import GLOSSARY_PAGE, glossary_page
 from .summary import manager_summary, previous_run
 
 __all__ = ["run_report", "run_reports", "find_notebooks", "period_ends", "ReportError", "OutputError", "RunResult",
@@ -437,6 +438,9 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
         environment = [o for o in outcomes if not o.ok and o.environment]
         if environment:  # the machine, not the notebook: a full disk, a folder that cannot be written
             raise ReportEnvironmentError(f"{environment[0].ename}: {environment[0].evalue}")
+        glossary = PROJ_ROOT / "docs" / "glossary.md"
+        if glossary.is_file():  # the pages link it; a checkout without docs/ keeps the notebooks' own link
+            (tmp / GLOSSARY_PAGE).write_text(glossary_page(glossary.read_text(encoding="utf-8")), encoding="utf-8")
         write_run_index(tmp, record, back_href="../index.html" if history and not failed else None,
                         charts=summary["charts"])
         (tmp / "run.json").write_text(_json(record), encoding="utf-8")
