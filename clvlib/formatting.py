@@ -105,6 +105,11 @@ def _number_formats(frame) -> dict:
     formats = {}
     for i, column in enumerate(frame.columns):
         values = frame.iloc[:, i]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            # Dates at midnight (the orders table's) as dates; real times keep them.
+            has_time = bool((values.dropna() != values.dropna().dt.normalize()).any())
+            formats[column] = (lambda v: f"{v:%Y-%m-%d %H:%M}") if has_time else (lambda v: f"{v:%Y-%m-%d}")
+            continue
         if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
             continue
         numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
@@ -146,4 +151,11 @@ def styled(frame, *, formats=None, percent=(), hide_index: bool = False):
     style = frame.style.format(chosen, na_rep="–", escape="html")
     style = style.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     style = style.set_table_attributes('class="tex2jax_ignore"')
+    # Text reads from the left, numbers from the right; a figure such as "16.2 %" never breaks across lines.
+    text = [c for c in frame.columns if c not in chosen or c in percent]
+    numbers = [c for c in frame.columns if c in chosen]
+    if text:
+        style = style.set_properties(subset=[c for c in text if c not in percent], **{"text-align": "left"})
+    if numbers:
+        style = style.set_properties(subset=numbers, **{"white-space": "nowrap"})
     return style.hide(axis="index") if hide_index else style

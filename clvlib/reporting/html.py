@@ -385,9 +385,11 @@ def glossary_page(markdown_text: str) -> str:
     """The glossary (``docs/glossary.md``) as a self-contained page in the report's style."""
     import mistune  # nbconvert's own Markdown renderer, so no new dependency
 
-    body = mistune.create_markdown(escape=True, plugins=["table"])(markdown_text)
+    # The page's own heading replaces the file's "# Glossary".
+    text = re.sub(r"\A\s*# [^\n]*\n", "", markdown_text)
+    body = mistune.create_markdown(escape=True, plugins=["table"])(text)
     return index_page(title="Glossary — CLV reports", heading="Glossary", subtitle="Every term the reports use",
-                      body=body, back_href="index.html")
+                      body=body, back_href="index.html", back_label="all reports")
 
 
 def format_figure(value: float | int | None, kind: str, currency: str = "USD") -> str:
@@ -433,7 +435,7 @@ $body
 
 
 def index_page(*, title: str, heading: str, subtitle: str, body: str, footer: str = "",
-               back_href: str | None = None) -> str:
+               back_href: str | None = None, back_label: str = "report history") -> str:
     """Wrap already-escaped HTML ``body`` in the kit's page layout (index and history pages).
 
     Parameters
@@ -458,6 +460,6 @@ def index_page(*, title: str, heading: str, subtitle: str, body: str, footer: st
     >>> "<title>T &amp; t</title>" in page and "<p>x</p>" in page
     True
     """
-    back = f'<a href="{html.escape(back_href)}">&larr; report history</a>' if back_href else ""
+    back = f'<a href="{html.escape(back_href)}">&larr; {html.escape(back_label)}</a>' if back_href else ""
     return _INDEX_PAGE.substitute(title=html.escape(title), css=PAGE_CSS, back=back, heading=html.escape(heading),
                                   subtitle=html.escape(subtitle), body=body, footer=footer)
