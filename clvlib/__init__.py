@@ -37,6 +37,8 @@ from .rfm import (GONE, NEW, PLAYBOOK, RFM_VALUES, SCHEMES, SCORE_COLUMNS, Segme
                   segment_summary, validate_scheme)
 from .sql import SQL_DIALECTS, customer_summary_sql, summary_sql
 from .summary import SUMMARY_COLUMNS, calibration_holdout, customer_summary, describe_orders
+from .subscriptions import (DEMO_SUBSCRIPTION_PARAMS, describe_retention, load_subscriptions,
+                            make_demo_subscriptions, pooled_survivors, subscription_cohorts)
 from .teaching import (ARTICLE_MEASURES, ARTICLES, article_comparison, article_examples, article_tables,
                        describe_article_comparison, store_measures)
 
@@ -55,6 +57,12 @@ _MODEL_NAMES = (
     "mbgnbd_expected_purchases", "mbgnbd_expected_purchases_new_customer", "mbgnbd_p_alive",
     "mbgnbd_purchase_count_pmf", "simulate_mbgnbd", "ShiftedBetaGeometric", "sbg_log_likelihood", "sbg_survival",
     "sbg_derl", "simulate_sbg",
+    "customer_outlook", "contact_list", "describe_outlook", "p_purchase",
+    "day1_clv", "new_customer_value", "new_customer_curve", "describe_day1_clv",
+    "project_cohorts", "cohort_projection_check", "ProjectionCheck", "describe_projection",
+    "compare_models", "ModelComparison",
+    "BetaGeoCovariates", "ParetoNBDCovariates", "LikelihoodRatioTest", "covariate_model", "covariate_table",
+    "simulate_with_covariates",
 )
 _LAZY_MODULES = ("models", "plots", "reporting")
 
@@ -93,6 +101,9 @@ __all__ = [
     # the articles the kit began from
     "ARTICLES", "ARTICLE_MEASURES", "article_tables", "article_examples", "store_measures", "article_comparison",
     "describe_article_comparison",
+    # subscriptions (contractual cohorts)
+    "load_subscriptions", "subscription_cohorts", "pooled_survivors", "describe_retention", "make_demo_subscriptions",
+    "DEMO_SUBSCRIPTION_PARAMS",
 ]
 
 

@@ -6,8 +6,14 @@
 * ``sbg``: ``ShiftedBetaGeometric``, retention of a contractual (subscription) cohort;
 * ``predict``: ``predictive_clv`` (per customer and totals, with intervals) and ``p_alive_grid``;
 * ``scorecard``: ``holdout_scorecard`` (model vs naive baselines) and ``tracking_table``;
+* ``compare``: ``compare_models`` (likelihood, AIC/BIC, drop-out test, holdout and the pipeline's gate, per model);
 * ``checks``: ``check_data_sufficiency`` (run it before predicting);
-* ``simulate``: draw customer tables from each model (parameter recovery, Monte Carlo checks, benchmarks).
+* ``outlook``: ``customer_outlook`` (per customer: chance of buying, churn risk, next purchase, CLV),
+  ``contact_list`` and ``describe_outlook``;
+* ``simulate``: draw customer tables from each model (parameter recovery, Monte Carlo checks, benchmarks);
+* ``covariates``: ``BetaGeoCovariates`` and ``ParetoNBDCovariates`` (time-invariant covariates such as the
+  acquisition channel in the purchase and drop-out processes), ``covariate_model``, ``covariate_table`` and
+  ``simulate_with_covariates``.
 """
 
 from __future__ import annotations
@@ -45,6 +51,12 @@ from .mbgnbd import (
     simulate_mbgnbd,
 )
 from .sbg import ShiftedBetaGeometric, sbg_derl, sbg_log_likelihood, sbg_survival, simulate_sbg
+from .covariates import (BetaGeoCovariates, LikelihoodRatioTest, ParetoNBDCovariates, covariate_model,
+                         covariate_table, simulate_with_covariates)
+from .outlook import RISK_THRESHOLDS, contact_list, customer_outlook, describe_outlook, p_purchase
+from .compare import ModelComparison, compare_models
+from .newcustomer import day1_clv, describe_day1_clv, new_customer_curve, new_customer_value
+from .projection import ProjectionCheck, cohort_projection_check, describe_projection, project_cohorts
 
 __all__ = [
     "predict_clv",
@@ -91,4 +103,25 @@ __all__ = [
     "sbg_survival",
     "sbg_derl",
     "simulate_sbg",
+    "customer_outlook",
+    "contact_list",
+    "describe_outlook",
+    "p_purchase",
+    "RISK_THRESHOLDS",
+    "day1_clv",
+    "new_customer_value",
+    "new_customer_curve",
+    "describe_day1_clv",
+    "project_cohorts",
+    "cohort_projection_check",
+    "ProjectionCheck",
+    "describe_projection",
+    "compare_models",
+    "ModelComparison",
+    "BetaGeoCovariates",
+    "ParetoNBDCovariates",
+    "LikelihoodRatioTest",
+    "covariate_model",
+    "covariate_table",
+    "simulate_with_covariates",
 ]

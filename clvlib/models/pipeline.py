@@ -3,15 +3,17 @@
 A report shows one CLV. :func:`predict_clv` takes the orders, and in this order:
 
 1. builds the customer table at ``as_of`` and runs :func:`~clvlib.check_data_sufficiency`;
-2. splits the history at ``calibration_end`` and fits each candidate purchase model (BG/NBD, Pareto/NBD) with
-   Gamma-Gamma on the calibration period;
+2. splits the history at ``calibration_end`` and fits each candidate purchase model (BG/NBD, MBG/NBD,
+   Pareto/NBD) with Gamma-Gamma on the calibration period;
 3. gates each candidate: its fit must be sound (``diagnosis_.ok``: converged, identified, not at a boundary), its
    predictions finite, and it must beat the naive baselines on the holdout (:func:`~clvlib.holdout_scorecard`'s
    ``beats_baselines``, the decision its verdict states);
 4. **decides**: among the candidates that pass, the lowest per-customer holdout error (MAE) wins; errors within
-   1 % of each other are a tie, which goes to the simpler model (BG/NBD before Pareto/NBD: same number of
-   parameters, but a likelihood without hypergeometric functions). When none passes — or the data are not
-   sufficient — the decision is **historical CLV**, and the reason says why;
+   1 % of each other are a tie, which goes to the simpler model (BG/NBD, then MBG/NBD, then Pareto/NBD: the same
+   number of parameters, but the first two have likelihoods without hypergeometric functions, and BG/NBD is the
+   standard). When none passes — or the data are not sufficient — the decision is **historical CLV**, and the
+   reason says why. Steps 2–4 are :func:`~clvlib.compare_models`'s code, so the comparison a page shows (with
+   log-likelihood, AIC, BIC and the drop-out test beside the holdout measures) is the one the decision used;
 5. refits the winner and Gamma-Gamma on all customers, checks those fits too, and predicts each customer's CLV
    over the horizon (:func:`~clvlib.predictive_clv`), with intervals when they can be computed.
 
@@ -26,16 +28,15 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._results import result_html
 from .._validation import check_time_unit, customer_indexed
-from ..errors import ConvergenceError, DataError
-from .bgnbd import BetaGeo
 from .checks import SufficiencyReport, check_data_sufficiency
+from .compare import _TIE  # noqa: F401  (the tie margin, read here by tests)
+from .compare import (LIKELIHOOD_COLUMNS, PURCHASE_MODELS, _assess, _calibration, _default_calibration_end, _fit,
+                      _table, _tied)
 from .gamma_gamma import GammaGamma
-from .paretonbd import ParetoNBD
 from .predict import predictive_clv
 from .scorecard import HoldoutScorecard, holdout_scorecard
 from ..formatting import format_pct
@@ -43,9 +44,7 @@ from ..formatting import format_pct
 __all__ = ["predict_clv", "CLVPrediction", "CANDIDATE_MODELS"]
 
 # Candidate purchase models, simplest first: a tie on holdout error goes to the earlier one.
-CANDIDATE_MODELS: dict[str, type] = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD}
-_TIE = 0.01  # holdout MAEs within 1 % of each other are a tie
-_MIN_CALIBRATION_REPEATERS = 10  # fewer repeat buyers before calibration_end cannot be scored meaningfully
+CANDIDATE_MODELS: dict[str, type] = PURCHASE_MODELS
 
 
 @dataclass
@@ -60,7 +59,7 @@ class CLVPrediction:
         ``_lower``/``_upper`` bounds when intervals were computed).
     decision : {"model", "historical"}
     model : str or None
-        The purchase model used ("BG/NBD", "Pareto/NBD"), None for historical CLV.
+        The purchase model used ("BG/NBD", "MBG/NBD", "Pareto/NBD"), None for historical CLV.
     reason : str
         Why, in plain sentences (also :attr:`verdict`).
     label : str
@@ -73,7 +72,10 @@ class CLVPrediction:
         without), ``clv_total``, ``historical_total``, ``predicted_total`` (None without a model) and ``label``.
     comparison : DataFrame
         One row per candidate and naive baseline: holdout MAE, RMSE, Spearman, top-decile capture, total purchase
-        error, whether the fit was sound, whether it beat the baselines, and which one was chosen.
+        error, whether the fit was sound, whether it beat the baselines, whether it passed the gate, and which one
+        was chosen; then the calibration fit (``n_params``, ``log_likelihood``, ``aic``, ``bic``), the drop-out
+        test against NBD (``lr_vs_nbd``, ``lr_p_value``) and ``finite_predictions``
+        (:func:`~clvlib.compare_models`' table, in this column order).
     sufficiency : SufficiencyReport
     scorecards : dict of HoldoutScorecard, per candidate that was scored
     diagnoses : dict of dict, the fit diagnoses (calibration fits, and the final fits as "<name> (all data)")
@@ -186,28 +188,6 @@ class CLVPrediction:
                 + (f"<ul>{notes}</ul>" if notes else ""))
 
 
-def _diagnosis(model) -> dict:
-    diagnosis = getattr(model, "diagnosis_", None)
-    if diagnosis is None:
-        return {"ok": True, "summary": "No diagnosis recorded."}
-    return {**diagnosis.to_dict(), "ok": bool(diagnosis.ok), "summary": diagnosis.summary}
-
-
-def _fit(model_class, customers: pd.DataFrame):
-    """A fitted model and its diagnosis, or None and the reason it could not be fitted."""
-    try:
-        model = model_class().fit(customers)
-    except (DataError, ConvergenceError) as error:
-        return None, {"ok": False, "summary": f"The fit failed: {error}"}
-    except (ArithmeticError, np.linalg.LinAlgError) as error:  # a numerical breakdown is an unsound fit, not a crash
-        return None, {"ok": False, "summary": f"The fit broke down numerically ({type(error).__name__}: {error})."}
-    return model, _diagnosis(model)
-
-
-def _finite(*arrays) -> bool:
-    return all(np.all(np.isfinite(np.asarray(a, dtype=np.float64))) for a in arrays)
-
-
 def _margin(orders: pd.DataFrame | None, margin: float | None) -> tuple[float, str, list[str]]:
     from ..profit import margin_rate
 
@@ -230,38 +210,20 @@ def _label(horizon_months: float, margin: float, model: str | None, annual_disco
         "%/", " %/")
 
 
-def _comparison(scorecards: dict[str, HoldoutScorecard], fits: dict[str, dict], passed: dict[str, bool],
-                chosen: str | None) -> pd.DataFrame:
-    rows = {}
-    for name, card in scorecards.items():
-        metrics, totals = card.metrics.loc["model"], card.totals.loc["model"]
-        rows[name] = {**metrics.to_dict(), "purchases_error_pct": totals["purchases_error_pct"],
-                      "sound_fit": fits[name]["ok"], "beats_baselines": card.beats_baselines,
-                      "passed": passed[name], "chosen": name == chosen}
-    for name in fits:
-        rows.setdefault(name, {"sound_fit": fits[name]["ok"], "beats_baselines": False, "passed": False,
-                               "chosen": False})
-    if scorecards:
-        card = next(iter(scorecards.values()))
-        for baseline in ("historical rate", "store average"):
-            rows[f"{baseline} (baseline)"] = {
-                **card.metrics.loc[baseline].to_dict(),
-                "purchases_error_pct": card.totals.loc[baseline, "purchases_error_pct"],
-            }
-    columns = ["mae", "rmse", "spearman", "top_decile_capture", "purchases_error_pct", "sound_fit",
-               "beats_baselines", "passed", "chosen"]
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
-    table.index.name = "method"
+_PIPELINE_COLUMNS = ["mae", "rmse", "spearman", "top_decile_capture", "purchases_error_pct", "sound_fit",
+                     "beats_baselines", "passed", "chosen", *LIKELIHOOD_COLUMNS, "finite_predictions"]
+
+
+def _comparison(assessment, chosen: str | None) -> pd.DataFrame:
+    """:func:`~clvlib.compare_models`' table without the NBD reference row, the published columns first.
+
+    ``chosen`` is the final decision: a candidate that passed on the holdout but whose fit on all the data is not
+    sound is not chosen."""
+    if assessment is None:
+        return pd.DataFrame(columns=_PIPELINE_COLUMNS, index=pd.Index([], name="method"))
+    table = _table(assessment, nbd_row=False)[_PIPELINE_COLUMNS]
+    table.loc[list(assessment.names), "chosen"] = [name == chosen for name in assessment.names]
     return table
-
-
-def _choose(scorecards: dict[str, HoldoutScorecard], passed: dict[str, bool]) -> str | None:
-    contenders = [name for name in CANDIDATE_MODELS if passed.get(name)]
-    if not contenders:
-        return None
-    best = min(scorecards[name].metrics.loc["model", "mae"] for name in contenders)
-    # The simplest model whose error is within the tie margin of the best.
-    return next(name for name in contenders if scorecards[name].metrics.loc["model", "mae"] <= best * (1 + _TIE))
 
 
 def predict_clv(
@@ -315,7 +277,7 @@ def predict_clv(
     '12-month gross-margin CLV, BG/NBD, discounted 10 %/year'
     """
     from ..clv import historical_clv
-    from ..summary import calibration_holdout, customer_summary
+    from ..summary import customer_summary
 
     check_time_unit(time_unit)
     if horizon_months <= 0:
@@ -342,6 +304,7 @@ def predict_clv(
     reasons: list[str] = []
     chosen = None
     calibration_models: dict[str, Any] = {}
+    assessment = None
     if not sufficiency.passed:
         reasons.append(sufficiency.summary)
     elif order_table is None:
@@ -350,29 +313,16 @@ def predict_clv(
     else:
         first_day = order_table["order_date"].min().normalize()
         cal_end = (pd.Timestamp(calibration_end) if calibration_end is not None
-                   else (as_of_date - (as_of_date - first_day) / 4).normalize())
+                   else _default_calibration_end(first_day, as_of_date))
         settings["calibration_end"] = cal_end.date().isoformat()
-        cal, why = _calibration(order_table, cal_end, as_of_date, first_day, time_unit, calibration_holdout)
+        cal, why = _calibration(order_table, cal_end, as_of_date, first_day, time_unit)
         if cal is None:
             reasons.append(why)
         else:
-            spend, spend_fit = _fit(GammaGamma, cal)
-            fits["Gamma-Gamma"] = spend_fit
-            calibration_models["Gamma-Gamma"] = spend
-            for name, model_class in CANDIDATE_MODELS.items():
-                model, fit = _fit(model_class, cal)
-                fits[name] = fit
-                calibration_models[name] = model
-                passed[name] = False
-                if model is None or spend is None or not fit["ok"] or not spend_fit["ok"]:
-                    continue
-                card = holdout_scorecard(model, spend, cal)
-                if not _finite(card.per_customer["model_purchases"], card.per_customer["model_revenue"]):
-                    fits[name] = {**fit, "ok": False, "summary": fit["summary"] + " Some predictions were not finite."}
-                    continue
-                scorecards[name] = card
-                passed[name] = card.beats_baselines
-            chosen = _choose(scorecards, passed)
+            # compare_models' fits, gate and rule; the scorecard function is looked up here, at call time.
+            assessment = _assess(cal, list(CANDIDATE_MODELS), score=holdout_scorecard)
+            fits, calibration_models = dict(assessment.fits), assessment.models
+            scorecards, passed, chosen = assessment.scorecards, assessment.passed, assessment.chosen
             if chosen is None:
                 reasons.append(_no_model_reason(fits, scorecards))
 
@@ -396,13 +346,13 @@ def predict_clv(
                 notes.append(clv.attrs["interval_note"])
             card = scorecards[chosen]
             others = [n for n in scorecards if n != chosen]
+            tied = [o for o in others if passed.get(o) and _tied(card, scorecards[o])]
             reasons.append(
                 f"{chosen} is used: its fit is sound and it beats the naive baselines on the holdout period "
                 f"(MAE {card.metrics.loc['model', 'mae']:.3f} repeat purchases per customer"
                 + "".join(f"; {o} {scorecards[o].metrics.loc['model', 'mae']:.3f}" for o in others)
                 + ")." + (" The errors are within 1 % of each other, a tie, which goes to the simpler model."
-                          if others and passed.get(others[0])
-                          and _tied(card, scorecards[others[0]]) else "")
+                          if tied else "")
             )
 
     h = f"{horizon_months:g}m"
@@ -423,30 +373,11 @@ def predict_clv(
     return CLVPrediction(
         table=table, decision="model" if chosen else "historical", model=chosen, reason=" ".join(reasons),
         label=label, value_column=value_column, headline=headline,
-        comparison=_comparison(scorecards, {k: v for k, v in fits.items() if k in CANDIDATE_MODELS}, passed, chosen),
+        comparison=_comparison(assessment, chosen),
         sufficiency=sufficiency, scorecards=scorecards, diagnoses=fits, purchase_model=purchase_model,
         spend_model=spend_model, calibration=cal, calibration_models=calibration_models, settings=settings,
         notes=notes,
     )
-
-
-def _tied(a: HoldoutScorecard, b: HoldoutScorecard) -> bool:
-    mae_a, mae_b = a.metrics.loc["model", "mae"], b.metrics.loc["model", "mae"]
-    return abs(mae_a - mae_b) <= _TIE * min(mae_a, mae_b)
-
-
-def _calibration(orders, cal_end, as_of_date, first_day, time_unit, calibration_holdout):
-    """The calibration/holdout table, or None and why a holdout test is not possible."""
-    if not first_day < cal_end < as_of_date:
-        return None, (f"The calibration end {cal_end:%Y-%m-%d} is not inside the history ({first_day:%Y-%m-%d} to "
-                      f"{as_of_date:%Y-%m-%d}), so no model can be tested; historical CLV is used.")
-    cal = calibration_holdout(orders, calibration_end=cal_end, observation_end=as_of_date, time_unit=time_unit)
-    repeaters = int((cal["frequency"] > 0).sum())
-    if repeaters < _MIN_CALIBRATION_REPEATERS:
-        return None, (f"Only {repeaters} customers bought again before the calibration end ({cal_end:%Y-%m-%d}; at "
-                      f"least {_MIN_CALIBRATION_REPEATERS} are needed to test a model on the holdout period), so "
-                      "historical CLV is used.")
-    return cal, ""
 
 
 def _no_model_reason(fits: dict[str, dict], scorecards: dict[str, HoldoutScorecard]) -> str:

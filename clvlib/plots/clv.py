@@ -22,7 +22,7 @@ from ._style import (get_ax, label_lines_right, log_money_ticks, money_formatter
 
 __all__ = [
     "plot_clv_vs_cac", "plot_ltv_cac", "plot_cohort_curves", "plot_cohort_heatmap", "plot_payback_curves",
-    "plot_what_if", "plot_clv_by_group", "plot_clv_distribution",
+    "plot_what_if", "plot_clv_by_group", "plot_clv_distribution", "plot_projected_payback",
 ]
 
 _CLV, _CAC, _GOOD, _BAD, _GREY = "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8c8c8c"
@@ -561,4 +561,76 @@ def plot_clv_distribution(
     ax.set(xlabel=plain_text(wrap(xlabel, 90)), ylabel="Customers", title=plain_text(title))
     # In a corner no bar reaches, else above the bars (the y-axis grows the room): never over the peak.
     place_legend(ax, avoid=ax.patches, frameon=True, framealpha=0.85, edgecolor="none", fontsize=9)
+    return ax
+
+
+def plot_projected_payback(
+    table: pd.DataFrame, *, cac=None, max_legend: int = 8, currency: str = "USD", ax: Axes | None = None,
+) -> Axes:
+    """Each cohort's cumulative value per customer, actual (solid) then projected (dashed), against CAC lines.
+
+    A cohort's line crossing a CAC line is the month an average customer of that cohort has brought (or is
+    projected to bring) back what acquiring them cost. Milestone months are marked with faint vertical lines.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`clvlib.project_cohorts` output (``cohort``, ``months_since_first_order``,
+        ``cumulative_per_customer``, ``projected``).
+    cac : float, dict or Series, optional
+        Acquisition costs to draw as horizontal reference lines, labelled at the right edge: one number (named
+        "CAC"), or labels → amounts (e.g. :func:`clvlib.cac_by_channel`'s ``cac`` column: "paid_social CAC $42").
+        Missing amounts are left out.
+    max_legend : int
+        Most cohorts named in the legend (every k-th beyond that).
+    """
+    validate_columns(table, ("months_since_first_order", "cumulative_per_customer", "projected"), source="table",
+                     what="cohort projection")
+    ax = get_ax(ax)
+    group = table.columns[0]
+    groups = list(dict.fromkeys(table.sort_values(group, kind="stable")[group]))
+    cmap = colormaps["viridis"]
+    step = max(1, int(np.ceil(len(groups) / max_legend)))
+    for i, g in enumerate(groups):
+        part = table[table[group] == g].sort_values("months_since_first_order")
+        color = cmap(i / max(1, len(groups) - 1))
+        actual = part[~part["projected"].astype(bool)]
+        # The projection starts from the last actual month, so the dashed line continues the solid one.
+        future = part[part["months_since_first_order"] >= (actual["months_since_first_order"].max()
+                                                           if len(actual) else -1)]
+        label = plain_text(g) if i % step == 0 or i == len(groups) - 1 else None
+        ax.plot(actual["months_since_first_order"], actual["cumulative_per_customer"], color=color, linewidth=1.4,
+                label=label)
+        ax.plot(future["months_since_first_order"], future["cumulative_per_customer"], color=color, linewidth=1.2,
+                linestyle="--", label=None if len(actual) else label)
+    if cac is None:
+        cac = pd.Series(dtype=float)
+    elif np.isscalar(cac):
+        cac = pd.Series({"CAC": float(cac)})
+    else:
+        cac = pd.Series(cac, dtype=float)
+        cac.index = [f"{name} CAC" for name in cac.index]
+    cac = cac[np.isfinite(cac.to_numpy(dtype=float))]
+    values = np.r_[table["cumulative_per_customer"].to_numpy(dtype=float), cac.to_numpy(dtype=float)]
+    values = values[np.isfinite(values)]
+    for value in cac:
+        ax.axhline(value, color=_CAC, linestyle=":", linewidth=1.2)
+    for month in table.attrs.get("milestones", []):
+        ax.axvline(month, color=_GREY, linewidth=0.6, alpha=0.5, zorder=0)
+    if values.size:
+        ax.set_ylim(min(0.0, values.min() * 1.05), values.max() * 1.08)
+    ax.yaxis.set_major_formatter(money_formatter(currency=currency))
+    value_name = _VALUE_NAMES.get(table.attrs.get("value", "revenue"), "value")
+    ax.set(xlabel="Months since first order (0 = month of the first order)",
+           ylabel=plain_text(f"Cumulative {value_name} per customer ({currency})"),
+           title=plain_text(f"Cumulative {value_name} per customer by monthly cohort:\nactual (solid) and "
+                            "projected (dashed)" + (" against CAC (dotted)" if len(cac) else "")))
+    if len(cac):
+        fmt = money_formatter(currency=currency)
+        label_lines_right(ax, cac.to_numpy(dtype=float), [plain_text(f"{k} {fmt(v)}") for k, v in cac.items()],
+                          [_CAC] * len(cac))
+    ax.plot([], [], color=_GREY, linestyle="--", label="projected")
+    place_legend(ax, title="cohort (first order)", frameon=False, fontsize=8, avoid=ax.get_lines(),
+                 ncols=2 if len(groups) > 5 else 1,
+                 locs=("upper left", "lower right", "upper right", "center right", "center left"), fallback="below")
     return ax

@@ -14,10 +14,11 @@ from matplotlib.ticker import MaxNLocator
 
 from .._validation import validate_columns
 from ..config import TIME_UNIT_NAMES
-from ._style import get_ax, percent_formatter
+from ._style import get_ax, percent_formatter, place_legend, plain_text
 from ..formatting import format_pct
 
-__all__ = ["plot_calibration_vs_holdout", "plot_tracking", "plot_p_alive_heatmap"]
+__all__ = ["plot_calibration_vs_holdout", "plot_tracking", "plot_p_alive_heatmap", "plot_model_tracking",
+           "plot_retention"]
 
 _ACTUAL, _MODEL, _BASELINE = "#1f4e79", "#d9822b", "#8c8c8c"
 
@@ -177,4 +178,106 @@ def plot_p_alive_heatmap(
         xlabel=f"Recency: time of the last purchase ({unit} after the first)",
         ylabel="Repeat purchases (frequency)",
     )
+    return ax
+
+
+# Distinct, colour-blind-safe hues for the models of one comparison (Okabe-Ito), in the comparison's order.
+_MODEL_COLOURS = ("#d9822b", "#009e73", "#cc79a7", "#56b4e9")
+_MODEL_STYLES = ("--", "-.", ":", (0, (5, 1)))
+
+
+def plot_model_tracking(tracking: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Cumulative repeat purchases over calendar time: actual and every model of a comparison, on one plot.
+
+    Parameters
+    ----------
+    tracking : DataFrame
+        ``ModelComparison.tracking`` (:func:`clvlib.compare_models`): ``actual`` and one column per model, with
+        ``attrs["models"]`` naming them and ``attrs["calibration_end"]``. Without a model (no comparison was
+        possible) the Axes says so instead of drawing an empty plot.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    validate_columns(tracking, ("actual",), source="tracking", what="tracking table")
+    names = tracking.attrs.get("models") or {c: c for c in tracking.columns if c != "actual"}
+    ax = get_ax(ax)
+    if tracking.empty or not names:
+        ax.text(0.5, 0.5, "No model could be fitted on these data:\nnothing to track (see the comparison).",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.set(title="Tracking: cumulative repeat purchases, actual vs each model", xticks=[], yticks=[])
+        return ax
+    ax.plot(tracking.index, tracking["actual"], color=_ACTUAL, linewidth=2.5, label="actual")
+    for i, (column, name) in enumerate(names.items()):
+        ax.plot(tracking.index, tracking[column], color=_MODEL_COLOURS[i % len(_MODEL_COLOURS)], linewidth=1.8,
+                linestyle=_MODEL_STYLES[i % len(_MODEL_STYLES)], label=plain_text(name))
+    cal_end = tracking.attrs.get("calibration_end")
+    if cal_end is not None:
+        ax.axvline(cal_end, color=_BASELINE, linestyle=":", label=f"end of calibration ({cal_end:%Y-%m-%d})")
+    ax.set(
+        title="Tracking: cumulative repeat purchases, actual vs each model",
+        xlabel="Order date (calendar time)",
+        ylabel="Cumulative repeat purchases\n(customers of the calibration period)",
+    )
+    ax.set_ylim(bottom=0)
+    ax.tick_params(axis="x", labelrotation=30)
+    place_legend(ax, avoid=ax.get_lines(), locs=("upper left", "lower right", "center left"), fallback="below",
+                 frameon=False)
+    return ax
+
+
+def plot_retention(survivors: pd.Series, *, model=None, n_periods: int | None = None,
+                   ax: Axes | None = None) -> Axes:
+    """Share of a subscription cohort still subscribed after each period: observed, and the fitted sBG curve.
+
+    Parameters
+    ----------
+    survivors : Series
+        Survivors per period, starting with the cohort size (:func:`clvlib.pooled_survivors`, or a row of
+        :func:`clvlib.subscription_cohorts`); ``attrs["period"]`` ("M" or "Y") names the period on the axis.
+    model : ShiftedBetaGeometric, optional
+        Fitted sBG model: its expected share S(t) is drawn, solid over the periods observed and dashed beyond
+        (a projection).
+    n_periods : int, optional
+        How many periods to draw (default: the observed ones, or twice as many with a model, for the projection).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    observed = pd.Series(survivors, dtype=np.float64).dropna()
+    if len(observed) == 0 or observed.iloc[0] <= 0:
+        raise ValueError("`survivors` must start with the cohort size (a positive number of subscribers).")
+    last = int(observed.index.max())
+    if n_periods is None:
+        n_periods = 2 * last if model is not None else last
+    if isinstance(n_periods, bool) or int(n_periods) != n_periods or n_periods < 1:
+        raise ValueError(f"`n_periods` must be a whole number >= 1, but {n_periods!r} was passed.")
+    n_periods = int(n_periods)
+    unit = {"M": "months", "Y": "years"}.get(survivors.attrs.get("period", "M"), "periods")
+    ax = get_ax(ax)
+    shown = observed[observed.index <= n_periods]
+    size = observed.iloc[0]
+    ax.plot(shown.index, shown / size, color=_ACTUAL, marker="o", linewidth=0, markersize=5,
+            label=f"observed ({int(size):,} subscribers)")
+    if model is not None:
+        fitted = model.survival(n_periods, cohort_size=1)
+        inside = fitted[fitted.index <= last]
+        ax.plot(inside.index, inside, color=_MODEL, linewidth=2, label="sBG model (fitted)")
+        if n_periods > last:
+            beyond = fitted[fitted.index >= last]
+            ax.plot(beyond.index, beyond, color=_MODEL, linewidth=2, linestyle="--", label="sBG model (projected)")
+    ax.set(
+        title="Retention: subscribers still subscribed, observed vs sBG model",
+        xlabel=f"{unit.capitalize()} since subscribing (renewals)",
+        ylabel="Still subscribed (% of the cohort)",
+        ylim=(0, 1.05), xlim=(-0.5, n_periods + 0.5),
+    )
+    ax.yaxis.set_major_formatter(percent_formatter())
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    place_legend(ax, avoid=ax.get_lines(), locs=("upper right", "lower left", "center right"), fallback="below",
+                 frameon=False)
     return ax
