@@ -140,6 +140,9 @@ def _target(kind: str, bound: float, clv: dict, base: dict | None, result: dict)
         return f"≥ {bound:g}× faster", 1 / _ratio(clv, base) >= bound
     if kind == "seconds":
         return f"< {bound:g} s", clv["median"] < bound
+    if kind == "peak":
+        ratio = clv["peak_mb"] / max(base["peak_mb"], 1)
+        return f"peak ≤ {bound:g}× baseline's ({ratio:.2f}×)", ratio <= bound
     if kind == "memory":
         ratio = clv["peak_mb"] / result["input_mb"]
         return f"peak ≤ {bound:g}× input ({ratio:.2f}×)", ratio <= bound
@@ -164,7 +167,7 @@ def _rows(step, size: int | None, result: dict, largest: int) -> list[list[str]]
         base = variants[label] if label else None
         texts, met = [], []
         for key, (kind, bound) in step.targets.items():
-            own = key in ("clvlib", "input columns", "parameters")
+            own = key in ("clvlib", "input columns", "parameters", "peak")
             if judged and ((own and label == base_labels[0]) or key == label):
                 text, ok = _target(kind, bound, clv, base, result)
                 texts.append(text)
@@ -301,7 +304,8 @@ def _render(run: dict, done: bool) -> str:
     return "\n".join([
         "# Benchmark results" + ("" if done else " (run in progress)"),
         "",
-        f"`python bench/run.py --sizes {args.sizes} --repeat {args.repeat}` — {stamp}, {minutes:.1f} min.",
+        f"`python bench/run.py --sizes {args.sizes} --repeat {args.repeat}"
+        + (f" --steps {args.steps}" if args.steps else "") + f"` — {stamp}, {minutes:.1f} min.",
         "Medians of the runs (¹: measured once, too slow to repeat); ratios are the medians of each round's own "
         "ratio; peak = growth of the resident set during the call; ratio below 1 means clvlib is faster. Targets "
         "are judged on the largest size. Method: [README](README.md).",

@@ -294,3 +294,20 @@ def test_missing_sheet_names_the_available_ones(tmp_path):
     with pytest.raises(DataError, match=r"no sheet 5; its sheets are \['Orders', 'Archive'\]"):
         read_transactions(path, sheet_name=5)
     assert read_transactions(path, sheet_name="Archive")["revenue"].tolist() == [1.0]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_and_said(tmp_path, codec):
+    # Some Windows tools write UTF-16 with no BOM; read as UTF-8 its header would be "c\x00u\x00s\x00...".
+    path = tmp_path / "export.csv"
+    path.write_bytes("customer_id,order_date,revenue\nRenée,2024-01-01,10.5\nBo,2024-01-02,20\n".encode(codec))
+    orders = read_transactions(path)
+    assert orders["customer_id"].tolist() == ["Renée", "Bo"] and orders["revenue"].tolist() == [10.5, 20.0]
+    assert any(codec.upper() in n and "no byte-order mark" in n for n in orders.attrs["cleaning"].notes)
+
+
+def test_a_nul_inside_one_id_is_not_mistaken_for_utf16(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"customer_id,order_date,revenue\na\x00b,2024-01-01,10\nc,2024-01-02,20\n")
+    orders = read_transactions(path)
+    assert sorted(orders["customer_id"]) == ["ab", "c"]

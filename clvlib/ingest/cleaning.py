@@ -59,6 +59,22 @@ STATUS_REASONS = {
 _TRUE = {"1", "true", "yes", "y", "t", "x", "test"}
 
 
+def on_distinct(values: pd.Series, function) -> pd.Series:
+    """``function(values)`` for a function of each text value alone, computed once per distinct value.
+
+    Statuses, currencies and flags repeat over millions of rows; text kernels (or Python regexes, which pandas
+    uses for ``\\s``) then run on a handful of values. Only for text columns with few distinct values; anything
+    else is passed to ``function`` as it is.
+    """
+    if len(values) < 10_000 or not isinstance(values.dtype, pd.StringDtype):
+        return function(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) > len(values) // 4:
+        return function(values)
+    done = function(pd.Series(uniques, dtype=values.dtype))
+    return pd.Series(done.array.take(codes), index=values.index, name=values.name)
+
+
 def normalise_status(status: pd.Series) -> pd.Series:
     """Lower-case statuses with WooCommerce's ``wc-`` prefix dropped and spaces/dashes as underscores.
 
@@ -67,6 +83,10 @@ def normalise_status(status: pd.Series) -> pd.Series:
     >>> normalise_status(pd.Series(["wc-on-hold", " Partially Refunded", "PAID"])).tolist()
     ['on_hold', 'partially_refunded', 'paid']
     """
+    return on_distinct(status, _normalise_status)
+
+
+def _normalise_status(status: pd.Series) -> pd.Series:
     text = status.astype("str").str.strip().str.lower()
     return text.str.removeprefix("wc-").str.replace(r"[\s\-]+", "_", regex=True).replace({"": np.nan, "nan": np.nan})
 
@@ -92,7 +112,7 @@ def truthy(values: pd.Series) -> pd.Series:
     """Boolean flags from booleans, numbers or words (1/true/yes/y/t)."""
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.fillna(False).astype(bool)
-    return values.astype("str").str.strip().str.lower().isin(_TRUE)
+    return on_distinct(values, lambda flags: flags.astype("str").str.strip().str.lower().isin(_TRUE))
 
 
 # eq=False: pandas compares attrs when it derives frames (nlargest, concat), and a generated __eq__ would compare
@@ -229,17 +249,26 @@ class CleaningReport:
 
 
 class Ledger:
-    """The reason each row is excluded for, set once by the first rule that applies."""
+    """The reason each row is excluded for, set once by the first rule that applies.
+
+    ``reason`` is missing for rows still kept; set it through :meth:`exclude` only, which also keeps the kept rows
+    as a boolean array (looking for missing values in a million-row object column, at every rule, is slow).
+    """
 
     def __init__(self, n: int, preset_reasons: pd.Series | None = None):
         self.reason = pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="object")
-        if preset_reasons is not None:
+        if preset_reasons is None:
+            self._kept = np.ones(n, dtype=bool)
+        else:
             self.reason[:] = preset_reasons.to_numpy()
+            self._kept = self.reason.isna().to_numpy(copy=True)
         self.notes: dict[str, str] = {}
 
     def exclude(self, mask, reason: str, note: str | None = None) -> None:
-        mask = np.asarray(mask, dtype=bool) & self.reason.isna().to_numpy()
-        self.reason[mask] = reason
+        mask = np.asarray(mask, dtype=bool) & self._kept
+        if mask.any():
+            self.reason[mask] = reason
+            self._kept &= ~mask
         # A specific note describes rows it excluded; with none, the reason's general description stands. So a
         # rule that excludes nothing leaves no trace (loading up to the last order date is the same table, report
         # and all, as loading with no date: report runs rely on it).
@@ -248,7 +277,7 @@ class Ledger:
 
     @property
     def kept(self) -> np.ndarray:
-        return self.reason.isna().to_numpy()
+        return self._kept.copy()
 
 
 def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=None, strict: bool = False,
@@ -276,8 +305,9 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
         ledger.exclude(truthy(lines["is_test"]), "test order")
     if "status" in lines:
         status = normalise_status(lines["status"])
+        reasons = on_distinct(status, lambda s: s.map(STATUS_REASONS))
         for reason in ("cancelled", "fully refunded", "pending or unpaid"):
-            ledger.exclude(status.map(STATUS_REASONS).eq(reason).fillna(False), reason)
+            ledger.exclude(reasons.eq(reason).fillna(False), reason)
         unknown = status.notna() & ~status.isin(KEPT_STATUSES) & ~status.isin(STATUS_REASONS)
         if unknown.any():
             counts = status[unknown].value_counts()
@@ -292,7 +322,7 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
 
     store = currency
     if "currency" in lines:
-        codes = lines["currency"].astype("str").str.strip().str.upper().where(lines["currency"].notna())
+        codes = on_distinct(lines["currency"], lambda c: c.astype("str").str.strip().str.upper().where(c.notna()))
         seen = codes[ledger.kept].dropna()
         if store is None and len(seen):
             store = seen.mode().sort_values().iloc[0]
@@ -327,6 +357,31 @@ def apply_row_rules(lines: pd.DataFrame, ledger: Ledger, *, source: str, as_of=N
     return lines, store
 
 
+def _strictly_monotonic(values: pd.Series) -> bool:
+    """Whether the values (none missing) strictly increase or strictly decrease: then no two are equal."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(values.array)
+        return any(pc.all(compare(text[:-1], text[1:])).as_py() for compare in (pc.less, pc.greater))
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        numbers = values.to_numpy()
+        return bool((numbers[:-1] < numbers[1:]).all() or (numbers[:-1] > numbers[1:]).all())
+    return False
+
+
+def repeats(values: pd.Series) -> np.ndarray:
+    """Whether each value occurs more than once (missing values equal): ``values.duplicated(keep=False)``.
+
+    Ids that strictly increase or decrease down the table (an export sorted by order number) are all distinct
+    without hashing them.
+    """
+    if len(values) < 2 or values.notna().all() and _strictly_monotonic(values):
+        return np.zeros(len(values), dtype=bool)
+    return values.duplicated(keep=False).to_numpy()
+
+
 def net_amount(lines: pd.DataFrame) -> pd.Series:
     """Each row's amount net of its refunded amount (blank amounts count as 0)."""
     net = lines["revenue"].fillna(0.0)
@@ -345,35 +400,81 @@ def aggregate_orders(lines: pd.DataFrame, ledger: Ledger, *, keep_zero: bool = F
     non-positive orders are
     "zero or negative amount" (kept when ``keep_zero`` and exactly zero).
     """
-    kept = lines[ledger.kept]
+    firsts = [c for c in first_fields if c in lines]
+    sums = [c for c in sum_fields if c in lines]
+    # Only the columns an order is made of are carried (a copy of every column costs time and memory).
+    wanted = list(dict.fromkeys(["order_id", "revenue", *(["refunded"] if "refunded" in lines else []), *firsts,
+                                 *sums]))
+    rows = np.flatnonzero(ledger.kept)
+    kept = lines[wanted] if len(rows) == len(lines) else lines[wanted].iloc[rows]
     key = kept["order_id"]
-    grouped = kept.assign(_net=net_amount(kept), _gross=kept["revenue"].fillna(0.0).clip(lower=0.0)).groupby(
-        key, sort=False)
+    if key.notna().all() and (len(key) < 2 or _strictly_monotonic(key)):
+        return _single_row_orders(lines, kept, ledger, keep_zero=keep_zero, first_fields=firsts, sum_fields=sums)
+    # Order ids as codes in order of first appearance, hashed once for every step below. The group-by runs on them
+    # as floats, missing ids as NaN: the same groups, in the same order, as grouping by the ids themselves, so the
+    # same summation (pandas adds sorted groups with ``np.add.reduceat``, others with compensated sums).
+    codes, ids = pd.factorize(key)
+    if not (codes < 0).any() and np.bincount(codes, minlength=len(ids)).max(initial=0) <= 1:
+        return _single_row_orders(lines, kept, ledger, keep_zero=keep_zero, first_fields=firsts, sum_fields=sums)
+    group = np.where(codes >= 0, codes, np.nan)
+    kept = kept.assign(_net=net_amount(kept), _gross=kept["revenue"].fillna(0.0).clip(lower=0.0))
+    grouped = kept.groupby(group, sort=False)
     totals = grouped[["_net", "_gross"]].sum()
-    refunded = (totals["_gross"] > 0) & (totals["_net"] < totals["_gross"] - 1e-9)
-    bad = totals["_net"] < 0 if keep_zero else totals["_net"] <= 1e-9
+    refunded = ((totals["_gross"] > 0) & (totals["_net"] < totals["_gross"] - 1e-9)).to_numpy()
+    bad = (totals["_net"] < 0 if keep_zero else totals["_net"] <= 1e-9).to_numpy()
     if bad.any():
-        bad_ids = totals.index[bad]
-        in_bad = lines["order_id"].isin(bad_ids).to_numpy() & ledger.kept
-        by_refund = lines["order_id"].isin(totals.index[bad & refunded]).to_numpy()
+        order = totals.index.to_numpy().astype(np.intp)
+        bad_order, refunded_order = np.zeros(len(ids) + 1, dtype=bool), np.zeros(len(ids) + 1, dtype=bool)
+        bad_order[order[bad]] = True  # (the extra last entry, False, is for rows without an order id)
+        refunded_order[order[bad & refunded]] = True
+        in_bad, by_refund = np.zeros(len(lines), dtype=bool), np.zeros(len(lines), dtype=bool)
+        in_bad[rows] = bad_order[codes]
+        by_refund[rows] = refunded_order[codes]
         ledger.exclude(in_bad & by_refund, "fully refunded")
         ledger.exclude(in_bad, "zero or negative amount")
-        kept = lines[ledger.kept]
-        grouped = kept.assign(_net=net_amount(kept)).groupby(kept["order_id"], sort=False)
-    firsts = [c for c in first_fields if c in kept]
-    sums = [c for c in sum_fields if c in kept]
+        still = ~bad_order[codes]
+        kept, group = kept[still], group[still]
+        grouped = kept.groupby(group, sort=False)
     orders = grouped[firsts].first()
     orders["revenue"] = grouped["_net"].sum()
     for c in sums:
         orders[c] = grouped[c].sum(min_count=1)
+    orders.index = pd.Index(ids.take(orders.index.to_numpy().astype(np.intp)), name="order_id")
     return orders.reset_index()
+
+
+def _single_row_orders(lines: pd.DataFrame, kept: pd.DataFrame, ledger: Ledger, *, keep_zero: bool, first_fields,
+                       sum_fields) -> pd.DataFrame:
+    """:func:`aggregate_orders` when every kept row is an order of its own (no order id repeats): no grouping.
+
+    The same table, row for row: a group's first value is the row's, and so is its sum (pandas adds one-row groups,
+    sorted, with ``np.add.reduceat``; a column with a missing value takes compensated sums, which start at 0.0 and
+    so turn -0.0 into 0.0), orders in the order of the rows.
+    """
+    net = net_amount(kept)
+    bad = (net < 0 if keep_zero else net <= 1e-9).to_numpy()
+    if bad.any():
+        gross = kept["revenue"].fillna(0.0).clip(lower=0.0)
+        refunded = ((gross > 0) & (net < gross - 1e-9)).to_numpy()
+        rows = np.flatnonzero(ledger.kept)
+        in_bad, by_refund = np.zeros(len(lines), dtype=bool), np.zeros(len(lines), dtype=bool)
+        in_bad[rows[bad]] = True
+        by_refund[rows[bad & refunded]] = True
+        ledger.exclude(in_bad & by_refund, "fully refunded")
+        ledger.exclude(in_bad, "zero or negative amount")
+        kept, net = kept[~bad], net[~bad]
+    columns = {"order_id": kept["order_id"]}
+    columns.update({c: kept[c] for c in first_fields if c in kept})
+    columns["revenue"] = net
+    columns.update({c: kept[c] + 0.0 if kept[c].isna().any() else kept[c] for c in sum_fields if c in kept})
+    return pd.DataFrame(columns, copy=False).reset_index(drop=True)
 
 
 def excluded_table(lines: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
     """Rows and revenue excluded per reason (every reason listed, zero where none)."""
-    reason = ledger.reason
+    excluded = ~ledger.kept
     amount = lines["revenue"].fillna(0.0).to_numpy()
-    frame = pd.DataFrame({"reason": reason.to_numpy(), "revenue": amount})[reason.notna().to_numpy()]
+    frame = pd.DataFrame({"reason": ledger.reason.to_numpy()[excluded], "revenue": amount[excluded]})
     counts = frame.groupby("reason").agg(rows=("revenue", "size"), revenue=("revenue", "sum"))
     extra = [r for r in counts.index if r not in REASONS]
     table = counts.reindex(list(REASONS) + extra).fillna({"rows": 0, "revenue": 0.0})
@@ -387,9 +488,11 @@ UNMATCHED_RETURN_REASONS = ("missing customer", "return without matching order")
 
 
 def _unmatched_returns(lines: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
-    hit = ledger.reason.isin(UNMATCHED_RETURN_REASONS).to_numpy()
+    hit = ~ledger.kept  # (pd.NA, the reason of kept rows, is slow to look up: only excluded rows are)
+    hit[hit] = ledger.reason[hit].isin(UNMATCHED_RETURN_REASONS).to_numpy()
     cols = [c for c in ("order_date", "order_id", "customer_id", "revenue") if c in lines]
-    table = lines.loc[hit, cols].reset_index(drop=True)
+    # (Selecting no rows by a mask still copies text columns: none selected is the empty slice.)
+    table = (lines.loc[hit, cols] if hit.any() else lines[cols].iloc[:0]).reset_index(drop=True)
     return table.astype({c: "str" for c in ("order_id", "customer_id") if c in table})
 
 
@@ -397,11 +500,15 @@ def build_report(lines: pd.DataFrame, ledger: Ledger, orders: pd.DataFrame, *, s
                  notes: list[str]) -> CleaningReport:
     """Assemble the report and check that rows and money reconcile."""
     excluded = excluded_table(lines, ledger)
-    kept = lines[ledger.kept]
+    kept_rows = ledger.kept
+    money = [c for c in ("revenue", "refunded") if c in lines]
+    kept = lines[money] if kept_rows.all() else lines.loc[kept_rows, money]
     gross_kept = float(kept["revenue"].fillna(0.0).sum())
-    refunds = gross_kept - float(net_amount(kept).sum())
+    # (Without refunds the net amounts are the amounts: the same sum, so nothing is subtracted.)
+    refunds = gross_kept - float(net_amount(kept).sum()) if "refunded" in kept else 0.0
     if refunds > 0:
-        notes.insert(0, f"partial refunds subtracted from kept orders: {refunds:,.2f}")
+        amount = format_money(refunds, currency, cents=True) if currency else f"{refunds:,.2f}"
+        notes.insert(0, f"partial refunds subtracted from kept orders: {amount}")
     report = CleaningReport(
         source=source,
         rows_read=len(lines),

@@ -17,7 +17,7 @@ import pandas as pd
 from . import readers as _readers
 from .._validation import check_argument, closest, is_currency_code
 from .cleaning import MISSING_IDS, REASONS, CleaningReport, Ledger, aggregate_orders, apply_row_rules, \
-    build_report, normalise_email
+    build_report, normalise_email, repeats
 from ..errors import DataError
 from .presets import CANONICAL, PRESETS, Preset, no_reasons, column_key as _norm
 
@@ -95,27 +95,77 @@ _NUMBERED = ("customer_id", "order_id")  # numbers written 12345.0 are 12345
 _MAY_BE_MISSING = ("customer_id", "email")  # placeholders (MISSING_IDS) are missing: a guest order
 
 
+def _has_space(b: np.ndarray) -> bool:
+    r"""Whether bytes include any that can be part of whitespace ``str.strip`` removes: ASCII ``\t\n\v\f\r``,
+    ``\x1c``-``\x1f`` and space, or the lead byte of another Unicode space (U+0085, U+00A0, U+1680, U+2000-U+205F,
+    U+3000)."""
+    if b.min() > 0x20 and b.max() < 0xC2:  # printable ASCII (and other scripts' letters below U+0080): none
+        return False
+    return bool((((b >= 0x09) & (b <= 0x0D)) | ((b >= 0x1C) & (b <= 0x20)) | (b == 0xC2)
+                 | ((b >= 0xE1) & (b <= 0xE3))).any())
+
+
+def _has_control(b: np.ndarray) -> bool:
+    """Whether bytes include a control character's: C0, DEL, or the lead byte of C1 (U+0080-U+009F)."""
+    if b.min() >= 0x20 and b.max() < 0x7F:  # printable ASCII only: none
+        return False
+    return bool(((b < 0x20) | (b == 0x7F) | (b == 0xC2)).any())
+
+
+def _has_dot(b: np.ndarray) -> bool:
+    return bool((b == 0x2E).any())
+
+
+def _may_contain(text: pd.Series, test) -> bool:
+    """False when no block of the text column's bytes passes ``test`` (uint8 array -> bool), so no value can
+    match; True when one does, or when the column is not Arrow-backed (the exact per-value check then decides)."""
+    blocks = _readers.text_bytes(text)
+    return blocks is None or any(test(b) for b in blocks if len(b))
+
+
 def _id_text(values: pd.Series, field: str = "", stats: dict | None = None) -> pd.Series:
     """Identifiers as trimmed text; blanks become missing. See the orders table in ARCHITECTURE.md.
 
     Integral numbers lose their zero decimals (``12345.0`` is ``12345``; ``12345.5`` stays), ids lose control
     characters (NUL included), and in customer id and email columns the placeholders of
     :data:`~clvlib.ingest.cleaning.MISSING_IDS` are missing. All vectorised (Arrow string kernels, cheap
-    pre-filters), no Python per row. ``stats`` receives ``{change: (rows, distinct values)}`` for what changed.
+    pre-filters), no Python per row; when there are control characters or decimals to look at, on the distinct
+    values of a column that repeats them. ``stats`` receives ``{change: (rows, distinct values)}`` for what
+    changed.
     """
+    if (len(values) >= 10_000 and isinstance(values.dtype, pd.StringDtype)
+            and (field in _IDS and _may_contain(values, _has_control)
+                 or field in _NUMBERED and _may_contain(values, _has_dot))):
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        if len(uniques) <= len(values) // 4:
+            text, changes = _id_changes(pd.Series(uniques, dtype=values.dtype), field)
+            if stats is not None:
+                counts = np.bincount(codes, minlength=len(uniques))
+                stats.update({what: (int(counts[hit.to_numpy()].sum()), int(shown.nunique()))
+                              for what, (hit, shown) in changes.items()})
+            return pd.Series(text.array.take(codes), index=values.index, name=values.name)
+    text, changes = _id_changes(values, field)
+    if stats is not None:
+        stats.update({what: (int(hit.sum()), int(shown.nunique())) for what, (hit, shown) in changes.items()})
+    return text
+
+
+def _id_changes(values: pd.Series, field: str) -> tuple[pd.Series, dict]:
+    """:func:`_id_text` on every value: the text, and ``{change: (rows hit, their values as shown)}``."""
     if pd.api.types.is_float_dtype(values.dtype):
         whole = values.mod(1).eq(0) & values.abs().lt(2 ** 63)
         text = values.astype("str").where(~whole, values.where(whole, 0).astype("int64").astype("str"))
     else:
         text = values.astype("str")
-    text = text.str.strip()
+    if _may_contain(text, _has_space):  # (stripping ids without spaces would only copy them)
+        text = text.str.strip()
     changes = {}
-    if field in _IDS:
+    if field in _IDS and _may_contain(text, _has_control):
         control = text.str.contains(_CONTROL, regex=True).fillna(False).astype(bool)
         if control.any():
             changes["control characters stripped"] = (control, text[control])
             text = text.where(~control, text.str.replace(_CONTROL, "", regex=True).str.strip())
-    if field in _NUMBERED and not pd.api.types.is_float_dtype(values.dtype):
+    if field in _NUMBERED and not pd.api.types.is_float_dtype(values.dtype) and _may_contain(text, _has_dot):
         dotted = text.str.contains(".", regex=False).fillna(False).astype(bool)
         if dotted.any():
             zero = dotted & text.where(dotted).str.fullmatch(_ZERO_DECIMAL).fillna(False).astype(bool)
@@ -134,9 +184,7 @@ def _id_text(values: pd.Series, field: str = "", stats: dict | None = None) -> p
                         + ", ".join(repr(v) for v in found[:6]) + (", ..." if len(found) > 6 else "") + ")"] = (
                     placeholder, text[placeholder])
                 missing |= placeholder
-    if stats is not None:
-        stats.update({what: (int(hit.sum()), int(shown.nunique())) for what, (hit, shown) in changes.items()})
-    return text.where(~missing).astype("str")
+    return (text.where(~missing) if missing.any() else text).astype("str"), changes
 
 
 def _amounts_dialect(lines: pd.DataFrame, *, sep, date_hint: bool) -> tuple[str, str | None, str | None]:
@@ -230,7 +278,8 @@ def _customer_key(lines: pd.DataFrame, preset: Preset, *, explicit: set, mapping
         notes.append("emails normalised (trimmed, lower-cased)" + (
             f" and used as the customer key (`{mapping['email']}`" + (
                 f", else `{mapping['customer_id']}`)" if ids is not None else ")") if primary == "email" else ""))
-    if primary == "customer_id":
+    # The email pattern needs Python's regex engine (pandas runs `\s` row by row): only when an "@" is there at all.
+    if primary == "customer_id" and _may_contain(key, lambda b: bool((b == 0x40).any())):
         looks = key.str.contains(_EMAIL_LIKE, regex=True).fillna(False).astype(bool)
         if looks.any():
             before = key[looks].nunique()
@@ -243,11 +292,26 @@ def _customer_key(lines: pd.DataFrame, preset: Preset, *, explicit: set, mapping
     return out.assign(email=email) if email is not None else out
 
 
+def _duplicate_rows(raw: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """``raw.duplicated()``: rows repeating an earlier row, compared among the rows whose order id repeats only
+    (a repeated row repeats its id)."""
+    maybe = repeats(ids)
+    if maybe.all():
+        return raw.duplicated().to_numpy()
+    duplicate = np.zeros(len(raw), dtype=bool)
+    if maybe.any():
+        duplicate[maybe] = raw[maybe].duplicated().to_numpy()
+    return duplicate
+
+
 def _check_conflicts(lines: pd.DataFrame, source: str, mapping: dict, line_level: bool) -> None:
     """Single-row-per-order data whose order ids repeat with different amounts cannot be trusted."""
     if line_level or "order_id" not in lines:
         return
-    distinct = lines[~lines["_dup"]]
+    many = repeats(lines["order_id"])  # a repeated id among the distinct rows repeats among all rows
+    if not many.any():
+        return
+    distinct = lines[many & ~lines["_dup"].to_numpy(dtype=bool)]
     repeated = distinct[distinct["order_id"].duplicated(keep=False) & distinct["order_id"].notna()]
     if len(repeated):
         first = repeated["order_id"].iloc[0]
@@ -267,9 +331,48 @@ def _finalise(orders: pd.DataFrame, source: str, report: CleaningReport) -> pd.D
     orders = orders[cols].astype({c: "str" for c in _TEXT if c in orders})
     orders = orders.astype({c: "float64" for c in ("revenue", "quantity", "cost", "gross_margin") if c in orders})
     orders["order_date"] = orders["order_date"].astype("datetime64[ns]")
-    orders = orders.sort_values(["order_date", "order_id"], kind="stable", ignore_index=True)
+    # Sorted by date and order id, stably: an export already in that order (or in the reverse) needs no sort.
+    direction = _direction(orders["order_date"], orders["order_id"])
+    if direction == "ascending":
+        orders = orders.reset_index(drop=True)
+    elif direction == "descending":  # newest first, no two orders alike: the stable sort reverses it
+        orders = orders.iloc[::-1].reset_index(drop=True)
+    elif direction == "unsorted":  # Arrow's stable sort: the order pandas gives, in half the time
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        keys = pa.table({"date": pa.array(orders["order_date"].to_numpy().view("int64")),
+                         "id": pa.array(orders["order_id"].array)})
+        order = pc.sort_indices(keys, sort_keys=[("date", "ascending"), ("id", "ascending")])
+        orders = orders.take(order.to_numpy()).reset_index(drop=True)
+    else:
+        orders = orders.sort_values(["order_date", "order_id"], kind="stable", ignore_index=True)
     orders.attrs.update(cleaning=report, source=source)
     return orders
+
+
+def _direction(dates: pd.Series, ids: pd.Series) -> str | None:
+    """"ascending" when (date, id) never decreases down the table, "descending" when it always decreases, else
+    "unsorted"; None when a value is missing or the ids are not Arrow-backed text."""
+    if len(dates) < 2 or not (isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow"
+                              and dates.notna().all() and ids.notna().all()):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    day = dates.to_numpy().view("int64")
+    before, after = day[:-1], day[1:]
+    text = pa.array(ids.array)
+    same = before == after
+    if ((before < after) | same).all():
+        if (~same).all() or pc.all(pc.less_equal(text[:-1], text[1:])
+                                   .filter(pa.array(same))).as_py() is not False:
+            return "ascending"
+        return "unsorted"
+    if ((before > after) | same).all() and (
+            (~same).all() or pc.all(pc.greater(text[:-1], text[1:]).filter(pa.array(same))).as_py() is not False):
+        return "descending"
+    return "unsorted"
 
 
 def read_transactions(
@@ -378,8 +481,9 @@ def _read_transactions(source, *, preset, columns, as_of, currency, rates, timez
         check_argument("preset", list(PRESETS), preset)
     spec = PRESETS[preset] if preset else _GENERIC
     name = _readers.source_name(source)
+    # Parquet dates as datetime64 unless a preset's own renaming looks at the raw columns as the file has them.
     raw, meta = _readers.read_raw(source, sep=sep, encoding=encoding, sheet_name=sheet_name, header=spec.header,
-                                  whitespace=spec.whitespace and sep is None)
+                                  whitespace=spec.whitespace and sep is None, datetime_dates=spec.rename is None)
     if spec.rename is not None:
         raw = spec.rename(raw)
     if raw.empty:
@@ -387,21 +491,25 @@ def _read_transactions(source, *, preset, columns, as_of, currency, rates, timez
         raise DataError(f"{name}: the file has a header ({found}) but no rows." if found else f"{name}: the file is empty.")
     mapping = _resolve(list(raw.columns), spec, columns, name)
     _check_duplicate_header(meta.get("header", []), spec, columns, mapping, name)
-    lines = pd.DataFrame({fld: raw[col] for fld, col in mapping.items()})
+    lines = pd.DataFrame({fld: raw[col] for fld, col in mapping.items()}, copy=False)
     order_keyed = "order_id" in lines
-    lines["_dup"] = raw.duplicated().to_numpy() if (spec.dedupe and order_keyed) else False
+    lines["_dup"] = _duplicate_rows(raw, lines["order_id"]) if (spec.dedupe and order_keyed) else False
+    del raw  # its text columns are freed as they are parsed
 
     notes = list(spec.notes)
     if meta.get("encoding"):
-        notes.append(f"text read as {meta['encoding']} (the file starts with its byte-order mark)")
+        notes.append(f"text read as {meta['encoding']} " + (
+            "(the file starts with its byte-order mark)" if meta.get("bom") else
+            "(no byte-order mark, but a NUL byte beside every character: pass `encoding=` if that is wrong)"))
     lines, used_decimal = _parse(lines, source=name, mapping=mapping, decimal=decimal, thousands=thousands,
                                  sep=meta["sep"], timezone=timezone, date_format=date_format,
                                  dayfirst=spec.dayfirst if dayfirst is None else dayfirst, notes=notes)
+    _release_memory()  # the file's text columns, parsed
     if "revenue" not in lines:
         lines["revenue"] = lines["quantity"] * lines["unit_price"]
     if not order_keyed:
         lines["order_id"] = pd.Series(np.arange(1, len(lines) + 1), dtype="int64").astype("str")
-    reasons = no_reasons(lines)
+    reasons = None  # (no reasons yet: the ledger starts with every row kept)
     if spec.prepare is not None:
         lines, reasons = spec.prepare(lines, notes)
     if spec.order_level:
@@ -427,6 +535,16 @@ def _read_transactions(source, *, preset, columns, as_of, currency, rates, timez
     orders = aggregate_orders(lines, ledger, keep_zero=spec.keep_zero)
     report = build_report(lines, ledger, orders, source=name, currency=store, notes=notes)
     return _finalise(orders, name, report)
+
+
+def _release_memory() -> None:
+    """Hand the memory Arrow has freed back to the system: its allocator keeps freed buffers for reuse, and the
+    text of a big file would otherwise stay in the process until it ends."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pandas without pyarrow
+        return
+    pa.default_memory_pool().release_unused()
 
 
 def store_currency(orders: pd.DataFrame, *, currency: str | None = None) -> str:
