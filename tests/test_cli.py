@@ -59,7 +59,7 @@ def test_run_writes_every_file_and_exits_zero(good_run):
     assert completed.stdout.strip() == str(out / "index.html")
     names = {p.name for p in out.iterdir()}
     assert names == {"01_params.ipynb", "01_params.html", "02_plot.ipynb", "02_plot.html", "index.html", "run.json",
-                     "exports"}
+                     "exports", "glossary.html"}  # the glossary the pages link, in the folder that is sent
     assert not list(out.parent.glob(".good*"))  # no temporary folder left behind
 
 
@@ -123,7 +123,8 @@ def test_no_code_hides_code(workspace, tmp_path):
     code = main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "--no-code",
                  "--notebooks-dir", str(workspace / "nb"), "-q"])
     assert code == 0
-    assert sorted(p.name for p in out.glob("*.html")) == ["01_params.html", "02_plot.html", "index.html"]
+    assert sorted(p.name for p in out.glob("*.html")) == ["01_params.html", "02_plot.html", "glossary.html",
+                                                          "index.html"]
     page = (out / "01_params.html").read_text()
     text = _text(page)
     assert "parameters recorded" in text and "First section" in text  # outputs and narrative stay
@@ -186,7 +187,8 @@ def test_failed_notebook_leaves_previous_report_intact(good_run, workspace, tmp_
     assert _tree(out) == before  # byte for byte
     kept = tmp_path / "report.failed"  # the whole new run, the page that worked included
     assert sorted(p.name for p in kept.iterdir()) == ["01_params.html", "01_params.ipynb", "03_fail.failed.html",
-                                                       "03_fail.failed.ipynb", "exports", "index.html", "run.json"]
+                                                       "03_fail.failed.ipynb", "exports", "glossary.html",
+                                                       "index.html", "run.json"]
     record = json.loads((kept / "run.json").read_text())
     assert record["status"] == "failed"
     assert [r.get("error", "").split(":")[0] for r in record["reports"]] == ["", "failed at cell 4"]
@@ -202,8 +204,8 @@ def test_failed_notebook_leaves_previous_report_intact(good_run, workspace, tmp_
     # Fixed, the next run replaces the previous report as a whole and clears the failure it reported.
     assert main(["report", "--data", str(workspace / "orders.csv"), *COLUMN_ARGS, "--out", str(out), "-q",
                  "--notebooks", "01", "--notebooks-dir", str(failing)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["01_params.html", "01_params.ipynb", "exports", "index.html",
-                                                      "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["01_params.html", "01_params.ipynb", "exports", "glossary.html",
+                                                      "index.html", "run.json"]
     assert json.loads((out / "run.json").read_text())["timings"].keys() == {"01_params", "total"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "report"]  # no .failed, no old or temporary copy
 
