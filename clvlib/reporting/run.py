@@ -415,6 +415,12 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
         if jobs > 1:  # longest first, so that a long notebook does not start last
             jobs_list.sort(key=_expected_cost(dest, jobs_list))
         previous = previous_run(dest.parent, as_of, data_label) if history else None
+        # The summary's charts are drawn in a helper thread while kernels start in this one: import what they need
+        # here first, so that two threads never import a module at once (a half-imported IPython breaks pyplot).
+        import matplotlib.pyplot  # noqa: F401
+
+        from .. import plots  # noqa: F401
+
         outcomes, figures = run_jobs(
             jobs_list, jobs, progress, runtime_dir=str(runtime),
             background=lambda: _index_figures(orders, as_of=as_of, currency=currency, data=data, params=params,
