@@ -415,8 +415,10 @@ def _run_locked(dest: Path, sources: list[Path], declared: dict, common: dict, *
         if jobs > 1:  # longest first, so that a long notebook does not start last
             jobs_list.sort(key=_expected_cost(dest, jobs_list))
         previous = previous_run(dest.parent, as_of, data_label) if history else None
-        # The summary's charts are drawn in a helper thread while kernels start in this one: import what they need
-        # here first, so that two threads never import a module at once (a half-imported IPython breaks pyplot).
+        # The summary's charts are drawn in a helper thread while this one starts kernels and imports IPython on
+        # the way. Matplotlib reads IPython.version_info whenever a canvas is made, and a half-imported IPython has
+        # none: import it, and the plotting modules, here first.
+        import IPython  # noqa: F401
         import matplotlib.pyplot  # noqa: F401
 
         from .. import plots  # noqa: F401
